@@ -1,0 +1,304 @@
+//! Service configuration in layers: built-in defaults, then `INNOLAB_*`
+//! environment variables, then command-line flags; validated once at start.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::db::Backend;
+
+/// What differs between services when nothing is configured.
+#[derive(Debug, Clone, Copy)]
+pub struct Defaults {
+    /// Short service name: `membership`, `initiatives`, ... Also the default
+    /// PostgreSQL schema and SQLite file name.
+    pub service: &'static str,
+    /// Default gRPC port on 127.0.0.1.
+    pub port: u16,
+    /// Default Prometheus metrics port on 127.0.0.1.
+    pub metrics_port: u16,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Flags and environment variables shared by every service binary.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServiceArgs {
+    /// gRPC listen address [default: 127.0.0.1:<service port>].
+    #[arg(long, env = "INNOLAB_LISTEN_ADDR")]
+    pub listen_addr: Option<SocketAddr>,
+    /// Prometheus metrics listen address, or `off` [default: 127.0.0.1:<metrics port>].
+    #[arg(long, env = "INNOLAB_METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
+    /// Database URL: `sqlite://path/file.db` or `postgres://user@host/db`
+    /// [default: sqlite://innolab-data/<service>.db].
+    #[arg(long, env = "INNOLAB_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// PostgreSQL schema holding this service's tables [default: <service>].
+    #[arg(long, env = "INNOLAB_DATABASE_SCHEMA")]
+    pub database_schema: Option<String>,
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "INNOLAB_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    pub database_max_connections: u32,
+    /// Key signing page tokens, at least 32 characters; share it between the
+    /// replicas of a service. A random key is used when unset.
+    #[arg(long, env = "INNOLAB_PAGE_TOKEN_KEY", hide_env_values = true)]
+    pub page_token_key: Option<String>,
+    /// Seconds in-flight calls get to finish after SIGTERM.
+    #[arg(long, env = "INNOLAB_SHUTDOWN_DRAIN_SECONDS", default_value_t = 20)]
+    pub shutdown_drain_seconds: u64,
+    /// Apply database migrations at start (under the database's migration lock).
+    #[arg(long, env = "INNOLAB_MIGRATE_ON_START", default_value_t = true, action = clap::ArgAction::Set)]
+    pub migrate_on_start: bool,
+    /// Log format.
+    #[arg(long, env = "INNOLAB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// A configuration value that was refused at start.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration {setting}: {reason}")]
+pub struct ConfigError {
+    /// Environment variable (and flag) at fault.
+    pub setting: &'static str,
+    /// Why it is refused.
+    pub reason: String,
+}
+
+fn config_error(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting,
+        reason: reason.into(),
+    }
+}
+
+/// A value that must not appear in logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The secret itself; only to hand to the code that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
+
+/// Where a service keeps its data.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// Connection URL (may carry a password, hence secret).
+    pub url: Secret,
+    /// Which kind of database the URL points at.
+    pub backend: Backend,
+    /// PostgreSQL schema of this service (unused on SQLite).
+    pub schema: String,
+    /// Pool size.
+    pub max_connections: u32,
+}
+
+impl DatabaseSettings {
+    /// Validates a URL and picks the backend from its scheme.
+    pub fn new(url: &str, schema: &str, max_connections: u32) -> Result<Self, ConfigError> {
+        let backend = Backend::from_url(url).ok_or_else(|| {
+            config_error(
+                "INNOLAB_DATABASE_URL",
+                "must start with sqlite: or postgres: (or postgresql:)",
+            )
+        })?;
+        if schema.is_empty()
+            || !schema
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            || schema.starts_with(|c: char| c.is_ascii_digit())
+        {
+            return Err(config_error(
+                "INNOLAB_DATABASE_SCHEMA",
+                "must be a lowercase identifier: a-z, 0-9 and _, not starting with a digit",
+            ));
+        }
+        if max_connections == 0 {
+            return Err(config_error(
+                "INNOLAB_DATABASE_MAX_CONNECTIONS",
+                "must be at least 1",
+            ));
+        }
+        Ok(DatabaseSettings {
+            url: Secret::new(url),
+            backend,
+            schema: schema.to_string(),
+            max_connections,
+        })
+    }
+}
+
+/// Validated settings of one service instance.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// gRPC listen address.
+    pub listen_addr: SocketAddr,
+    /// Prometheus listen address; `None` disables the exporter.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Database.
+    pub database: DatabaseSettings,
+    /// Key signing page tokens.
+    pub page_token_key: Secret,
+    /// Bound on the drain after a shutdown signal.
+    pub shutdown_drain: Duration,
+    /// Whether to migrate at start.
+    pub migrate_on_start: bool,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// Settings with defaults for everything but the database: loopback on an
+    /// ephemeral port, no metrics, a random page-token key. Used by tests and
+    /// embedders.
+    pub fn new(database: DatabaseSettings) -> Self {
+        Settings {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            metrics_addr: None,
+            database,
+            page_token_key: random_key(),
+            shutdown_drain: Duration::from_secs(20),
+            migrate_on_start: true,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+fn random_key() -> Secret {
+    use rand::Rng;
+    let bytes: [u8; 32] = rand::rng().random();
+    Secret::new(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+impl ServiceArgs {
+    /// Applies the service's defaults and validates everything.
+    pub fn settings(&self, defaults: &Defaults) -> Result<Settings, ConfigError> {
+        let listen_addr = self
+            .listen_addr
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], defaults.port)));
+        let metrics_addr = match self.metrics_addr.as_deref() {
+            None => Some(SocketAddr::from(([127, 0, 0, 1], defaults.metrics_port))),
+            Some("off") => None,
+            Some(addr) => Some(addr.parse().map_err(|e| {
+                config_error(
+                    "INNOLAB_METRICS_ADDR",
+                    format!("{addr:?} is not host:port or `off`: {e}"),
+                )
+            })?),
+        };
+        let url = self
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://innolab-data/{}.db", defaults.service));
+        let schema = self
+            .database_schema
+            .clone()
+            .unwrap_or_else(|| defaults.service.to_string());
+        let database = DatabaseSettings::new(&url, &schema, self.database_max_connections)?;
+        let page_token_key = match &self.page_token_key {
+            Some(key) if key.len() < 32 => {
+                return Err(config_error(
+                    "INNOLAB_PAGE_TOKEN_KEY",
+                    "must be at least 32 characters",
+                ));
+            }
+            Some(key) => Secret::new(key.clone()),
+            None => {
+                tracing::warn!(
+                    "INNOLAB_PAGE_TOKEN_KEY is not set: using a random key, so page tokens \
+                     do not survive a restart and are not shared between replicas"
+                );
+                random_key()
+            }
+        };
+        if self.shutdown_drain_seconds > 3600 {
+            return Err(config_error(
+                "INNOLAB_SHUTDOWN_DRAIN_SECONDS",
+                "must be at most 3600",
+            ));
+        }
+        Ok(Settings {
+            listen_addr,
+            metrics_addr,
+            database,
+            page_token_key,
+            shutdown_drain: Duration::from_secs(self.shutdown_drain_seconds),
+            migrate_on_start: self.migrate_on_start,
+            log_format: self.log_format,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ServiceArgs,
+    }
+
+    const DEFAULTS: Defaults = Defaults {
+        service: "membership",
+        port: 50051,
+        metrics_port: 9151,
+    };
+
+    fn parse(args: &[&str]) -> Result<Settings, ConfigError> {
+        let mut argv = vec!["test"];
+        argv.extend_from_slice(args);
+        Cli::try_parse_from(argv)
+            .expect("parses")
+            .args
+            .settings(&DEFAULTS)
+    }
+
+    #[test]
+    fn defaults_are_sqlite_on_loopback() {
+        let s = parse(&[]).unwrap();
+        assert_eq!(s.listen_addr.to_string(), "127.0.0.1:50051");
+        assert_eq!(s.database.backend, Backend::Sqlite);
+        assert_eq!(s.database.schema, "membership");
+    }
+
+    #[test]
+    fn refuses_unknown_scheme_short_key_and_bad_metrics() {
+        let e = parse(&["--database-url", "mysql://x"]).unwrap_err();
+        assert_eq!(e.setting, "INNOLAB_DATABASE_URL");
+        let e = parse(&["--page-token-key", "short"]).unwrap_err();
+        assert_eq!(e.setting, "INNOLAB_PAGE_TOKEN_KEY");
+        let e = parse(&["--metrics-addr", "nowhere"]).unwrap_err();
+        assert_eq!(e.setting, "INNOLAB_METRICS_ADDR");
+        let e = parse(&["--database-schema", "Bad-Name"]).unwrap_err();
+        assert_eq!(e.setting, "INNOLAB_DATABASE_SCHEMA");
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let s = parse(&["--database-url", "postgres://u:hunter2@db/x"]).unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

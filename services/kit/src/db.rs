@@ -1,0 +1,295 @@
+//! The database pool, chosen by URL scheme, and embedded migrations.
+//!
+//! Services use sqlx's `Any` driver: one SQL text, written in the common
+//! subset of SQLite and PostgreSQL (`$1` placeholders, `BIGINT`, `TEXT`), runs
+//! on both, and the few places that differ ask [`Database::backend`].
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{Migrate, MigrationSource, MigrationType, Migrator};
+use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Transaction};
+
+use crate::config::DatabaseSettings;
+use crate::error::Error;
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend of a URL, by scheme.
+    pub fn from_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// One migration compiled into the binary.
+#[derive(Debug, Clone, Copy)]
+pub struct EmbeddedMigration {
+    /// Version, increasing.
+    pub version: i64,
+    /// Short description.
+    pub description: &'static str,
+    /// The SQL.
+    pub sql: &'static str,
+}
+
+/// A service's migrations, one list per backend.
+#[derive(Debug, Clone, Copy)]
+pub struct Migrations {
+    /// For SQLite.
+    pub sqlite: &'static [EmbeddedMigration],
+    /// For PostgreSQL.
+    pub postgres: &'static [EmbeddedMigration],
+}
+
+#[derive(Debug)]
+struct Embedded(&'static [EmbeddedMigration]);
+
+impl<'s> MigrationSource<'s> for Embedded {
+    fn resolve(
+        self,
+    ) -> futures_core::future::BoxFuture<
+        's,
+        Result<Vec<sqlx::migrate::Migration>, sqlx::error::BoxDynError>,
+    > {
+        let migrations = self
+            .0
+            .iter()
+            .map(|m| {
+                sqlx::migrate::Migration::new(
+                    m.version,
+                    Cow::Borrowed(m.description),
+                    MigrationType::Simple,
+                    Cow::Borrowed(m.sql),
+                    false,
+                )
+            })
+            .collect();
+        Box::pin(async move { Ok(migrations) })
+    }
+}
+
+/// A pool on the configured database.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pool: AnyPool,
+    backend: Backend,
+    schema: String,
+}
+
+impl Database {
+    /// Prepares a pool. Connections are opened lazily, so a service starts
+    /// (and reports NOT_SERVING) while its database is still unreachable.
+    pub fn connect_lazy(settings: &DatabaseSettings) -> anyhow::Result<Database> {
+        sqlx::any::install_default_drivers();
+        let mut url = settings.url.expose().to_string();
+        if settings.backend == Backend::Sqlite {
+            url = prepare_sqlite_url(&url)?;
+        }
+        let options: AnyConnectOptions = url
+            .parse::<AnyConnectOptions>()
+            .map_err(|e| anyhow::anyhow!("INNOLAB_DATABASE_URL is not a valid URL: {e}"))?
+            .log_statements(tracing::log::LevelFilter::Debug);
+        let backend = settings.backend;
+        let schema = settings.schema.clone();
+        let session_schema = schema.clone();
+        let pool = AnyPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _meta| {
+                let schema = session_schema.clone();
+                Box::pin(async move {
+                    match backend {
+                        Backend::Sqlite => {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            )
+                            .await?;
+                        }
+                        Backend::Postgres => {
+                            conn.execute(
+                                format!("SET search_path TO \"{schema}\"; SET TIME ZONE 'UTC';")
+                                    .as_str(),
+                            )
+                            .await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_lazy_with(options);
+        Ok(Database {
+            pool,
+            backend,
+            schema,
+        })
+    }
+
+    /// The pool, for stores.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock
+    /// up front (`BEGIN IMMEDIATE`), so two writers queue instead of failing
+    /// with "database is locked" when a read turns into a write.
+    pub async fn begin(&self) -> Result<Transaction<'static, Any>, Error> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(tx)
+    }
+
+    /// Applies pending migrations under the database's migration lock
+    /// (an advisory lock on PostgreSQL), creating the schema first.
+    pub async fn migrate(&self, migrations: &Migrations) -> anyhow::Result<()> {
+        if self.backend == Backend::Postgres {
+            let create = format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", self.schema);
+            if let Err(e) = self.pool.execute(create.as_str()).await {
+                // Two replicas creating the schema at once: one wins, the other
+                // sees a unique violation on the catalog, which is fine.
+                if !is_unique_violation(&e) {
+                    return Err(e.into());
+                }
+            }
+        }
+        self.migrator(migrations).await?.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Whether every migration of this release has been applied.
+    pub async fn is_migrated(&self, migrations: &Migrations) -> anyhow::Result<bool> {
+        let migrator = self.migrator(migrations).await?;
+        let mut conn = self.pool.acquire().await?;
+        conn.ensure_migrations_table().await?;
+        let applied = conn.list_applied_migrations().await?;
+        Ok(migrator
+            .iter()
+            .all(|m| applied.iter().any(|a| a.version == m.version)))
+    }
+
+    /// A cheap round trip, for health checks.
+    pub async fn ping(&self) -> Result<(), Error> {
+        let mut conn = self.pool.acquire().await?;
+        conn.ping().await?;
+        Ok(())
+    }
+
+    async fn migrator(&self, migrations: &Migrations) -> anyhow::Result<Migrator> {
+        let list = match self.backend {
+            Backend::Sqlite => migrations.sqlite,
+            Backend::Postgres => migrations.postgres,
+        };
+        Ok(Migrator::new(Embedded(list)).await?)
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// SQLite creates the file (`mode=rwc`) and its folder, so the default
+/// configuration runs with no setup.
+fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = match rest.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (rest, None),
+    };
+    if path != ":memory:"
+        && !path.is_empty()
+        && let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| anyhow::anyhow!("cannot create the folder of SQLite file {path}: {e}"))?;
+    }
+    Ok(match query {
+        Some(q) if q.contains("mode=") => url.to_string(),
+        Some(_) => format!("{url}&mode=rwc"),
+        None => format!("{url}?mode=rwc"),
+    })
+}
+
+/// Whether a database error is a unique-constraint violation.
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => Error::Unavailable(format!("database: {error}")),
+            sqlx::Error::Database(e) if e.is_unique_violation() => Error::AlreadyExists {
+                resource: String::new(),
+                message: "a record with the same unique key already exists".into(),
+            },
+            sqlx::Error::Database(e) if is_transient(e.code().as_deref()) => {
+                Error::Unavailable(format!("database busy, retry: {e}"))
+            }
+            _ => Error::Internal(format!("database: {error}")),
+        }
+    }
+}
+
+/// SQLite busy/locked, PostgreSQL serialization failure, deadlock, admin shutdown.
+fn is_transient(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("5" | "6" | "517" | "40001" | "40P01" | "57P01" | "57P03")
+    )
+}
+
+/// Microseconds since the Unix epoch, the form timestamps are stored in.
+pub fn now_micros() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_micros()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_create_mode() {
+        let dir = std::env::temp_dir().join(format!("innolab-kit-{}", std::process::id()));
+        let file = dir.join("x.db");
+        let url = format!("sqlite://{}", file.display());
+        assert_eq!(prepare_sqlite_url(&url).unwrap(), format!("{url}?mode=rwc"));
+        assert!(dir.exists());
+        assert_eq!(
+            prepare_sqlite_url("sqlite::memory:?cache=shared").unwrap(),
+            "sqlite::memory:?cache=shared&mode=rwc"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

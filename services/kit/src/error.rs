@@ -1,0 +1,242 @@
+//! The closed set of error kinds every service returns, and their one mapping
+//! to gRPC status codes with `google.rpc` details.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{BadRequest, ErrorDetail, ErrorInfo, StatusExt};
+
+/// `ErrorInfo.domain` of every error the suite returns.
+pub const ERROR_DOMAIN: &str = "innolab.eu";
+
+/// One wrong field of a request, and why it is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// Path of the field, e.g. `organization.country_code`.
+    pub field: String,
+    /// Why the value is refused.
+    pub description: String,
+}
+
+/// Everything that can go wrong in a service, by what the caller should do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The request is wrong; retrying it unchanged will fail again.
+    #[error("invalid argument: {}", describe(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    /// The named resource does not exist.
+    #[error("{resource} not found")]
+    NotFound {
+        /// Resource name that was looked up.
+        resource: String,
+    },
+    /// A resource with the same unique key already exists.
+    #[error("{message}")]
+    AlreadyExists {
+        /// The resource (or key) that clashes.
+        resource: String,
+        /// What clashes.
+        message: String,
+    },
+    /// The caller's etag is stale: someone else changed the resource.
+    #[error("{resource} has changed since etag {etag:?} was read")]
+    Aborted {
+        /// The resource that changed.
+        resource: String,
+        /// The stale etag the caller sent.
+        etag: String,
+    },
+    /// The resource is not in a state that allows the operation.
+    #[error("{message}")]
+    FailedPrecondition {
+        /// Machine-readable reason (`UPPER_SNAKE_CASE`), e.g. `ILLEGAL_TRANSITION`.
+        reason: &'static str,
+        /// What is wrong, for a human.
+        message: String,
+    },
+    /// A dependency (the database) is unreachable; safe to retry.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or an unexpected state on our side.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn describe(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl Error {
+    /// One invalid field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Error::InvalidArgument(vec![FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        }])
+    }
+
+    /// The named resource does not exist.
+    pub fn not_found(resource: impl Into<String>) -> Self {
+        Error::NotFound {
+            resource: resource.into(),
+        }
+    }
+
+    /// The operation is not allowed in the resource's current state.
+    pub fn failed_precondition(reason: &'static str, message: impl Into<String>) -> Self {
+        Error::FailedPrecondition {
+            reason,
+            message: message.into(),
+        }
+    }
+
+    /// Prefixes every field path, e.g. `country_code` -> `organization.country_code`.
+    pub fn within(self, prefix: &str) -> Self {
+        match self {
+            Error::InvalidArgument(violations) => Error::InvalidArgument(
+                violations
+                    .into_iter()
+                    .map(|v| FieldViolation {
+                        field: format!("{prefix}.{}", v.field),
+                        description: v.description,
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+}
+
+/// Collects every wrong field of a request, so the caller learns them all at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// An empty collection.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that `field` is wrong.
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
+    }
+
+    /// Records the violations of a nested check, if it failed.
+    pub fn merge<T>(&mut self, result: Result<T, Error>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(Error::InvalidArgument(violations)) => {
+                self.0.extend(violations);
+                None
+            }
+            Err(other) => {
+                self.add("", other.to_string());
+                None
+            }
+        }
+    }
+
+    /// `Ok` when nothing was recorded, otherwise INVALID_ARGUMENT with every violation.
+    pub fn finish(self) -> Result<(), Error> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(self.0))
+        }
+    }
+}
+
+impl Error {
+    fn code(&self) -> Code {
+        match self {
+            Error::InvalidArgument(_) => Code::InvalidArgument,
+            Error::NotFound { .. } => Code::NotFound,
+            Error::AlreadyExists { .. } => Code::AlreadyExists,
+            Error::Aborted { .. } => Code::Aborted,
+            Error::FailedPrecondition { .. } => Code::FailedPrecondition,
+            Error::Unavailable(_) => Code::Unavailable,
+            Error::Internal(_) => Code::Internal,
+        }
+    }
+
+    fn info(&self) -> ErrorInfo {
+        let (reason, metadata): (&str, HashMap<String, String>) = match self {
+            Error::InvalidArgument(_) => ("INVALID_FIELD", HashMap::new()),
+            Error::NotFound { resource } => ("NOT_FOUND", resource_meta(resource)),
+            Error::AlreadyExists { resource, .. } => ("ALREADY_EXISTS", resource_meta(resource)),
+            Error::Aborted { resource, .. } => ("ETAG_MISMATCH", resource_meta(resource)),
+            Error::FailedPrecondition { reason, .. } => (reason, HashMap::new()),
+            Error::Unavailable(_) => ("UNAVAILABLE", HashMap::new()),
+            Error::Internal(_) => ("INTERNAL", HashMap::new()),
+        };
+        ErrorInfo::new(reason, ERROR_DOMAIN, metadata)
+    }
+}
+
+fn resource_meta(resource: &str) -> HashMap<String, String> {
+    HashMap::from([("resource".to_string(), resource.to_string())])
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Self {
+        let mut details: Vec<ErrorDetail> = vec![error.info().into()];
+        if let Error::InvalidArgument(violations) = &error {
+            let mut bad = BadRequest::new(Vec::new());
+            for v in violations {
+                bad.add_violation(v.field.clone(), v.description.clone());
+            }
+            details.push(bad.into());
+        }
+        if let Error::Internal(message) = &error {
+            // Internal details stay in our logs; the caller gets an opaque message.
+            tracing::error!(error = %message, "internal error");
+            return Status::with_error_details_vec(
+                Code::Internal,
+                "internal error; it has been logged",
+                details,
+            );
+        }
+        Status::with_error_details_vec(error.code(), error.to_string(), details)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_carries_field_violations() {
+        let status = Status::from(Error::invalid("organization.country_code", "unknown code"));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().contains("organization.country_code"));
+        let bad = status
+            .get_details_bad_request()
+            .expect("bad request detail");
+        assert_eq!(bad.field_violations[0].field, "organization.country_code");
+        let info = status.get_details_error_info().expect("error info");
+        assert_eq!(info.reason, "INVALID_FIELD");
+        assert_eq!(info.domain, ERROR_DOMAIN);
+    }
+
+    #[test]
+    fn within_prefixes_fields() {
+        let e = Error::invalid("name", "empty").within("group");
+        assert_eq!(e, Error::invalid("group.name", "empty"));
+    }
+
+    #[test]
+    fn internal_hides_detail() {
+        let status = Status::from(Error::Internal("secret sql".into()));
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("secret"));
+    }
+}

@@ -1,0 +1,16 @@
+//! The small kit every innolab service is built from: configuration,
+//! telemetry, server bootstrap, error mapping, pagination, filters and the
+//! database pool with migrations.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod filter;
+pub mod page;
+pub mod server;
+pub mod telemetry;
+
+pub use error::{Error, FieldViolation, Violations};
+pub mod query;
+pub mod sql;
+pub mod vocab;

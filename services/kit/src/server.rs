@@ -1,0 +1,328 @@
+//! Server bootstrap shared by every service: a function of a bound listener and
+//! a shutdown signal (as in tokio's mini-redis), adding health, reflection,
+//! a readiness gate, metrics and a bounded graceful drain.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::Routes;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::config::Settings;
+use crate::db::{Database, Migrations};
+
+/// Health-check service name that reports only whether the process is alive
+/// (for liveness probes). The empty name `""` and the service's own name report
+/// readiness: SERVING once migrations are applied and while the database answers.
+pub const LIVENESS: &str = "liveness";
+
+/// What the bootstrap needs to know about a service.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceSpec {
+    /// Fully qualified gRPC service name, e.g. `innolab.membership.v1.MembershipService`.
+    pub grpc_name: &'static str,
+    /// Encoded file descriptor set, served by reflection.
+    pub descriptor_set: &'static [u8],
+    /// The service's migrations.
+    pub migrations: Migrations,
+}
+
+/// Installs the Prometheus exporter on its own port. Call once per process.
+pub fn install_metrics(addr: SocketAddr) -> anyhow::Result<()> {
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .install()?;
+    tracing::info!(%addr, "metrics at http://{addr}/metrics");
+    Ok(())
+}
+
+/// Serves `routes` (the service itself) plus health and reflection on
+/// `listener` until `shutdown` completes, then drains in-flight calls for at
+/// most `settings.shutdown_drain`.
+pub async fn serve(
+    listener: TcpListener,
+    settings: &Settings,
+    db: Database,
+    spec: ServiceSpec,
+    routes: Routes,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    let readiness = Readiness {
+        ready: Arc::new(AtomicBool::new(false)),
+        reporter,
+        grpc_name: spec.grpc_name,
+    };
+    readiness.set(false).await;
+    readiness
+        .reporter
+        .set_service_status(LIVENESS, ServingStatus::Serving)
+        .await;
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(spec.descriptor_set)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(spec.descriptor_set)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    let routes = routes
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
+
+    let local = listener.local_addr()?;
+    tracing::info!(service = spec.grpc_name, addr = %local, "listening for gRPC on {local}");
+
+    let watchdog = tokio::spawn(watch_database(
+        db.clone(),
+        spec.migrations,
+        settings.migrate_on_start,
+        readiness.clone(),
+    ));
+
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let stop = async move {
+        let _ = stop_rx.wait_for(|stop| *stop).await;
+    };
+    let server = tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .trace_fn(crate::telemetry::server_span)
+        .layer(GateLayer {
+            ready: readiness.ready.clone(),
+        })
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop);
+    tokio::pin!(server);
+
+    tokio::select! {
+        result = &mut server => {
+            watchdog.abort();
+            return result.map_err(Into::into);
+        }
+        () = shutdown => {}
+    }
+
+    tracing::info!(
+        drain_seconds = settings.shutdown_drain.as_secs(),
+        "shutting down: NOT_SERVING, draining in-flight calls"
+    );
+    watchdog.abort();
+    readiness.set(false).await;
+    readiness
+        .reporter
+        .set_service_status(LIVENESS, ServingStatus::NotServing)
+        .await;
+    let _ = stop_tx.send(true);
+    match tokio::time::timeout(settings.shutdown_drain, &mut server).await {
+        Ok(result) => result?,
+        Err(_) => tracing::warn!("drain time exceeded; remaining calls are cut off"),
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), db.close()).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received"),
+        () = term => tracing::info!("SIGTERM received"),
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Readiness {
+    ready: Arc<AtomicBool>,
+    reporter: HealthReporter,
+    grpc_name: &'static str,
+}
+
+impl Readiness {
+    async fn set(&self, ready: bool) {
+        let was = self.ready.swap(ready, Ordering::SeqCst);
+        let status = if ready {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        self.reporter.set_service_status("", status).await;
+        self.reporter
+            .set_service_status(self.grpc_name, status)
+            .await;
+        if was != ready {
+            tracing::info!(ready, "readiness changed");
+        }
+    }
+}
+
+/// Brings the schema up to date, then keeps readiness in step with the database.
+async fn watch_database(db: Database, migrations: Migrations, migrate: bool, readiness: Readiness) {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        let outcome = if migrate {
+            db.migrate(&migrations).await.map(|()| true)
+        } else {
+            db.is_migrated(&migrations).await
+        };
+        match outcome {
+            Ok(true) => break,
+            Ok(false) => tracing::warn!("database schema is not migrated yet; waiting"),
+            Err(e) => tracing::warn!(error = %e, "database not ready; retrying"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+    tracing::info!("database schema is up to date");
+    readiness.set(true).await;
+    loop {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        match db.ping().await {
+            Ok(()) => readiness.set(true).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "database unreachable");
+                readiness.set(false).await;
+            }
+        }
+    }
+}
+
+/// Refuses service calls with UNAVAILABLE until the database is ready, and
+/// records per-method metrics. Health and reflection always pass.
+#[derive(Debug, Clone)]
+struct GateLayer {
+    ready: Arc<AtomicBool>,
+}
+
+impl<S> tower::Layer<S> for GateLayer {
+    type Service = Gate<S>;
+    fn layer(&self, inner: S) -> Gate<S> {
+        Gate {
+            inner,
+            ready: self.ready.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Gate<S> {
+    inner: S,
+    ready: Arc<AtomicBool>,
+}
+
+type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+impl<S, ReqBody, ResBody> tower::Service<http::Request<ReqBody>> for Gate<S>
+where
+    S: tower::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: Default + Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<S::Response, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+        let path = request.uri().path().to_string();
+        let infrastructure =
+            path.starts_with("/grpc.health.") || path.starts_with("/grpc.reflection.");
+        if !infrastructure && !self.ready.load(Ordering::SeqCst) {
+            let status = tonic::Status::unavailable(
+                "the service is starting or its database is unreachable; retry shortly",
+            );
+            record(&path, "UNAVAILABLE", Instant::now());
+            return Box::pin(async move { Ok(status.into_http()) });
+        }
+        // Take the service that was polled ready, leave a fresh clone behind.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let started = Instant::now();
+            let response = inner.call(request).await?;
+            if !infrastructure {
+                // Errors come back trailers-only, so their code is in the
+                // headers; a response without grpc-status there succeeded (or
+                // reports its code in trailers, as a stream failing midway would).
+                let code = response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<i32>().ok())
+                    .map(tonic::Code::from_i32)
+                    .unwrap_or(tonic::Code::Ok);
+                record(&path, code_name(code), started);
+            }
+            Ok(response)
+        })
+    }
+}
+
+fn record(path: &str, code: &'static str, started: Instant) {
+    let method = path.to_string();
+    metrics::counter!("grpc_server_handled_total", "grpc_method" => method.clone(), "grpc_code" => code)
+        .increment(1);
+    metrics::histogram!("grpc_server_handling_seconds", "grpc_method" => method)
+        .record(started.elapsed().as_secs_f64());
+}
+
+fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "OK",
+        Cancelled => "CANCELLED",
+        Unknown => "UNKNOWN",
+        InvalidArgument => "INVALID_ARGUMENT",
+        DeadlineExceeded => "DEADLINE_EXCEEDED",
+        NotFound => "NOT_FOUND",
+        AlreadyExists => "ALREADY_EXISTS",
+        PermissionDenied => "PERMISSION_DENIED",
+        ResourceExhausted => "RESOURCE_EXHAUSTED",
+        FailedPrecondition => "FAILED_PRECONDITION",
+        Aborted => "ABORTED",
+        OutOfRange => "OUT_OF_RANGE",
+        Unimplemented => "UNIMPLEMENTED",
+        Internal => "INTERNAL",
+        Unavailable => "UNAVAILABLE",
+        DataLoss => "DATA_LOSS",
+        Unauthenticated => "UNAUTHENTICATED",
+    }
+}

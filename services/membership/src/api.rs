@@ -1,0 +1,1010 @@
+//! The gRPC API: protobuf <-> domain, and nothing else. The only module of the
+//! service that knows generated types.
+
+use innolab_kit::page::PageTokens;
+use innolab_kit::{Error, Violations, query};
+use innolab_proto::google::r#type::Date as PbDate;
+use innolab_proto::innolab::membership::v1 as pb;
+use pb::membership_service_server::MembershipService;
+use prost_types::{FieldMask, Timestamp};
+use tonic::{Request, Response, Status};
+
+use crate::domain::{
+    self, Action, Assignment, Date, Decision, GovernmentFunction, GovernmentLevel, GroupFields,
+    GroupKind, GroupQuery, Identifier, LocalizedText, MembershipFields, MembershipQuery,
+    MembershipState, OrganizationFields, OrganizationKind, OrganizationQuery, PersonFields,
+    PersonQuery, PostFields, PostQuery, Role, Transition, check,
+};
+use crate::store::{Page, Store};
+
+/// The MembershipService implementation.
+#[derive(Debug, Clone)]
+pub struct MembershipApi {
+    store: Store,
+    tokens: PageTokens,
+}
+
+impl MembershipApi {
+    /// An API over `store`, signing page tokens with `tokens`.
+    pub fn new(store: Store, tokens: PageTokens) -> Self {
+        MembershipApi { store, tokens }
+    }
+
+    fn page(
+        &self,
+        method: &str,
+        page_size: i32,
+        page_token: &str,
+        filter: &str,
+    ) -> Result<innolab_kit::page::PageRequest, Error> {
+        query::page(
+            &self.tokens,
+            page_size,
+            page_token,
+            &fingerprint(method, filter),
+        )
+    }
+
+    fn next_token<T>(&self, method: &str, filter: &str, page: &Page<T>) -> String {
+        page.next
+            .as_deref()
+            .map(|cursor| self.tokens.encode(cursor, &fingerprint(method, filter)))
+            .unwrap_or_default()
+    }
+}
+
+fn fingerprint(method: &str, filter: &str) -> String {
+    format!("{method}\n{filter}")
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+fn reply<T>(result: Result<T, Error>) -> Reply<T> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+/// The id in `name`, or INVALID_ARGUMENT naming `field`.
+fn id(field: &str, name: &str, collection: &str) -> Result<String, Error> {
+    check::resource_id(name, collection).map_err(|e| Error::invalid(field, e))
+}
+
+#[tonic::async_trait]
+impl MembershipService for MembershipApi {
+    async fn create_organization(
+        &self,
+        request: Request<pb::CreateOrganizationRequest>,
+    ) -> Reply<pb::Organization> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let request_id = domain::request_id(&r.request_id)?;
+                let org = r
+                    .organization
+                    .ok_or_else(|| Error::invalid("organization", "is required"))?;
+                let fields = organization_fields(org)
+                    .and_then(OrganizationFields::validate)
+                    .map_err(|e| e.within("organization"))?;
+                let stored = self
+                    .store
+                    .create_organization(&fields, request_id.as_deref())
+                    .await?;
+                Ok(organization_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn get_organization(
+        &self,
+        request: Request<pb::GetOrganizationRequest>,
+    ) -> Reply<pb::Organization> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let id = id("name", &r.name, "organizations")?;
+                Ok(organization_pb(self.store.get_organization(&id).await?))
+            }
+            .await,
+        )
+    }
+
+    async fn list_organizations(
+        &self,
+        request: Request<pb::ListOrganizationsRequest>,
+    ) -> Reply<pb::ListOrganizationsResponse> {
+        const METHOD: &str = "ListOrganizations";
+        let r = request.into_inner();
+        reply(
+            async {
+                let query = OrganizationQuery::from_filter(&r.filter)?;
+                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let found = self.store.list_organizations(&query, &page).await?;
+                Ok(pb::ListOrganizationsResponse {
+                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    organizations: found.items.into_iter().map(organization_pb).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn update_organization(
+        &self,
+        request: Request<pb::UpdateOrganizationRequest>,
+    ) -> Reply<pb::Organization> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let new = r
+                    .organization
+                    .ok_or_else(|| Error::invalid("organization", "is required"))?;
+                let id = id("organization.name", &new.name, "organizations")?;
+                let expected =
+                    domain::parse_etag(&new.etag).map_err(|e| e.within("organization"))?;
+                let current = organization_pb(self.store.get_organization(&id).await?);
+                let merged = merge(
+                    current,
+                    new,
+                    r.update_mask,
+                    &[
+                        "display_names",
+                        "identifiers",
+                        "kind",
+                        "government_level",
+                        "country_code",
+                        "subdivision_code",
+                        "nuts_code",
+                        "sector",
+                        "homepage_uri",
+                        "parent",
+                    ],
+                    |cur, new, path| match path {
+                        "display_names" => cur.display_names = new.display_names.clone(),
+                        "identifiers" => cur.identifiers = new.identifiers.clone(),
+                        "kind" => cur.kind = new.kind,
+                        "government_level" => cur.government_level = new.government_level,
+                        "country_code" => cur.country_code = new.country_code.clone(),
+                        "subdivision_code" => cur.subdivision_code = new.subdivision_code.clone(),
+                        "nuts_code" => cur.nuts_code = new.nuts_code.clone(),
+                        "sector" => cur.sector = new.sector,
+                        "homepage_uri" => cur.homepage_uri = new.homepage_uri.clone(),
+                        _ => cur.parent = new.parent.clone(),
+                    },
+                )?;
+                let fields = organization_fields(merged)
+                    .and_then(OrganizationFields::validate)
+                    .map_err(|e| e.within("organization"))?;
+                if fields.parent == format!("organizations/{id}") {
+                    return Err(Error::invalid(
+                        "organization.parent",
+                        "an organisation cannot be its own parent",
+                    ));
+                }
+                let stored = self
+                    .store
+                    .update_organization(&id, expected, &fields)
+                    .await?;
+                Ok(organization_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn create_person(&self, request: Request<pb::CreatePersonRequest>) -> Reply<pb::Person> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let request_id = domain::request_id(&r.request_id)?;
+                let person = r
+                    .person
+                    .ok_or_else(|| Error::invalid("person", "is required"))?;
+                let fields = person_fields(person)
+                    .validate()
+                    .map_err(|e| e.within("person"))?;
+                let stored = self
+                    .store
+                    .create_person(&fields, request_id.as_deref())
+                    .await?;
+                Ok(person_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn get_person(&self, request: Request<pb::GetPersonRequest>) -> Reply<pb::Person> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let id = id("name", &r.name, "people")?;
+                Ok(person_pb(self.store.get_person(&id).await?))
+            }
+            .await,
+        )
+    }
+
+    async fn list_people(
+        &self,
+        request: Request<pb::ListPeopleRequest>,
+    ) -> Reply<pb::ListPeopleResponse> {
+        const METHOD: &str = "ListPeople";
+        let r = request.into_inner();
+        reply(
+            async {
+                let query = PersonQuery::from_filter(&r.filter)?;
+                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let found = self.store.list_people(&query, &page).await?;
+                Ok(pb::ListPeopleResponse {
+                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    people: found.items.into_iter().map(person_pb).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn update_person(&self, request: Request<pb::UpdatePersonRequest>) -> Reply<pb::Person> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let new = r
+                    .person
+                    .ok_or_else(|| Error::invalid("person", "is required"))?;
+                let id = id("person.name", &new.name, "people")?;
+                let expected = domain::parse_etag(&new.etag).map_err(|e| e.within("person"))?;
+                let current = person_pb(self.store.get_person(&id).await?);
+                let merged = merge(
+                    current,
+                    new,
+                    r.update_mask,
+                    &[
+                        "organization",
+                        "display_name",
+                        "email",
+                        "phone",
+                        "language_codes",
+                    ],
+                    |cur, new, path| match path {
+                        "organization" => cur.organization = new.organization.clone(),
+                        "display_name" => cur.display_name = new.display_name.clone(),
+                        "email" => cur.email = new.email.clone(),
+                        "phone" => cur.phone = new.phone.clone(),
+                        _ => cur.language_codes = new.language_codes.clone(),
+                    },
+                )?;
+                let fields = person_fields(merged)
+                    .validate()
+                    .map_err(|e| e.within("person"))?;
+                let stored = self.store.update_person(&id, expected, &fields).await?;
+                Ok(person_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn erase_person(&self, request: Request<pb::ErasePersonRequest>) -> Reply<pb::Person> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let id = id("name", &r.name, "people")?;
+                let reason = check::required_text(&r.reason, 2000)
+                    .map_err(|e| Error::invalid("reason", e))?;
+                Ok(person_pb(self.store.erase_person(&id, &reason).await?))
+            }
+            .await,
+        )
+    }
+
+    async fn create_group(&self, request: Request<pb::CreateGroupRequest>) -> Reply<pb::Group> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let request_id = domain::request_id(&r.request_id)?;
+                let group = r
+                    .group
+                    .ok_or_else(|| Error::invalid("group", "is required"))?;
+                let fields = group_fields(group)
+                    .and_then(GroupFields::validate)
+                    .map_err(|e| e.within("group"))?;
+                let stored = self
+                    .store
+                    .create_group(&fields, request_id.as_deref())
+                    .await?;
+                Ok(group_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn get_group(&self, request: Request<pb::GetGroupRequest>) -> Reply<pb::Group> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let id = id("name", &r.name, "groups")?;
+                Ok(group_pb(self.store.get_group(&id).await?))
+            }
+            .await,
+        )
+    }
+
+    async fn list_groups(
+        &self,
+        request: Request<pb::ListGroupsRequest>,
+    ) -> Reply<pb::ListGroupsResponse> {
+        const METHOD: &str = "ListGroups";
+        let r = request.into_inner();
+        reply(
+            async {
+                let query = GroupQuery::from_filter(&r.filter)?;
+                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let found = self.store.list_groups(&query, &page).await?;
+                Ok(pb::ListGroupsResponse {
+                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    groups: found.items.into_iter().map(group_pb).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn update_group(&self, request: Request<pb::UpdateGroupRequest>) -> Reply<pb::Group> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let new = r
+                    .group
+                    .ok_or_else(|| Error::invalid("group", "is required"))?;
+                let id = id("group.name", &new.name, "groups")?;
+                let expected = domain::parse_etag(&new.etag).map_err(|e| e.within("group"))?;
+                let current = group_pb(self.store.get_group(&id).await?);
+                let merged = merge(
+                    current,
+                    new,
+                    r.update_mask,
+                    &["display_name", "description", "kind", "parent"],
+                    |cur, new, path| match path {
+                        "display_name" => cur.display_name = new.display_name.clone(),
+                        "description" => cur.description = new.description.clone(),
+                        "kind" => cur.kind = new.kind,
+                        _ => cur.parent = new.parent.clone(),
+                    },
+                )?;
+                let fields = group_fields(merged)
+                    .and_then(GroupFields::validate)
+                    .map_err(|e| e.within("group"))?;
+                let stored = self.store.update_group(&id, expected, &fields).await?;
+                Ok(group_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn create_membership(
+        &self,
+        request: Request<pb::CreateMembershipRequest>,
+    ) -> Reply<pb::Membership> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let request_id = domain::request_id(&r.request_id)?;
+                let decision = Decision::new(&r.decided_by, &r.reason)?;
+                let m = r
+                    .membership
+                    .ok_or_else(|| Error::invalid("membership", "is required"))?;
+                let fields = membership_fields(m)
+                    .and_then(MembershipFields::validate)
+                    .map_err(|e| e.within("membership"))?;
+                let stored = self
+                    .store
+                    .create_membership(&fields, &decision, request_id.as_deref())
+                    .await?;
+                Ok(membership_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn get_membership(
+        &self,
+        request: Request<pb::GetMembershipRequest>,
+    ) -> Reply<pb::Membership> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let id = id("name", &r.name, "memberships")?;
+                Ok(membership_pb(self.store.get_membership(&id).await?))
+            }
+            .await,
+        )
+    }
+
+    async fn list_memberships(
+        &self,
+        request: Request<pb::ListMembershipsRequest>,
+    ) -> Reply<pb::ListMembershipsResponse> {
+        const METHOD: &str = "ListMemberships";
+        let r = request.into_inner();
+        reply(
+            async {
+                let query = MembershipQuery::from_filter(&r.filter)?;
+                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let found = self.store.list_memberships(&query, &page).await?;
+                Ok(pb::ListMembershipsResponse {
+                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    memberships: found.items.into_iter().map(membership_pb).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn approve_membership(
+        &self,
+        request: Request<pb::ApproveMembershipRequest>,
+    ) -> Reply<pb::Membership> {
+        let r = request.into_inner();
+        let step = Step {
+            name: r.name,
+            etag: r.etag,
+            decided_by: r.decided_by,
+            reason: r.reason,
+            date: r.effective_date,
+        };
+        reply(self.transition(Action::Approve, step).await)
+    }
+
+    async fn reject_membership(
+        &self,
+        request: Request<pb::RejectMembershipRequest>,
+    ) -> Reply<pb::Membership> {
+        let r = request.into_inner();
+        let step = Step {
+            name: r.name,
+            etag: r.etag,
+            decided_by: r.decided_by,
+            reason: r.reason,
+            date: None,
+        };
+        reply(self.transition(Action::Reject, step).await)
+    }
+
+    async fn suspend_membership(
+        &self,
+        request: Request<pb::SuspendMembershipRequest>,
+    ) -> Reply<pb::Membership> {
+        let r = request.into_inner();
+        let step = Step {
+            name: r.name,
+            etag: r.etag,
+            decided_by: r.decided_by,
+            reason: r.reason,
+            date: None,
+        };
+        reply(self.transition(Action::Suspend, step).await)
+    }
+
+    async fn reinstate_membership(
+        &self,
+        request: Request<pb::ReinstateMembershipRequest>,
+    ) -> Reply<pb::Membership> {
+        let r = request.into_inner();
+        let step = Step {
+            name: r.name,
+            etag: r.etag,
+            decided_by: r.decided_by,
+            reason: r.reason,
+            date: None,
+        };
+        reply(self.transition(Action::Reinstate, step).await)
+    }
+
+    async fn end_membership(
+        &self,
+        request: Request<pb::EndMembershipRequest>,
+    ) -> Reply<pb::Membership> {
+        let r = request.into_inner();
+        let step = Step {
+            name: r.name,
+            etag: r.etag,
+            decided_by: r.decided_by,
+            reason: r.reason,
+            date: r.effective_date,
+        };
+        reply(self.transition(Action::End, step).await)
+    }
+
+    async fn create_post(&self, request: Request<pb::CreatePostRequest>) -> Reply<pb::Post> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let request_id = domain::request_id(&r.request_id)?;
+                let post = r
+                    .post
+                    .ok_or_else(|| Error::invalid("post", "is required"))?;
+                let fields = post_fields(post)
+                    .and_then(PostFields::validate)
+                    .map_err(|e| e.within("post"))?;
+                let stored = self
+                    .store
+                    .create_post(&fields, request_id.as_deref())
+                    .await?;
+                Ok(post_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn get_post(&self, request: Request<pb::GetPostRequest>) -> Reply<pb::Post> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let id = id("name", &r.name, "posts")?;
+                Ok(post_pb(self.store.get_post(&id).await?))
+            }
+            .await,
+        )
+    }
+
+    async fn list_posts(
+        &self,
+        request: Request<pb::ListPostsRequest>,
+    ) -> Reply<pb::ListPostsResponse> {
+        const METHOD: &str = "ListPosts";
+        let r = request.into_inner();
+        reply(
+            async {
+                let query = PostQuery::from_filter(&r.filter)?;
+                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let found = self.store.list_posts(&query, &page).await?;
+                Ok(pb::ListPostsResponse {
+                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    posts: found.items.into_iter().map(post_pb).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn assign_post_holder(
+        &self,
+        request: Request<pb::AssignPostHolderRequest>,
+    ) -> Reply<pb::Post> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let post_id = id("name", &r.name, "posts")?;
+                let mut v = Violations::new();
+                let expected = v.merge(domain::parse_etag(&r.etag)).flatten();
+                if let Err(e) = check::resource_id(&r.person, "people") {
+                    v.add("person", e);
+                }
+                let start_date = v
+                    .merge(date_in("start_date", r.start_date))
+                    .flatten()
+                    .unwrap_or_else(domain::today);
+                let decision = v.merge(Decision::new(&r.decided_by, &r.reason));
+                v.finish()?;
+                let assignment = Assignment {
+                    person: r.person,
+                    start_date,
+                    decision: decision.ok_or_else(|| Error::Internal("decision".into()))?,
+                    expected_revision: expected,
+                };
+                Ok(post_pb(
+                    self.store.assign_post_holder(&post_id, &assignment).await?,
+                ))
+            }
+            .await,
+        )
+    }
+}
+
+/// The common fields of the membership transition requests.
+struct Step {
+    name: String,
+    etag: String,
+    decided_by: String,
+    reason: String,
+    date: Option<PbDate>,
+}
+
+impl MembershipApi {
+    async fn transition(&self, action: Action, step: Step) -> Result<pb::Membership, Error> {
+        let id = id("name", &step.name, "memberships")?;
+        let mut v = Violations::new();
+        let expected = v.merge(domain::parse_etag(&step.etag)).flatten();
+        let effective_date = v.merge(date_in("effective_date", step.date)).flatten();
+        let decision = v.merge(Decision::new(&step.decided_by, &step.reason));
+        v.finish()?;
+        let transition = Transition {
+            action,
+            decision: decision.ok_or_else(|| Error::Internal("decision".into()))?,
+            effective_date,
+            expected_revision: expected,
+        };
+        Ok(membership_pb(
+            self.store.transition_membership(&id, &transition).await?,
+        ))
+    }
+}
+
+/// Applies an AIP-134 update: copies the masked fields of `new` onto `current`.
+/// The mask is required; `*` means every writable field.
+fn merge<T>(
+    mut current: T,
+    new: T,
+    mask: Option<FieldMask>,
+    writable: &[&str],
+    copy: impl Fn(&mut T, &T, &str),
+) -> Result<T, Error> {
+    let paths = mask.map(|m| m.paths).unwrap_or_default();
+    if paths.is_empty() {
+        return Err(Error::invalid(
+            "update_mask",
+            format!(
+                "is required: list the fields to change ({}), or `*` for all",
+                writable.join(", ")
+            ),
+        ));
+    }
+    let mut v = Violations::new();
+    for path in &paths {
+        if path == "*" {
+            for w in writable {
+                copy(&mut current, &new, w);
+            }
+        } else if writable.contains(&path.as_str()) {
+            copy(&mut current, &new, path);
+        } else {
+            v.add(
+                "update_mask",
+                format!(
+                    "{path:?} is not a writable field; writable: {}",
+                    writable.join(", ")
+                ),
+            );
+        }
+    }
+    v.finish()?;
+    Ok(current)
+}
+
+// ---- enums: the protobuf value `<PREFIX>_<NAME>` carries the domain name ----
+
+/// The domain value of a protobuf enum; `None` for UNSPECIFIED, an error for a
+/// number the contract does not define.
+fn enum_in<D>(
+    field: &str,
+    number: i32,
+    proto_name: Option<&'static str>,
+    prefix: &str,
+    parse: fn(&str) -> Option<D>,
+) -> Result<Option<D>, Error> {
+    let unknown = || Error::invalid(field, format!("{number} is not a known value"));
+    let name = proto_name.ok_or_else(unknown)?;
+    let short = name.strip_prefix(prefix).ok_or_else(unknown)?;
+    if short == "UNSPECIFIED" {
+        return Ok(None);
+    }
+    parse(short).map(Some).ok_or_else(unknown)
+}
+
+/// The protobuf number of a domain value.
+fn enum_out(prefix: &str, name: &str, from_name: fn(&str) -> Option<i32>) -> i32 {
+    from_name(&format!("{prefix}{name}")).unwrap_or(0)
+}
+
+fn kind_in(n: i32) -> Result<Option<OrganizationKind>, Error> {
+    let name = pb::OrganizationKind::try_from(n)
+        .ok()
+        .map(|e| e.as_str_name());
+    enum_in(
+        "kind",
+        n,
+        name,
+        "ORGANIZATION_KIND_",
+        OrganizationKind::parse,
+    )
+}
+fn kind_out(k: Option<OrganizationKind>) -> i32 {
+    k.map_or(0, |k| {
+        enum_out("ORGANIZATION_KIND_", k.as_str(), |s| {
+            pb::OrganizationKind::from_str_name(s).map(|e| e as i32)
+        })
+    })
+}
+fn level_in(n: i32) -> Result<Option<GovernmentLevel>, Error> {
+    let name = pb::GovernmentLevel::try_from(n)
+        .ok()
+        .map(|e| e.as_str_name());
+    enum_in(
+        "government_level",
+        n,
+        name,
+        "GOVERNMENT_LEVEL_",
+        GovernmentLevel::parse,
+    )
+}
+fn level_out(l: Option<GovernmentLevel>) -> i32 {
+    l.map_or(0, |l| {
+        enum_out("GOVERNMENT_LEVEL_", l.as_str(), |s| {
+            pb::GovernmentLevel::from_str_name(s).map(|e| e as i32)
+        })
+    })
+}
+fn sector_in(n: i32) -> Result<Option<GovernmentFunction>, Error> {
+    let name = pb::GovernmentFunction::try_from(n)
+        .ok()
+        .map(|e| e.as_str_name());
+    enum_in(
+        "sector",
+        n,
+        name,
+        "GOVERNMENT_FUNCTION_",
+        GovernmentFunction::parse,
+    )
+}
+fn sector_out(s: Option<GovernmentFunction>) -> i32 {
+    s.map_or(0, |s| {
+        enum_out("GOVERNMENT_FUNCTION_", s.as_str(), |n| {
+            pb::GovernmentFunction::from_str_name(n).map(|e| e as i32)
+        })
+    })
+}
+fn group_kind_in(n: i32) -> Result<Option<GroupKind>, Error> {
+    let name = pb::GroupKind::try_from(n).ok().map(|e| e.as_str_name());
+    enum_in("kind", n, name, "GROUP_KIND_", GroupKind::parse)
+}
+fn group_kind_out(k: Option<GroupKind>) -> i32 {
+    k.map_or(0, |k| {
+        enum_out("GROUP_KIND_", k.as_str(), |s| {
+            pb::GroupKind::from_str_name(s).map(|e| e as i32)
+        })
+    })
+}
+fn role_in(n: i32) -> Result<Option<Role>, Error> {
+    let name = pb::Role::try_from(n).ok().map(|e| e.as_str_name());
+    enum_in("role", n, name, "ROLE_", Role::parse)
+}
+fn role_out(r: Option<Role>) -> i32 {
+    r.map_or(0, |r| {
+        enum_out("ROLE_", r.as_str(), |s| {
+            pb::Role::from_str_name(s).map(|e| e as i32)
+        })
+    })
+}
+fn state_out(s: Option<MembershipState>) -> i32 {
+    s.map_or(0, |s| {
+        enum_out("MEMBERSHIP_STATE_", s.as_str(), |n| {
+            pb::MembershipState::from_str_name(n).map(|e| e as i32)
+        })
+    })
+}
+
+// ---- dates and times ----
+
+fn date_in(field: &str, date: Option<PbDate>) -> Result<Option<Date>, Error> {
+    let Some(d) = date else {
+        return Ok(None);
+    };
+    let month = u8::try_from(d.month)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok());
+    let day = u8::try_from(d.day).ok();
+    match (month, day) {
+        (Some(month), Some(day)) if (1..=9999).contains(&d.year) => {
+            Date::from_calendar_date(d.year, month, day)
+                .map(Some)
+                .map_err(|e| Error::invalid(field, format!("not a calendar date: {e}")))
+        }
+        _ => Err(Error::invalid(
+            field,
+            "must be a full date: year 1-9999, month 1-12, day 1-31",
+        )),
+    }
+}
+
+fn date_out(date: Option<Date>) -> Option<PbDate> {
+    date.map(|d| PbDate {
+        year: d.year(),
+        month: i32::from(u8::from(d.month())),
+        day: i32::from(d.day()),
+    })
+}
+
+fn timestamp(micros: i64) -> Option<Timestamp> {
+    Some(Timestamp {
+        seconds: micros.div_euclid(1_000_000),
+        nanos: i32::try_from(micros.rem_euclid(1_000_000) * 1000).unwrap_or(0),
+    })
+}
+
+// ---- resources ----
+
+fn organization_fields(o: pb::Organization) -> Result<OrganizationFields, Error> {
+    let mut v = Violations::new();
+    let kind = v.merge(kind_in(o.kind)).flatten();
+    let government_level = v.merge(level_in(o.government_level)).flatten();
+    let sector = v.merge(sector_in(o.sector)).flatten();
+    v.finish()?;
+    Ok(OrganizationFields {
+        display_names: o
+            .display_names
+            .into_iter()
+            .map(|n| LocalizedText {
+                language_code: n.language_code,
+                text: n.text,
+            })
+            .collect(),
+        identifiers: o
+            .identifiers
+            .into_iter()
+            .map(|i| Identifier {
+                scheme: i.scheme,
+                value: i.value,
+            })
+            .collect(),
+        kind,
+        government_level,
+        country_code: o.country_code,
+        subdivision_code: o.subdivision_code,
+        nuts_code: o.nuts_code,
+        sector,
+        homepage_uri: o.homepage_uri,
+        parent: o.parent,
+    })
+}
+
+fn organization_pb(o: domain::Organization) -> pb::Organization {
+    let name = o.name();
+    let etag = o.meta.etag();
+    let f = o.fields;
+    pb::Organization {
+        name,
+        display_names: f
+            .display_names
+            .into_iter()
+            .map(|n| pb::LocalizedText {
+                language_code: n.language_code,
+                text: n.text,
+            })
+            .collect(),
+        identifiers: f
+            .identifiers
+            .into_iter()
+            .map(|i| pb::Identifier {
+                scheme: i.scheme,
+                value: i.value,
+            })
+            .collect(),
+        kind: kind_out(f.kind),
+        government_level: level_out(f.government_level),
+        country_code: f.country_code,
+        subdivision_code: f.subdivision_code,
+        nuts_code: f.nuts_code,
+        sector: sector_out(f.sector),
+        homepage_uri: f.homepage_uri,
+        parent: f.parent,
+        create_time: timestamp(o.meta.create_time),
+        update_time: timestamp(o.meta.update_time),
+        etag,
+    }
+}
+
+fn person_fields(p: pb::Person) -> PersonFields {
+    PersonFields {
+        organization: p.organization,
+        display_name: p.display_name,
+        email: p.email,
+        phone: p.phone,
+        language_codes: p.language_codes,
+    }
+}
+
+fn person_pb(p: domain::Person) -> pb::Person {
+    pb::Person {
+        name: p.name(),
+        etag: p.meta.etag(),
+        organization: p.fields.organization,
+        display_name: p.fields.display_name,
+        email: p.fields.email,
+        phone: p.fields.phone,
+        language_codes: p.fields.language_codes,
+        erase_time: p.erase_time.and_then(timestamp),
+        create_time: timestamp(p.meta.create_time),
+        update_time: timestamp(p.meta.update_time),
+    }
+}
+
+fn group_fields(g: pb::Group) -> Result<GroupFields, Error> {
+    Ok(GroupFields {
+        display_name: g.display_name,
+        description: g.description,
+        kind: group_kind_in(g.kind)?,
+        parent: g.parent,
+    })
+}
+
+fn group_pb(g: domain::Group) -> pb::Group {
+    pb::Group {
+        name: g.name(),
+        etag: g.meta.etag(),
+        display_name: g.fields.display_name,
+        description: g.fields.description,
+        kind: group_kind_out(g.fields.kind),
+        parent: g.fields.parent,
+        create_time: timestamp(g.meta.create_time),
+        update_time: timestamp(g.meta.update_time),
+    }
+}
+
+fn membership_fields(m: pb::Membership) -> Result<MembershipFields, Error> {
+    let mut v = Violations::new();
+    let role = v.merge(role_in(m.role)).flatten();
+    let start_date = v.merge(date_in("start_date", m.start_date)).flatten();
+    v.finish()?;
+    Ok(MembershipFields {
+        group: m.group,
+        member: m.member,
+        role,
+        start_date,
+    })
+}
+
+fn membership_pb(m: domain::Membership) -> pb::Membership {
+    pb::Membership {
+        name: m.name(),
+        etag: m.meta.etag(),
+        group: m.fields.group,
+        member: m.fields.member,
+        role: role_out(m.fields.role),
+        state: state_out(Some(m.state)),
+        start_date: date_out(m.fields.start_date),
+        end_date: date_out(m.end_date),
+        history: m
+            .history
+            .into_iter()
+            .map(|e| pb::MembershipEvent {
+                from_state: state_out(e.from_state),
+                to_state: state_out(Some(e.to_state)),
+                decided_by: e.decision.decided_by,
+                reason: e.decision.reason,
+                time: timestamp(e.time),
+            })
+            .collect(),
+        create_time: timestamp(m.meta.create_time),
+        update_time: timestamp(m.meta.update_time),
+    }
+}
+
+fn post_fields(p: pb::Post) -> Result<PostFields, Error> {
+    Ok(PostFields {
+        group: p.group,
+        role: role_in(p.role)?,
+        country_code: p.country_code,
+    })
+}
+
+fn post_pb(p: domain::Post) -> pb::Post {
+    let holder = p.current().map(|h| h.person.clone()).unwrap_or_default();
+    pb::Post {
+        name: p.name(),
+        etag: p.meta.etag(),
+        group: p.fields.group,
+        role: role_out(p.fields.role),
+        country_code: p.fields.country_code,
+        holder,
+        holdings: p
+            .holdings
+            .into_iter()
+            .map(|h| pb::PostHolding {
+                person: h.person,
+                start_date: date_out(Some(h.start_date)),
+                end_date: date_out(h.end_date),
+                decided_by: h.decision.decided_by,
+                reason: h.decision.reason,
+            })
+            .collect(),
+        create_time: timestamp(p.meta.create_time),
+        update_time: timestamp(p.meta.update_time),
+    }
+}

@@ -1,0 +1,52 @@
+//! innolab network membership service: the organisations and people of a
+//! public-sector innovation network, its groups, memberships and posts.
+
+pub mod api;
+pub mod domain;
+pub mod store;
+
+use std::future::Future;
+
+use innolab_kit::config::{Defaults, Settings};
+use innolab_kit::db::Database;
+use innolab_kit::page::PageTokens;
+use innolab_kit::server::{self, ServiceSpec};
+use innolab_proto::innolab::membership::v1::membership_service_server::{
+    MembershipServiceServer, SERVICE_NAME,
+};
+use tokio::net::TcpListener;
+
+/// Defaults when nothing is configured.
+pub const DEFAULTS: Defaults = Defaults {
+    service: "membership",
+    port: 50051,
+    metrics_port: 9151,
+};
+
+/// What the kit's bootstrap needs to know about this service.
+pub const SPEC: ServiceSpec = ServiceSpec {
+    grpc_name: SERVICE_NAME,
+    descriptor_set: innolab_proto::FILE_DESCRIPTOR_SET,
+    migrations: store::MIGRATIONS,
+};
+
+/// Serves the membership service on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let db = Database::connect_lazy(&settings.database)?;
+    let tokens = PageTokens::new(settings.page_token_key.expose().as_bytes());
+    let api = api::MembershipApi::new(store::Store::new(db.clone()), tokens);
+    let routes = tonic::service::Routes::new(MembershipServiceServer::new(api));
+    server::serve(listener, &settings, db, SPEC, routes, shutdown).await
+}
+
+/// Applies migrations and returns (the `migrate` command).
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let db = Database::connect_lazy(&settings.database)?;
+    db.migrate(&SPEC.migrations).await?;
+    db.close().await;
+    Ok(())
+}

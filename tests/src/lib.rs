@@ -1,0 +1,243 @@
+//! Test harness: starts real services on `127.0.0.1:0` over a fresh database
+//! (a temporary SQLite file, or a PostgreSQL schema of its own) and hands out
+//! gRPC channels to them.
+//!
+//! PostgreSQL runs when `INNOLAB_TEST_POSTGRES_URL` is set, e.g.
+//! `postgres://postgres@127.0.0.1:5432/postgres`.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use innolab_kit::config::{DatabaseSettings, Settings};
+use innolab_kit::db::Backend as Kind;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+/// Environment variable naming the PostgreSQL server tests may use.
+pub const POSTGRES_ENV: &str = "INNOLAB_TEST_POSTGRES_URL";
+
+/// Which database a test runs on.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// A temporary SQLite file.
+    Sqlite,
+    /// A fresh schema on this PostgreSQL server.
+    Postgres(String),
+}
+
+impl Backend {
+    /// The PostgreSQL backend, when configured.
+    pub fn postgres() -> Option<Backend> {
+        match std::env::var(POSTGRES_ENV) {
+            Ok(url) if !url.is_empty() => Some(Backend::Postgres(url)),
+            _ => {
+                eprintln!("{POSTGRES_ENV} is not set: skipping the PostgreSQL run of this test");
+                None
+            }
+        }
+    }
+}
+
+/// A fresh, private database for one test.
+#[derive(Debug)]
+pub struct TestDb {
+    /// Settings pointing at it.
+    pub settings: DatabaseSettings,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// Makes a database on `backend`.
+    pub fn new(backend: &Backend, service: &str) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}/{service}.db", dir.path().display());
+                TestDb {
+                    settings: DatabaseSettings::new(&url, service, 5).expect("settings"),
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres(url) => {
+                let schema = format!("test_{}", uuid::Uuid::now_v7().simple());
+                TestDb {
+                    settings: DatabaseSettings::new(url, &schema, 5).expect("settings"),
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    /// Drops the PostgreSQL schema (the SQLite folder goes with the value).
+    pub async fn drop_schema(&self) {
+        if self.settings.backend == Kind::Postgres {
+            sqlx::any::install_default_drivers();
+            if let Ok(pool) = sqlx::AnyPool::connect(self.settings.url.expose()).await {
+                let _ = sqlx::query(&format!(
+                    "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+                    self.settings.schema
+                ))
+                .execute(&pool)
+                .await;
+                pool.close().await;
+            }
+        }
+    }
+}
+
+/// A running service.
+#[derive(Debug)]
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its database.
+    pub db: TestDb,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// How to start a service: its `serve` function.
+pub type ServeFn =
+    fn(
+        tokio::net::TcpListener,
+        Settings,
+        oneshot::Receiver<()>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>;
+
+/// The membership service's `serve`.
+pub fn membership(
+    listener: tokio::net::TcpListener,
+    settings: Settings,
+    stop: oneshot::Receiver<()>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>> {
+    Box::pin(innolab_membership::serve(listener, settings, async {
+        let _ = stop.await;
+    }))
+}
+
+impl TestServer {
+    /// Starts the membership service on a fresh database and waits until it is SERVING.
+    pub async fn membership(backend: &Backend) -> TestServer {
+        let server = TestServer::start(backend, "membership", membership, |_| {}).await;
+        server
+            .wait_for(innolab_kit::server::LIVENESS, ServingStatus::Serving)
+            .await;
+        server.wait_for("", ServingStatus::Serving).await;
+        server
+    }
+
+    /// Starts a service with adjusted settings, without waiting for readiness.
+    pub async fn start(
+        backend: &Backend,
+        service: &str,
+        serve: ServeFn,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> TestServer {
+        let db = TestDb::new(backend, service);
+        let mut settings = Settings::new(db.settings.clone());
+        settings.shutdown_drain = Duration::from_secs(5);
+        adjust(&mut settings);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(serve(listener, settings, rx));
+        TestServer {
+            addr,
+            db,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// A channel to the server.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .expect("uri")
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    /// The serving status of `service` ("" for the whole server).
+    pub async fn health(&self, service: &str) -> ServingStatus {
+        let mut client = HealthClient::new(self.channel().await);
+        let response = client
+            .check(HealthCheckRequest {
+                service: service.to_string(),
+            })
+            .await
+            .expect("health check");
+        ServingStatus::try_from(response.into_inner().status).expect("status")
+    }
+
+    /// Waits (at most 30 s) until `service` reports `status`.
+    pub async fn wait_for(&self, service: &str, status: ServingStatus) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut client = HealthClient::new(self.channel().await);
+            if let Ok(r) = client
+                .check(HealthCheckRequest {
+                    service: service.to_string(),
+                })
+                .await
+                && r.into_inner().status == status as i32
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{service:?} did not become {status:?} within 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Shuts down gracefully, checks the server exited cleanly, drops the database.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let result = tokio::time::timeout(Duration::from_secs(30), task)
+                .await
+                .expect("server stops within 30 s")
+                .expect("server task");
+            result.expect("server exits cleanly");
+        }
+        self.db.drop_schema().await;
+    }
+}
+
+/// Runs a test body against SQLite, and against PostgreSQL when configured.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Sqlite).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(backend) = $crate::Backend::postgres() {
+                        super::$name(backend).await;
+                    }
+                }
+            )+
+        }
+    };
+}
