@@ -184,9 +184,12 @@ impl Database {
         let mut conn = self.pool.acquire().await?;
         conn.ensure_migrations_table().await?;
         let applied = conn.list_applied_migrations().await?;
-        Ok(migrator
+        let all_applied = migrator
             .iter()
-            .all(|m| applied.iter().any(|a| a.version == m.version)))
+            .all(|m| applied.iter().any(|a| a.version == m.version));
+        // A migration this binary does not know means a newer release ran here.
+        let none_unknown = applied.iter().all(|a| migrator.version_exists(a.version));
+        Ok(all_applied && none_unknown)
     }
 
     /// A cheap round trip, for health checks.

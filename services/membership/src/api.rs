@@ -174,12 +174,6 @@ impl MembershipService for MembershipApi {
                 let fields = organization_fields(merged)
                     .and_then(OrganizationFields::validate)
                     .map_err(|e| e.within("organization"))?;
-                if fields.parent == format!("organizations/{id}") {
-                    return Err(Error::invalid(
-                        "organization.parent",
-                        "an organisation cannot be its own parent",
-                    ));
-                }
                 let stored = self
                     .store
                     .update_organization(&id, expected, &fields)

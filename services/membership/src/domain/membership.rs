@@ -212,7 +212,7 @@ impl MembershipFields {
         }
         match self.role {
             None => v.add("role", "is required"),
-            Some(role) if role.is_post() && role == Role::NationalContactPoint => v.add(
+            Some(Role::NationalContactPoint) => v.add(
                 "role",
                 "NATIONAL_CONTACT_POINT is a post held by one person: use CreatePost and AssignPostHolder",
             ),

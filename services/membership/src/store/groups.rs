@@ -106,12 +106,14 @@ impl Store {
         .await?;
         if !fields.parent.is_empty() {
             require_reference(&mut tx, "network_groups", "group.parent", &fields.parent).await?;
-            if id_of(&fields.parent) == id {
-                return Err(Error::invalid(
-                    "group.parent",
-                    "a group cannot contain itself",
-                ));
-            }
+            check_no_cycle(
+                &mut tx,
+                "network_groups",
+                "group.parent",
+                id,
+                id_of(&fields.parent),
+            )
+            .await?;
         }
         sqlx::query(
             "UPDATE network_groups SET display_name = $1, description = $2, kind = $3, \

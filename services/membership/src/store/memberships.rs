@@ -124,8 +124,9 @@ impl Store {
         transition: &Transition,
     ) -> Result<Membership, Error> {
         let current = self.get_membership(id).await?;
+        check_etag(&current.name(), &current.meta, transition.expected_revision)?;
         let outcome = current.transition(transition, today())?;
-        let expected = transition.expected_revision.or(Some(current.meta.revision));
+        let expected = Some(current.meta.revision);
         let mut tx = self.begin().await?;
         let now = now_micros();
         // The guard on the revision read above refuses a concurrent transition.

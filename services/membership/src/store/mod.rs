@@ -163,6 +163,18 @@ async fn require_reference(
     }
 }
 
+/// ABORTED when the caller's etag names another revision than `meta`'s, so a
+/// stale caller learns that before any rule about the current state.
+fn check_etag(resource: &str, meta: &Meta, expected: Option<i64>) -> Result<(), Error> {
+    match expected {
+        Some(expected) if expected != meta.revision => Err(Error::Aborted {
+            resource: resource.to_string(),
+            etag: format!("r{expected}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Checks the caller's etag against the stored revision and bumps it; the
 /// `WHERE revision = ...` guard makes a concurrent writer lose cleanly.
 async fn bump_revision(
@@ -203,6 +215,42 @@ async fn bump_revision(
         });
     }
     Ok(current + 1)
+}
+
+/// Parent chains longer than this are refused (and cycles with them).
+const MAX_DEPTH: usize = 32;
+
+/// Refuses a parent that is the record itself or one of its descendants.
+async fn check_no_cycle(
+    tx: &mut Transaction<'static, Any>,
+    table: &str,
+    field: &str,
+    id: &str,
+    parent_id: &str,
+) -> Result<(), Error> {
+    let mut current = Some(parent_id.to_string());
+    for _ in 0..MAX_DEPTH {
+        let Some(ancestor) = current else {
+            return Ok(());
+        };
+        if ancestor == id {
+            return Err(Error::invalid(
+                field,
+                "would make the record its own ancestor",
+            ));
+        }
+        current = sqlx::query(&format!("SELECT parent_id FROM {table} WHERE id = $1"))
+            .bind(&ancestor)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|row| row.try_get::<Option<String>, _>("parent_id"))
+            .transpose()?
+            .flatten();
+    }
+    Err(Error::invalid(
+        field,
+        format!("parent chains are limited to {MAX_DEPTH} levels"),
+    ))
 }
 
 /// Maps a unique violation on insert to ALREADY_EXISTS with a clear message.

@@ -23,9 +23,6 @@ struct NameJson {
 const COLUMNS: &str = "id, display_names, kind, government_level, country_code, \
     subdivision_code, nuts_code, sector, homepage_uri, parent_id, revision, create_time, update_time";
 
-/// Parent chains longer than this are refused (and cycles with them).
-const MAX_DEPTH: usize = 32;
-
 impl Store {
     /// Stores a new organisation, or returns the one a retried request stored.
     pub async fn create_organization(
@@ -153,7 +150,14 @@ impl Store {
                 &fields.parent,
             )
             .await?;
-            check_no_cycle(&mut tx, id, id_of(&fields.parent)).await?;
+            check_no_cycle(
+                &mut tx,
+                "organizations",
+                "organization.parent",
+                id,
+                id_of(&fields.parent),
+            )
+            .await?;
         }
         sqlx::query(
             "UPDATE organizations SET display_names = $1, kind = $2, government_level = $3, \
@@ -285,35 +289,4 @@ async fn write_identifiers(
         })?;
     }
     Ok(())
-}
-
-/// Refuses a parent that is the organisation itself or one of its descendants.
-async fn check_no_cycle(
-    tx: &mut Transaction<'static, Any>,
-    id: &str,
-    parent_id: &str,
-) -> Result<(), Error> {
-    let mut current = Some(parent_id.to_string());
-    for _ in 0..MAX_DEPTH {
-        let Some(ancestor) = current else {
-            return Ok(());
-        };
-        if ancestor == id {
-            return Err(Error::invalid(
-                "organization.parent",
-                "would make the organisation its own ancestor",
-            ));
-        }
-        current = sqlx::query("SELECT parent_id FROM organizations WHERE id = $1")
-            .bind(&ancestor)
-            .fetch_optional(&mut **tx)
-            .await?
-            .map(|row| row.try_get::<Option<String>, _>("parent_id"))
-            .transpose()?
-            .flatten();
-    }
-    Err(Error::invalid(
-        "organization.parent",
-        format!("parent chains are limited to {MAX_DEPTH} levels"),
-    ))
 }

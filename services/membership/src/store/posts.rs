@@ -110,8 +110,9 @@ impl Store {
         assignment: &Assignment,
     ) -> Result<Post, Error> {
         let current = self.get_post(id).await?;
+        check_etag(&current.name(), &current.meta, assignment.expected_revision)?;
         current.check_assignment(assignment)?;
-        let expected = assignment.expected_revision.or(Some(current.meta.revision));
+        let expected = Some(current.meta.revision);
         let mut tx = self.begin().await?;
         bump_revision(
             &mut tx,

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The README's tour, runnable: registers an organisation, a person, the network,
+# a membership through its lifecycle and a national contact point, against a
+# running membership service, through server reflection (no .proto files).
+#
+#   scripts/tour.sh [host:port]        (default 127.0.0.1:50051)
+#
+# Needs Node.js for `buf curl` (fetched by npx on first use).
+set -euo pipefail
+addr="${1:-127.0.0.1:50051}"
+svc="http://$addr/innolab.membership.v1.MembershipService"
+
+call() { # method json -> prints the JSON reply; fails on a gRPC error
+  npx --yes @bufbuild/buf@1.75.0 curl --protocol grpc --http2-prior-knowledge \
+    -d "$2" "$svc/$1" 2>/dev/null
+}
+name_of() { sed -n 's/^  "name": "\([^"]*\)".*/\1/p' | head -n 1; }
+show() { printf '\n--- %s\n' "$*"; }
+
+show "CreateOrganization (retried with the same request_id: same record)"
+org_json='{"organization": {
+  "display_names": [{"language_code": "ro", "text": "Secretariatul General al Guvernului"},
+                    {"language_code": "en", "text": "General Secretariat of the Government"}],
+  "identifiers": [{"scheme": "RO-CUI", "value": "4221187"}],
+  "kind": "ORGANIZATION_KIND_GOVERNMENT", "government_level": "GOVERNMENT_LEVEL_CENTRAL",
+  "country_code": "RO", "subdivision_code": "RO-B", "nuts_code": "RO321",
+  "sector": "GOVERNMENT_FUNCTION_GENERAL_PUBLIC_SERVICES", "homepage_uri": "https://sgg.gov.ro"},
+  "request_id": "tour-organization-1"}'
+org=$(call CreateOrganization "$org_json" | name_of)
+again=$(call CreateOrganization "$org_json" | name_of)
+echo "$org"
+[ -n "$org" ] && [ "$org" = "$again" ]
+
+show "Bad input names the field (INVALID_ARGUMENT)"
+if out=$(npx --yes @bufbuild/buf@1.75.0 curl --protocol grpc --http2-prior-knowledge \
+     -d '{"organization": {"display_names": [{"language_code": "ro", "text": "X"}], "kind": "ORGANIZATION_KIND_GOVERNMENT", "country_code": "XX"}}' \
+     "$svc/CreateOrganization" 2>&1); then
+  echo "expected an error"; exit 1
+fi
+echo "$out" | grep -q 'invalid_argument' && echo "$out" | grep -q 'organization.country_code'
+echo "$out" | grep '"message"'
+
+show "ListOrganizations with a filter and free text"
+call ListOrganizations '{"filter": "country_code = \"RO\" AND kind = GOVERNMENT \"secretariatul\"", "page_size": 10}' \
+  | grep -q "$org"
+call ListOrganizations '{"filter": "\"general secretariat\""}' | grep -q "$org"
+echo "found $org"
+
+show "CreateGroup, CreatePerson"
+group=$(call CreateGroup '{"group": {"display_name": "Romanian public innovation network", "kind": "GROUP_KIND_NETWORK"}}' | name_of)
+person=$(call CreatePerson "{\"person\": {\"organization\": \"$org\", \"display_name\": \"Ana Popescu\", \"email\": \"ana.popescu@sgg.gov.ro\", \"language_codes\": [\"ro\", \"en\"]}}" | name_of)
+echo "$group $person"
+
+show "CreateMembership -> ApproveMembership"
+membership=$(call CreateMembership "{\"membership\": {\"group\": \"$group\", \"member\": \"$org\", \"role\": \"ROLE_MEMBER\"}, \"decided_by\": \"$person\", \"reason\": \"joins the network\"}" | name_of)
+call ApproveMembership "{\"name\": \"$membership\", \"decided_by\": \"Task force meeting 2026-11\", \"reason\": \"approved\"}" \
+  | grep -q MEMBERSHIP_STATE_ACTIVE
+echo "$membership is ACTIVE"
+
+show "CreatePost -> AssignPostHolder (national contact point for RO)"
+post=$(call CreatePost "{\"post\": {\"group\": \"$group\", \"role\": \"ROLE_NATIONAL_CONTACT_POINT\", \"country_code\": \"RO\"}}" | name_of)
+call AssignPostHolder "{\"name\": \"$post\", \"person\": \"$person\", \"decided_by\": \"Secretary General\"}" \
+  | grep -q "\"holder\": \"$person\""
+echo "$post held by $person"
+
+show "Health"
+npx --yes @bufbuild/buf@1.75.0 curl --protocol grpc --http2-prior-knowledge -d '{"service": ""}' \
+  "http://$addr/grpc.health.v1.Health/Check" 2>/dev/null | grep -q SERVING
+echo "SERVING"
+printf '\ntour ok\n'
