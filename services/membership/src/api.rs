@@ -245,7 +245,10 @@ impl MembershipService for MembershipApi {
                     .ok_or_else(|| Error::invalid("person", "is required"))?;
                 let id = id("person.name", &new.name, "people")?;
                 let expected = domain::parse_etag(&new.etag).map_err(|e| e.within("person"))?;
-                let current = person_pb(self.store.get_person(&id).await?);
+                let stored = self.store.get_person(&id).await?;
+                // Checked before merging: an erased record would fail validation first.
+                stored.ensure_not_erased()?;
+                let current = person_pb(stored);
                 let merged = merge(
                     current,
                     new,

@@ -42,6 +42,23 @@ impl Person {
     }
 }
 
+impl Person {
+    /// FAILED_PRECONDITION once the person's personal data has been erased:
+    /// it is never written again.
+    pub fn ensure_not_erased(&self) -> Result<(), Error> {
+        if self.erase_time.is_some() {
+            return Err(Error::failed_precondition(
+                "PERSON_ERASED",
+                format!(
+                    "{} has been erased; its personal data cannot be written again",
+                    self.name()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl PersonFields {
     /// Checks and normalises every field.
     pub fn validate(mut self) -> Result<Self, Error> {
@@ -77,7 +94,8 @@ impl PersonFields {
                 Err(e) => v.add(format!("language_codes[{i}]"), e),
             }
         }
-        self.language_codes.dedup();
+        let mut seen = std::collections::HashSet::new();
+        self.language_codes.retain(|tag| seen.insert(tag.clone()));
         v.finish()?;
         Ok(self)
     }
