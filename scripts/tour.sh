@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The README's tour, runnable: registers an organisation, a person, the network,
 # a membership through its lifecycle and a national contact point, against a
-# running membership service, through server reflection (no .proto files).
+# running suite (through the gateway) or membership service, using server
+# reflection (no .proto files).
 #
-#   scripts/tour.sh [host:port]        (default 127.0.0.1:50051)
+#   scripts/tour.sh [host:port]        (default 127.0.0.1:50050, the gateway)
 #
 # Needs Node.js for `buf curl` (fetched by npx on first use).
 set -euo pipefail
-addr="${1:-127.0.0.1:50051}"
+addr="${1:-127.0.0.1:50050}"
 svc="http://$addr/innolab.membership.v1.MembershipService"
 
 call() { # method json -> prints the JSON reply; fails on a gRPC error

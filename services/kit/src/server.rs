@@ -47,7 +47,7 @@ pub fn install_metrics(addr: SocketAddr) -> anyhow::Result<()> {
 
 /// Serves `routes` (the service itself) plus health and reflection on
 /// `listener` until `shutdown` completes, then drains in-flight calls for at
-/// most `settings.shutdown_drain`.
+/// most `settings.shutdown_drain`. Readiness follows the database.
 pub async fn serve(
     listener: TcpListener,
     settings: &Settings,
@@ -56,11 +56,55 @@ pub async fn serve(
     routes: Routes,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let migrate = settings.migrate_on_start;
+    let watcher_db = db.clone();
+    let options = ServeOptions {
+        grpc_name: spec.grpc_name,
+        descriptor_sets: vec![spec.descriptor_set],
+        drain: settings.shutdown_drain,
+    };
+    let result = serve_routes(
+        listener,
+        options,
+        routes,
+        move |readiness| watch_database(watcher_db, spec.migrations, migrate, readiness),
+        shutdown,
+    )
+    .await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), db.close()).await;
+    result
+}
+
+/// What [`serve_routes`] needs besides the routes.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Name whose health status is readiness, besides `""`.
+    pub grpc_name: &'static str,
+    /// Encoded descriptor sets served by reflection.
+    pub descriptor_sets: Vec<&'static [u8]>,
+    /// Bound on the drain after the shutdown signal.
+    pub drain: Duration,
+}
+
+/// The generic bootstrap: health, reflection, readiness gate, metrics, trace
+/// spans and the bounded drain around `routes`. `watcher` drives readiness
+/// (it is stopped at shutdown).
+pub async fn serve_routes<W, F>(
+    listener: TcpListener,
+    options: ServeOptions,
+    routes: Routes,
+    watcher: W,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()>
+where
+    W: FnOnce(Readiness) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
     let (reporter, health) = tonic_health::server::health_reporter();
     let readiness = Readiness {
         ready: Arc::new(AtomicBool::new(false)),
         reporter,
-        grpc_name: spec.grpc_name,
+        grpc_name: options.grpc_name,
     };
     readiness.set(false).await;
     readiness
@@ -68,30 +112,24 @@ pub async fn serve(
         .set_service_status(LIVENESS, ServingStatus::Serving)
         .await;
 
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(spec.descriptor_set)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(spec.descriptor_set)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+    let mut reflection_v1 = tonic_reflection::server::Builder::configure();
+    let mut reflection_v1alpha = tonic_reflection::server::Builder::configure();
+    for set in options.descriptor_sets.iter().copied().chain([
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_types::pb::FILE_DESCRIPTOR_SET,
+    ]) {
+        reflection_v1 = reflection_v1.register_encoded_file_descriptor_set(set);
+        reflection_v1alpha = reflection_v1alpha.register_encoded_file_descriptor_set(set);
+    }
     let routes = routes
         .add_service(health)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha);
+        .add_service(reflection_v1.build_v1()?)
+        .add_service(reflection_v1alpha.build_v1alpha()?);
 
     let local = listener.local_addr()?;
-    tracing::info!(service = spec.grpc_name, addr = %local, "listening for gRPC on {local}");
+    tracing::info!(service = options.grpc_name, addr = %local, "listening for gRPC on {local}");
 
-    let watchdog = tokio::spawn(watch_database(
-        db.clone(),
-        spec.migrations,
-        settings.migrate_on_start,
-        readiness.clone(),
-    ));
+    let watchdog = tokio::spawn(watcher(readiness.clone()));
 
     let (stop_tx, mut stop_rx) = watch::channel(false);
     let stop = async move {
@@ -117,7 +155,7 @@ pub async fn serve(
     }
 
     tracing::info!(
-        drain_seconds = settings.shutdown_drain.as_secs(),
+        drain_seconds = options.drain.as_secs(),
         "shutting down: NOT_SERVING, draining in-flight calls"
     );
     watchdog.abort();
@@ -127,11 +165,10 @@ pub async fn serve(
         .set_service_status(LIVENESS, ServingStatus::NotServing)
         .await;
     let _ = stop_tx.send(true);
-    match tokio::time::timeout(settings.shutdown_drain, &mut server).await {
+    match tokio::time::timeout(options.drain, &mut server).await {
         Ok(result) => result?,
         Err(_) => tracing::warn!("drain time exceeded; remaining calls are cut off"),
     }
-    let _ = tokio::time::timeout(Duration::from_secs(5), db.close()).await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -164,15 +201,18 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// The server's readiness: the `""` and service health statuses and the gate
+/// in front of service calls.
 #[derive(Debug, Clone)]
-struct Readiness {
+pub struct Readiness {
     ready: Arc<AtomicBool>,
     reporter: HealthReporter,
     grpc_name: &'static str,
 }
 
 impl Readiness {
-    async fn set(&self, ready: bool) {
+    /// Marks the server ready (SERVING) or not (NOT_SERVING, calls refused).
+    pub async fn set(&self, ready: bool) {
         let was = self.ready.swap(ready, Ordering::SeqCst);
         let status = if ready {
             ServingStatus::Serving

@@ -1,0 +1,135 @@
+//! The innolab gateway: one endpoint for ministry systems. It serves every
+//! public RPC of the services unchanged, forwarding each to the service that
+//! owns it, with health and reflection for all of it. It is also the
+//! composition root: the `innolab` binary runs the whole suite in one process.
+
+pub mod proxy;
+pub mod suite;
+
+use std::future::Future;
+use std::time::Duration;
+
+use innolab_kit::server::{self, Readiness, ServeOptions};
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+use proxy::{Forward, Upstream};
+
+/// gRPC name of the gateway itself, for its readiness status.
+pub const GATEWAY_NAME: &str = "innolab.gateway";
+
+/// The membership service.
+#[derive(Debug)]
+pub enum Membership {}
+impl Upstream for Membership {
+    const NAME: &'static str =
+        innolab_proto::innolab::membership::v1::membership_service_server::SERVICE_NAME;
+}
+
+/// A service behind the gateway and where it is.
+#[derive(Debug, Clone)]
+pub struct UpstreamAddr {
+    /// Short name (`membership`).
+    pub service: &'static str,
+    /// Environment variable holding its URL.
+    pub env: &'static str,
+    /// Its URL, e.g. `http://membership:50051`.
+    pub url: String,
+}
+
+/// The services behind the gateway: (name, URL variable, default port).
+pub const SERVICES: &[(&str, &str, u16)] = &[("membership", "INNOLAB_MEMBERSHIP_URL", 50051)];
+
+/// Where the services are: each from its `INNOLAB_<SERVICE>_URL` variable, or
+/// `http://<host>:<default port>`.
+pub fn upstreams(host: &str) -> Vec<UpstreamAddr> {
+    SERVICES
+        .iter()
+        .map(|&(service, env, port)| UpstreamAddr {
+            service,
+            env,
+            url: std::env::var(env)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| format!("http://{host}:{port}")),
+        })
+        .collect()
+}
+
+/// Validated settings of the gateway.
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    /// Where the services are.
+    pub upstreams: Vec<UpstreamAddr>,
+    /// Bound on the drain after a shutdown signal.
+    pub shutdown_drain: Duration,
+    /// How long to wait for a connection to a service before UNAVAILABLE.
+    pub connect_timeout: Duration,
+}
+
+fn channel(upstream: &UpstreamAddr, connect_timeout: Duration) -> anyhow::Result<Channel> {
+    let endpoint = Endpoint::from_shared(upstream.url.clone())
+        .map_err(|e| anyhow::anyhow!("{} {:?} is not a URL: {e}", upstream.env, upstream.url))?
+        .connect_timeout(connect_timeout)
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30));
+    Ok(endpoint.connect_lazy())
+}
+
+/// Serves the gateway on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    settings: GatewaySettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let mut channels = Vec::new();
+    let mut routes = Routes::default();
+    for upstream in &settings.upstreams {
+        let channel = channel(upstream, settings.connect_timeout)?;
+        routes = match upstream.service {
+            "membership" => routes.add_service(Forward::<Membership>::new(channel.clone())),
+            other => anyhow::bail!("unknown service {other}"),
+        };
+        channels.push((upstream.service, channel));
+    }
+    let options = ServeOptions {
+        grpc_name: GATEWAY_NAME,
+        descriptor_sets: vec![innolab_proto::FILE_DESCRIPTOR_SET],
+        drain: settings.shutdown_drain,
+    };
+    server::serve_routes(
+        listener,
+        options,
+        routes,
+        move |readiness| watch_upstreams(channels, readiness),
+        shutdown,
+    )
+    .await
+}
+
+/// The gateway is ready while every service it forwards to is ready.
+async fn watch_upstreams(channels: Vec<(&'static str, Channel)>, readiness: Readiness) {
+    loop {
+        let mut all_ready = true;
+        for (service, channel) in &channels {
+            let mut client = HealthClient::new(channel.clone());
+            let check = client.check(HealthCheckRequest {
+                service: String::new(),
+            });
+            let serving = matches!(
+                tokio::time::timeout(Duration::from_secs(2), check).await,
+                Ok(Ok(ref r)) if r.get_ref().status == 1
+            );
+            if !serving {
+                tracing::debug!(service, "upstream not ready");
+                all_ready = false;
+            }
+        }
+        readiness.set(all_ready).await;
+        let pause = if all_ready { 5_000 } else { 250 };
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+    }
+}

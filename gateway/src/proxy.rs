@@ -1,0 +1,195 @@
+//! Forwarding: every public RPC of a service passes through unchanged (same
+//! path, same bytes, streams included), with the caller's deadline shortened
+//! by what the gateway spent, a request id, and the trace context.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use http::{HeaderValue, Request, Response};
+use tonic::body::Body;
+use tonic::server::NamedService;
+use tonic::transport::Channel;
+use tower::ServiceExt;
+
+/// Header carrying the request id, generated when the caller sends none and
+/// echoed back in the response.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// A service the gateway forwards to, named by its gRPC service name.
+pub trait Upstream: Send + Sync + 'static {
+    /// Fully qualified gRPC service name.
+    const NAME: &'static str;
+}
+
+/// Forwards the calls of upstream `U` over `channel`.
+#[derive(Debug)]
+pub struct Forward<U> {
+    channel: Channel,
+    upstream: PhantomData<fn() -> U>,
+}
+
+impl<U> Clone for Forward<U> {
+    fn clone(&self) -> Self {
+        Forward {
+            channel: self.channel.clone(),
+            upstream: PhantomData,
+        }
+    }
+}
+
+impl<U: Upstream> Forward<U> {
+    /// Forwards to `channel`.
+    pub fn new(channel: Channel) -> Self {
+        Forward {
+            channel,
+            upstream: PhantomData,
+        }
+    }
+}
+
+impl<U: Upstream> NamedService for Forward<U> {
+    const NAME: &'static str = U::NAME;
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, Infallible>> + Send>>;
+
+impl<U: Upstream> tower::Service<Request<Body>> for Forward<U> {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Response<Body>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        let arrived = Instant::now();
+        let channel = self.channel.clone();
+        Box::pin(async move {
+            let request_id = ensure_request_id(request.headers_mut());
+            innolab_kit::telemetry::inject_current_context(request.headers_mut());
+            let deadline = match grpc_timeout(request.headers()) {
+                Ok(deadline) => deadline,
+                Err(status) => return Ok(with_request_id(status.into_http(), &request_id)),
+            };
+            let remaining = deadline.map(|d| d.saturating_sub(arrived.elapsed()));
+            if let Some(left) = remaining {
+                if left.is_zero() {
+                    let status = tonic::Status::deadline_exceeded("deadline spent at the gateway");
+                    return Ok(with_request_id(status.into_http(), &request_id));
+                }
+                if let Ok(value) = HeaderValue::from_str(&encode_timeout(left)) {
+                    request.headers_mut().insert("grpc-timeout", value);
+                }
+            }
+            let call = channel.oneshot(request);
+            let outcome = match remaining {
+                Some(left) => match tokio::time::timeout(left, call).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        let status = tonic::Status::deadline_exceeded(format!(
+                            "{} did not answer within the deadline",
+                            U::NAME
+                        ));
+                        return Ok(with_request_id(status.into_http(), &request_id));
+                    }
+                },
+                None => call.await,
+            };
+            let response = match outcome {
+                Ok(response) => response,
+                Err(e) => {
+                    tracing::warn!(upstream = U::NAME, error = %e, "upstream unreachable");
+                    tonic::Status::unavailable(format!("{} is unavailable: {e}", U::NAME))
+                        .into_http()
+                }
+            };
+            Ok(with_request_id(response, &request_id))
+        })
+    }
+}
+
+/// The caller's request id, or a new one written into the headers.
+fn ensure_request_id(headers: &mut http::HeaderMap) -> HeaderValue {
+    if let Some(existing) = headers.get(REQUEST_ID)
+        && !existing.is_empty()
+    {
+        return existing.clone();
+    }
+    let id = HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
+        .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+    headers.insert(REQUEST_ID, id.clone());
+    id
+}
+
+fn with_request_id(mut response: Response<Body>, id: &HeaderValue) -> Response<Body> {
+    response.headers_mut().insert(REQUEST_ID, id.clone());
+    response
+}
+
+/// The caller's `grpc-timeout` (e.g. `250m`), per the gRPC over HTTP/2 spec.
+fn grpc_timeout(headers: &http::HeaderMap) -> Result<Option<Duration>, tonic::Status> {
+    let Some(value) = headers.get("grpc-timeout") else {
+        return Ok(None);
+    };
+    let bad = || tonic::Status::invalid_argument("malformed grpc-timeout header");
+    let text = value.to_str().map_err(|_| bad())?;
+    if text.len() < 2 || text.len() > 9 {
+        return Err(bad());
+    }
+    let (digits, unit) = text.split_at(text.len() - 1);
+    let amount: u64 = digits.parse().map_err(|_| bad())?;
+    Ok(Some(match unit {
+        "H" => Duration::from_secs(amount.saturating_mul(3600)),
+        "M" => Duration::from_secs(amount.saturating_mul(60)),
+        "S" => Duration::from_secs(amount),
+        "m" => Duration::from_millis(amount),
+        "u" => Duration::from_micros(amount),
+        "n" => Duration::from_nanos(amount),
+        _ => return Err(bad()),
+    }))
+}
+
+/// Encodes a timeout in the largest-precision unit that fits 8 digits.
+fn encode_timeout(duration: Duration) -> String {
+    let micros = duration.as_micros();
+    if micros < 100_000_000 {
+        format!("{}u", micros.max(1))
+    } else {
+        format!("{}m", duration.as_millis().min(99_999_999))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_parse_and_encode() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("grpc-timeout", HeaderValue::from_static("250m"));
+        assert_eq!(
+            grpc_timeout(&headers).unwrap(),
+            Some(Duration::from_millis(250))
+        );
+        headers.insert("grpc-timeout", HeaderValue::from_static("x"));
+        assert!(grpc_timeout(&headers).is_err());
+        assert_eq!(encode_timeout(Duration::from_millis(250)), "250000u");
+        assert_eq!(encode_timeout(Duration::from_secs(3600)), "3600000m");
+    }
+
+    #[test]
+    fn request_ids_are_kept_or_made() {
+        let mut headers = http::HeaderMap::new();
+        let made = ensure_request_id(&mut headers);
+        assert_eq!(headers.get(REQUEST_ID), Some(&made));
+        let mut headers = http::HeaderMap::new();
+        headers.insert(REQUEST_ID, HeaderValue::from_static("abc"));
+        assert_eq!(ensure_request_id(&mut headers), "abc");
+    }
+}

@@ -1,0 +1,146 @@
+//! The whole suite in one process: every service on its own port over its own
+//! database, and the gateway in front, talking real gRPC over loopback.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::Duration;
+
+use innolab_kit::config::{ConfigError, Defaults, ServiceArgs, Settings};
+use innolab_kit::db::Backend;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::GatewaySettings;
+
+/// A service's `serve` function.
+pub type Serve = fn(
+    TcpListener,
+    Settings,
+    Pin<Box<dyn Future<Output = ()> + Send>>,
+) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+
+/// Every service of the suite: its defaults and its `serve`.
+const SERVICES: &[(Defaults, Serve)] = &[(innolab_membership::DEFAULTS, |l, s, stop| {
+    Box::pin(innolab_membership::serve(l, s, stop))
+})];
+
+/// Every service of the suite, with its defaults.
+pub fn services() -> &'static [(Defaults, Serve)] {
+    SERVICES
+}
+
+/// Default gateway port.
+pub const GATEWAY_PORT: u16 = 50050;
+
+/// Settings of one service in the suite, from the shared arguments: the
+/// gateway takes `INNOLAB_LISTEN_ADDR`; each service listens on the same host
+/// at its own default port, on its own SQLite file or PostgreSQL schema.
+pub fn service_settings(args: &ServiceArgs, defaults: &Defaults) -> Result<Settings, ConfigError> {
+    if args.database_schema.is_some() {
+        return Err(ConfigError {
+            setting: "INNOLAB_DATABASE_SCHEMA",
+            reason: "the suite gives each service its own schema; leave it unset".into(),
+        });
+    }
+    if let Some(url) = &args.database_url
+        && Backend::from_url(url) == Some(Backend::Sqlite)
+    {
+        return Err(ConfigError {
+            setting: "INNOLAB_DATABASE_URL",
+            reason: "the suite keeps one SQLite file per service under innolab-data/; \
+                     set the URL only for PostgreSQL"
+                .into(),
+        });
+    }
+    let mut settings = args.settings(defaults)?;
+    let gateway = gateway_addr(args);
+    // A gateway on an ephemeral port (tests) puts the services on ephemeral ports too.
+    let port = if gateway.port() == 0 {
+        0
+    } else {
+        defaults.port
+    };
+    settings.listen_addr = SocketAddr::new(gateway.ip(), port);
+    settings.metrics_addr = None;
+    Ok(settings)
+}
+
+/// Where the gateway listens in the suite.
+pub fn gateway_addr(args: &ServiceArgs) -> SocketAddr {
+    args.listen_addr
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], GATEWAY_PORT)))
+}
+
+/// Runs every service and the gateway until `shutdown`, then stops them all.
+pub async fn run(
+    args: &ServiceArgs,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        Box::pin(async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }) as Pin<Box<dyn Future<Output = ()> + Send>>
+    };
+
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut upstreams = crate::upstreams("127.0.0.1");
+    let mut drain = Duration::from_secs(args.shutdown_drain_seconds);
+    for (defaults, serve) in SERVICES {
+        let settings = service_settings(args, defaults)?;
+        drain = settings.shutdown_drain;
+        let listener = TcpListener::bind(settings.listen_addr).await.map_err(|e| {
+            anyhow::anyhow!(
+                "{}: cannot listen on {}: {e}",
+                defaults.service,
+                settings.listen_addr
+            )
+        })?;
+        let bound = listener.local_addr()?;
+        for upstream in upstreams
+            .iter_mut()
+            .filter(|u| u.service == defaults.service)
+        {
+            upstream.url = format!("http://{bound}");
+        }
+        tasks.spawn(serve(listener, settings, stopped()));
+    }
+
+    let listener = TcpListener::bind(gateway_addr(args))
+        .await
+        .map_err(|e| anyhow::anyhow!("gateway: cannot listen on {}: {e}", gateway_addr(args)))?;
+    let gateway = listener.local_addr()?;
+    let settings = GatewaySettings {
+        upstreams,
+        shutdown_drain: drain,
+        connect_timeout: Duration::from_secs(1),
+    };
+    tasks.spawn(crate::serve(listener, settings, stopped()));
+    tracing::info!(%gateway, "innolab suite ready to start: gateway on {gateway}");
+
+    tokio::select! {
+        () = shutdown => {}
+        Some(early) = tasks.join_next() => {
+            // A part stopped by itself: stop the rest and report why.
+            let _ = stop_tx.send(true);
+            while tasks.join_next().await.is_some() {}
+            return match early {
+                Ok(Ok(())) => Err(anyhow::anyhow!("a service stopped unexpectedly")),
+                Ok(Err(e)) => Err(e),
+                Err(e) => Err(e.into()),
+            };
+        }
+    }
+    let _ = stop_tx.send(true);
+    let mut result = Ok(());
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => result = Err(e),
+            Err(e) => result = Err(e.into()),
+        }
+    }
+    result
+}

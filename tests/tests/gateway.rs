@@ -1,0 +1,232 @@
+//! The gateway in front of real services: calls pass through unchanged, with
+//! request ids, deadlines and health that follows the services.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use innolab_gateway::{GatewaySettings, UpstreamAddr};
+use innolab_proto::innolab::membership::v1 as pb;
+use innolab_tests::{Backend, TestServer};
+use pb::membership_service_client::MembershipServiceClient;
+use tokio::sync::oneshot;
+use tonic::Code;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+struct Gateway {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+async fn gateway(membership_url: String) -> Gateway {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let settings = GatewaySettings {
+        upstreams: vec![UpstreamAddr {
+            service: "membership",
+            env: "INNOLAB_MEMBERSHIP_URL",
+            url: membership_url,
+        }],
+        shutdown_drain: Duration::from_secs(5),
+        connect_timeout: Duration::from_millis(500),
+    };
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(innolab_gateway::serve(listener, settings, async {
+        let _ = rx.await;
+    }));
+    Gateway {
+        addr,
+        stop: Some(tx),
+        task,
+    }
+}
+
+impl Gateway {
+    async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    async fn status(&self) -> i32 {
+        let mut health = HealthClient::new(self.channel().await);
+        health
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status
+    }
+
+    async fn wait_status(&self, status: i32) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.status().await != status {
+            assert!(
+                Instant::now() < deadline,
+                "gateway did not reach status {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+fn organization(name: &str) -> pb::Organization {
+    pb::Organization {
+        display_names: vec![pb::LocalizedText {
+            language_code: "ro".into(),
+            text: name.into(),
+        }],
+        kind: pb::OrganizationKind::Government as i32,
+        country_code: "RO".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_pass_through_with_request_ids_and_deadlines() {
+    let service = TestServer::membership(&Backend::Sqlite).await;
+    let gw = gateway(format!("http://{}", service.addr)).await;
+    gw.wait_status(1).await;
+    let mut client = MembershipServiceClient::new(gw.channel().await);
+
+    // A write and a read through the gateway, with a deadline.
+    let mut create = tonic::Request::new(pb::CreateOrganizationRequest {
+        organization: Some(organization("Guvernul României")),
+        request_id: String::new(),
+    });
+    create.set_timeout(Duration::from_secs(5));
+    create
+        .metadata_mut()
+        .insert("x-request-id", "req-123".parse().unwrap());
+    let created = client.create_organization(create).await.unwrap();
+    assert_eq!(
+        created.metadata().get("x-request-id").unwrap(),
+        "req-123",
+        "the caller's request id is echoed"
+    );
+    let org = created.into_inner();
+    let got = client
+        .get_organization(pb::GetOrganizationRequest {
+            name: org.name.clone(),
+        })
+        .await
+        .unwrap();
+    let generated = got
+        .metadata()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        !generated.is_empty(),
+        "a request id is made when none is sent"
+    );
+    assert_eq!(got.into_inner(), org);
+
+    // Errors pass through unchanged, details included.
+    let status = client
+        .create_organization(pb::CreateOrganizationRequest {
+            organization: Some(pb::Organization {
+                country_code: "XX".into(),
+                ..organization("X")
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("organization.country_code"));
+
+    gw.stop().await;
+    service.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_down_service_gives_unavailable_fast_and_the_gateway_is_not_ready() {
+    // Nothing listens on this port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let gw = gateway(format!("http://127.0.0.1:{port}")).await;
+    assert_eq!(
+        gw.status().await,
+        2,
+        "NOT_SERVING while the service is down"
+    );
+    let mut client = MembershipServiceClient::new(gw.channel().await);
+    let started = Instant::now();
+    let status = client
+        .get_organization(pb::GetOrganizationRequest {
+            name: "organizations/x".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "UNAVAILABLE came after {:?}",
+        started.elapsed()
+    );
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_the_service() {
+    let service = TestServer::membership(&Backend::Sqlite).await;
+    let gw = gateway(format!("http://{}", service.addr)).await;
+    gw.wait_status(1).await;
+    service.stop().await;
+    gw.wait_status(2).await;
+    gw.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reflection_covers_everything_served() {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let service = TestServer::membership(&Backend::Sqlite).await;
+    let gw = gateway(format!("http://{}", service.addr)).await;
+    let mut client = ServerReflectionClient::new(gw.channel().await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut stream = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let reply = stream.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = reply.message_response else {
+        panic!("unexpected reflection reply");
+    };
+    let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(
+        names.contains(&"innolab.membership.v1.MembershipService".to_string()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"grpc.health.v1.Health".to_string()),
+        "{names:?}"
+    );
+    gw.stop().await;
+    service.stop().await;
+}
