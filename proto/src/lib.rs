@@ -23,6 +23,13 @@ pub mod google {
 
 /// `innolab.*` packages.
 pub mod innolab {
+    /// Messages shared by every service (the change log).
+    pub mod common {
+        /// Version 1.
+        pub mod v1 {
+            tonic::include_proto!("innolab.common.v1");
+        }
+    }
     /// Network membership.
     pub mod membership {
         /// Version 1.

@@ -192,6 +192,17 @@ impl Database {
         Ok(all_applied && none_unknown)
     }
 
+    /// A PostgreSQL advisory-lock key private to this service's schema and `purpose`.
+    pub fn lock_key(&self, purpose: &str) -> i64 {
+        // FNV-1a: stable across releases and platforms, unlike std's hasher.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in self.schema.bytes().chain([0]).chain(purpose.bytes()) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        i64::from_ne_bytes(hash.to_ne_bytes())
+    }
+
     /// A cheap round trip, for health checks.
     pub async fn ping(&self) -> Result<(), Error> {
         let mut conn = self.pool.acquire().await?;

@@ -1,12 +1,15 @@
 //! The gRPC API: protobuf <-> domain, and nothing else. The only module of the
 //! service that knows generated types.
 
+use innolab_kit::changes::{Change, ChangeType};
 use innolab_kit::page::PageTokens;
 use innolab_kit::{Error, Violations, query};
 use innolab_proto::google::r#type::Date as PbDate;
+use innolab_proto::innolab::common::v1::{Change as PbChange, ChangeType as PbChangeType};
 use innolab_proto::innolab::membership::v1 as pb;
 use pb::membership_service_server::MembershipService;
 use prost_types::{FieldMask, Timestamp};
+use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status};
 
 use crate::domain::{
@@ -68,8 +71,28 @@ fn id(field: &str, name: &str, collection: &str) -> Result<String, Error> {
     check::resource_id(name, collection).map_err(|e| Error::invalid(field, e))
 }
 
+/// The change stream returned to callers.
+type ChangeStream =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<PbChange, Status>> + Send>>;
+
 #[tonic::async_trait]
 impl MembershipService for MembershipApi {
+    type StreamChangesStream = ChangeStream;
+
+    async fn stream_changes(
+        &self,
+        request: Request<pb::StreamChangesRequest>,
+    ) -> Reply<Self::StreamChangesStream> {
+        let r = request.into_inner();
+        if r.after_sequence < 0 {
+            return Err(Error::invalid("after_sequence", "must not be negative").into());
+        }
+        let changes = self.store.changes(r.after_sequence, r.follow);
+        let stream = tokio_stream::wrappers::ReceiverStream::new(changes)
+            .map(|item| item.map(change_pb).map_err(Status::from));
+        Ok(Response::new(Box::pin(stream)))
+    }
+
     async fn create_organization(
         &self,
         request: Request<pb::CreateOrganizationRequest>,
@@ -816,6 +839,20 @@ fn timestamp(micros: i64) -> Option<Timestamp> {
 }
 
 // ---- resources ----
+
+fn change_pb(c: Change) -> PbChange {
+    PbChange {
+        sequence: c.sequence,
+        resource: c.resource,
+        r#type: match c.change_type {
+            ChangeType::Created => PbChangeType::Created,
+            ChangeType::Updated => PbChangeType::Updated,
+            ChangeType::Deleted => PbChangeType::Deleted,
+        } as i32,
+        revision: c.revision,
+        time: timestamp(c.time),
+    }
+}
 
 fn organization_fields(o: pb::Organization) -> Result<OrganizationFields, Error> {
     let mut v = Violations::new();

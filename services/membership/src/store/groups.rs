@@ -37,6 +37,7 @@ impl Store {
             require_reference(&mut tx, "network_groups", "group.parent", &fields.parent).await?;
         }
         let id = new_id();
+        let now = now_micros();
         sqlx::query(
             "INSERT INTO network_groups (id, display_name, description, kind, parent_id, \
              search_text, request_id, revision, create_time, update_time) \
@@ -49,9 +50,10 @@ impl Store {
         .bind(opt(&fields.parent).map(id_of))
         .bind(fields.search_text())
         .bind(request_id)
-        .bind(now_micros())
+        .bind(now)
         .execute(&mut *tx)
         .await?;
+        self.created(&mut tx, &format!("groups/{id}"), now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -96,6 +98,7 @@ impl Store {
         let name = format!("groups/{id}");
         let mut tx = self.begin().await?;
         bump_revision(
+            &self.db,
             &mut tx,
             "network_groups",
             id,

@@ -82,6 +82,8 @@ impl Store {
             )
         })?;
         record_event(&mut tx, &id, None, MembershipState::Applied, decision, now).await?;
+        self.created(&mut tx, &format!("memberships/{id}"), now)
+            .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -130,7 +132,16 @@ impl Store {
         let mut tx = self.begin().await?;
         let now = now_micros();
         // The guard on the revision read above refuses a concurrent transition.
-        bump_revision(&mut tx, "memberships", id, &current.name(), expected, now).await?;
+        bump_revision(
+            &self.db,
+            &mut tx,
+            "memberships",
+            id,
+            &current.name(),
+            expected,
+            now,
+        )
+        .await?;
         sqlx::query(
             "UPDATE memberships SET state = $1, start_date = $2, end_date = $3 WHERE id = $4",
         )

@@ -11,6 +11,7 @@ mod people;
 mod posts;
 
 use innolab_kit::Error;
+use innolab_kit::changes::{self, ChangeType};
 use innolab_kit::db::{Database, EmbeddedMigration, Migrations, is_unique_violation};
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::{Sql, Value, like_escape};
@@ -25,11 +26,18 @@ pub const MIGRATIONS: Migrations = Migrations {
     postgres: SCHEMA,
 };
 
-const SCHEMA: &[EmbeddedMigration] = &[EmbeddedMigration {
-    version: 1,
-    description: "network",
-    sql: include_str!("../../migrations/0001_network.sql"),
-}];
+const SCHEMA: &[EmbeddedMigration] = &[
+    EmbeddedMigration {
+        version: 1,
+        description: "network",
+        sql: include_str!("../../migrations/0001_network.sql"),
+    },
+    EmbeddedMigration {
+        version: 2,
+        description: "change log",
+        sql: include_str!("../../migrations/0002_change_log.sql"),
+    },
+];
 
 /// A page of results and the cursor after it (`None` on the last page).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +58,26 @@ impl Store {
     /// A store on a (migrated) database.
     pub fn new(db: Database) -> Self {
         Store { db }
+    }
+
+    /// The change log, from `after`, as a stream of batches.
+    pub fn changes(
+        &self,
+        after: i64,
+        follow: bool,
+    ) -> tokio::sync::mpsc::Receiver<Result<changes::Change, Error>> {
+        changes::stream(self.db.clone(), after, follow)
+    }
+
+    /// Logs the creation of `resource` inside its transaction.
+    async fn created(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        resource: &str,
+        now: i64,
+    ) -> Result<(), Error> {
+        changes::record(&self.db, tx, resource, ChangeType::Created, 1, now).await?;
+        Ok(())
     }
 
     async fn begin(&self) -> Result<Transaction<'static, Any>, Error> {
@@ -175,9 +203,11 @@ fn check_etag(resource: &str, meta: &Meta, expected: Option<i64>) -> Result<(), 
     }
 }
 
-/// Checks the caller's etag against the stored revision and bumps it; the
-/// `WHERE revision = ...` guard makes a concurrent writer lose cleanly.
+/// Checks the caller's etag against the stored revision and bumps it, logging
+/// the change; the `WHERE revision = ...` guard makes a concurrent writer lose
+/// cleanly.
 async fn bump_revision(
+    db: &Database,
     tx: &mut Transaction<'static, Any>,
     table: &str,
     id: &str,
@@ -214,6 +244,7 @@ async fn bump_revision(
             etag: format!("r{current}"),
         });
     }
+    changes::record(db, tx, resource, ChangeType::Updated, current + 1, now).await?;
     Ok(current + 1)
 }
 

@@ -54,6 +54,7 @@ impl Store {
             .await?;
         }
         let id = new_id();
+        let now = now_micros();
         sqlx::query(
             "INSERT INTO organizations (id, display_names, kind, government_level, country_code, \
              subdivision_code, nuts_code, sector, homepage_uri, parent_id, search_text, request_id, \
@@ -72,9 +73,11 @@ impl Store {
         .bind(opt(&fields.parent).map(id_of))
         .bind(fields.search_text())
         .bind(request_id)
-        .bind(now_micros())
+        .bind(now)
         .execute(&mut *tx)
         .await?;
+        self.created(&mut tx, &format!("organizations/{id}"), now)
+            .await?;
         write_identifiers(&mut tx, &id, &fields.identifiers).await?;
         tx.commit().await?;
         Ok(id)
@@ -141,7 +144,16 @@ impl Store {
         let name = format!("organizations/{id}");
         let mut tx = self.begin().await?;
         let now = now_micros();
-        bump_revision(&mut tx, "organizations", id, &name, expected_revision, now).await?;
+        bump_revision(
+            &self.db,
+            &mut tx,
+            "organizations",
+            id,
+            &name,
+            expected_revision,
+            now,
+        )
+        .await?;
         if !fields.parent.is_empty() {
             require_reference(
                 &mut tx,

@@ -41,6 +41,7 @@ impl Store {
         )
         .await?;
         let id = new_id();
+        let now = now_micros();
         sqlx::query(
             "INSERT INTO people (id, organization_id, display_name, email, phone, language_codes, \
              search_text, request_id, revision, create_time, update_time) \
@@ -54,9 +55,10 @@ impl Store {
         .bind(json(&fields.language_codes)?)
         .bind(fields.search_text())
         .bind(request_id)
-        .bind(now_micros())
+        .bind(now)
         .execute(&mut *tx)
         .await?;
+        self.created(&mut tx, &format!("people/{id}"), now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -107,6 +109,7 @@ impl Store {
         let name = format!("people/{id}");
         let mut tx = self.begin().await?;
         bump_revision(
+            &self.db,
             &mut tx,
             "people",
             id,
@@ -146,7 +149,7 @@ impl Store {
         let name = format!("people/{id}");
         let mut tx = self.begin().await?;
         let now = now_micros();
-        bump_revision(&mut tx, "people", id, &name, None, now).await?;
+        bump_revision(&self.db, &mut tx, "people", id, &name, None, now).await?;
         refuse_erased(&mut tx, id, &name).await?;
         sqlx::query(
             "UPDATE people SET display_name = NULL, email = NULL, phone = NULL, \

@@ -35,6 +35,7 @@ impl Store {
         }
         require_reference(&mut tx, "network_groups", "post.group", &fields.group).await?;
         let id = new_id();
+        let now = now_micros();
         let role = fields.role.map(Role::as_str).unwrap_or_default();
         sqlx::query(
             "INSERT INTO posts (id, group_id, role, country_code, request_id, revision, \
@@ -45,7 +46,7 @@ impl Store {
         .bind(role)
         .bind(&fields.country_code)
         .bind(request_id)
-        .bind(now_micros())
+        .bind(now)
         .execute(&mut *tx)
         .await
         .map_err(|e| {
@@ -63,6 +64,7 @@ impl Store {
                 ),
             )
         })?;
+        self.created(&mut tx, &format!("posts/{id}"), now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -115,6 +117,7 @@ impl Store {
         let expected = Some(current.meta.revision);
         let mut tx = self.begin().await?;
         bump_revision(
+            &self.db,
             &mut tx,
             "posts",
             id,
