@@ -5,7 +5,10 @@ use std::path::PathBuf;
 
 use prost::Message;
 
-const PROTOS: &[&str] = &["innolab/membership/v1/membership.proto"];
+const PROTOS: &[&str] = &[
+    "innolab/membership/v1/membership.proto",
+    "innolab/gateway/v1/gateway.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);

@@ -3,6 +3,7 @@
 //! owns it, with health and reflection for all of it. It is also the
 //! composition root: the `innolab` binary runs the whole suite in one process.
 
+pub mod feed;
 pub mod proxy;
 pub mod suite;
 
@@ -16,10 +17,12 @@ use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
+use innolab_proto::innolab::gateway::v1::gateway_service_server::GatewayServiceServer;
 use proxy::{Forward, Upstream};
 
-/// gRPC name of the gateway itself, for its readiness status.
-pub const GATEWAY_NAME: &str = "innolab.gateway";
+/// gRPC name of the gateway's own service, also its readiness status name.
+pub const GATEWAY_NAME: &str =
+    innolab_proto::innolab::gateway::v1::gateway_service_server::SERVICE_NAME;
 
 /// The membership service.
 #[derive(Debug)]
@@ -86,15 +89,25 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let mut channels = Vec::new();
+    let mut logs = Vec::new();
     let mut routes = Routes::default();
     for upstream in &settings.upstreams {
         let channel = channel(upstream, settings.connect_timeout)?;
-        routes = match upstream.service {
-            "membership" => routes.add_service(Forward::<Membership>::new(channel.clone())),
+        let grpc_name = match upstream.service {
+            "membership" => {
+                routes = routes.add_service(Forward::<Membership>::new(channel.clone()));
+                Membership::NAME
+            }
             other => anyhow::bail!("unknown service {other}"),
         };
+        logs.push(feed::Log {
+            service: upstream.service,
+            grpc_name,
+            channel: channel.clone(),
+        });
         channels.push((upstream.service, channel));
     }
+    routes = routes.add_service(GatewayServiceServer::new(feed::Feed::new(logs)));
     let options = ServeOptions {
         grpc_name: GATEWAY_NAME,
         descriptor_sets: vec![innolab_proto::FILE_DESCRIPTOR_SET],

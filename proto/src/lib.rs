@@ -30,6 +30,13 @@ pub mod innolab {
             tonic::include_proto!("innolab.common.v1");
         }
     }
+    /// The gateway's own compositions.
+    pub mod gateway {
+        /// Version 1.
+        pub mod v1 {
+            tonic::include_proto!("innolab.gateway.v1");
+        }
+    }
     /// Network membership.
     pub mod membership {
         /// Version 1.

@@ -230,3 +230,72 @@ async fn reflection_covers_everything_served() {
     gw.stop().await;
     service.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_change_feed_with_a_resumable_cursor() {
+    use gw_pb::gateway_service_client::GatewayServiceClient;
+    use innolab_proto::innolab::gateway::v1 as gw_pb;
+
+    async fn read(
+        feed: &mut GatewayServiceClient<Channel>,
+        cursor: &str,
+    ) -> Vec<gw_pb::StreamChangesResponse> {
+        let mut stream = feed
+            .stream_changes(gw_pb::StreamChangesRequest {
+                cursor: cursor.to_string(),
+                follow: false,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let mut out = Vec::new();
+        while let Some(item) = stream.message().await.unwrap() {
+            out.push(item);
+        }
+        out
+    }
+
+    let service = TestServer::membership(&Backend::Sqlite).await;
+    let gw = gateway(format!("http://{}", service.addr)).await;
+    gw.wait_status(1).await;
+    let mut client = MembershipServiceClient::new(gw.channel().await);
+    let mut feed = GatewayServiceClient::new(gw.channel().await);
+
+    let first = client
+        .create_organization(pb::CreateOrganizationRequest {
+            organization: Some(organization("Kommunernes Landsforening")),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let seen = read(&mut feed, "").await;
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].service, "membership");
+    assert_eq!(seen[0].change.as_ref().unwrap().resource, first.name);
+    let cursor = seen[0].cursor.clone();
+
+    let second = client
+        .create_organization(pb::CreateOrganizationRequest {
+            organization: Some(organization("Digitaliseringsstyrelsen")),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let resumed = read(&mut feed, &cursor).await;
+    assert_eq!(resumed.len(), 1, "no gap, no duplicate after the cursor");
+    assert_eq!(resumed[0].change.as_ref().unwrap().resource, second.name);
+
+    let status = feed
+        .stream_changes(gw_pb::StreamChangesRequest {
+            cursor: "not-a-cursor".into(),
+            follow: false,
+        })
+        .await
+        .expect_err("forged cursor refused");
+    assert_eq!(status.code(), Code::InvalidArgument);
+
+    gw.stop().await;
+    service.stop().await;
+}
