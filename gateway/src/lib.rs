@@ -4,6 +4,7 @@
 //! composition root: the `innolab` binary runs the whole suite in one process.
 
 pub mod feed;
+pub mod json;
 pub mod proxy;
 pub mod suite;
 
@@ -112,6 +113,7 @@ pub async fn serve(
         grpc_name: GATEWAY_NAME,
         descriptor_sets: vec![innolab_proto::FILE_DESCRIPTOR_SET],
         drain: settings.shutdown_drain,
+        accept_http1: true,
     };
     server::serve_routes(
         listener,

@@ -69,6 +69,14 @@ impl<U: Upstream> tower::Service<Request<Body>> for Forward<U> {
     fn call(&mut self, mut request: Request<Body>) -> Self::Future {
         let arrived = Instant::now();
         let channel = self.channel.clone();
+        if crate::json::is_json(&request) {
+            return Box::pin(async move {
+                let request_id = ensure_request_id(request.headers_mut());
+                innolab_kit::telemetry::inject_current_context(request.headers_mut());
+                let response = crate::json::call(channel, request).await;
+                Ok(with_request_id(response, &request_id))
+            });
+        }
         Box::pin(async move {
             let request_id = ensure_request_id(request.headers_mut());
             innolab_kit::telemetry::inject_current_context(request.headers_mut());

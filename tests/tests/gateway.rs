@@ -299,3 +299,108 @@ async fn one_change_feed_with_a_resumable_cursor() {
     gw.stop().await;
     service.stop().await;
 }
+
+/// A plain HTTP/1.1 POST, the way curl sends it.
+async fn http_post(addr: SocketAddr, path: &str, json: &str) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{json}",
+        json.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        // One chunk is all these small answers take.
+        body.split_once("\r\n")
+            .unwrap()
+            .1
+            .rsplit_once("\r\n0")
+            .unwrap()
+            .0
+            .trim_end()
+            .to_string()
+    } else {
+        body.to_string()
+    };
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_over_http_for_systems_without_grpc() {
+    let service = TestServer::membership(&Backend::Sqlite).await;
+    let gw = gateway(format!("http://{}", service.addr)).await;
+    gw.wait_status(1).await;
+    const CREATE: &str = "/innolab.membership.v1.MembershipService/CreateOrganization";
+
+    let (status, created) = http_post(
+        gw.addr,
+        CREATE,
+        r#"{"organization": {"displayNames": [{"languageCode": "fi", "text": "Valtiokonttori"}],
+            "kind": "ORGANIZATION_KIND_GOVERNMENT", "countryCode": "FI"}}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let name = created["name"].as_str().unwrap().to_string();
+    assert_eq!(created["countryCode"], "FI");
+
+    // The same record through gRPC.
+    let mut client = MembershipServiceClient::new(gw.channel().await);
+    let got = client
+        .get_organization(pb::GetOrganizationRequest { name: name.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.display_names[0].text, "Valtiokonttori");
+
+    // Bad input: HTTP 400, the gRPC code by name, field violations readable.
+    let (status, error) = http_post(
+        gw.addr,
+        CREATE,
+        r#"{"organization": {"displayNames": [{"languageCode": "fi", "text": "X"}],
+            "kind": "ORGANIZATION_KIND_GOVERNMENT", "countryCode": "XX"}}"#,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(error["code"], "invalid_argument");
+    let violations = error["details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["type"] == "google.rpc.BadRequest")
+        .unwrap()["debug"]["fieldViolations"]
+        .clone();
+    assert_eq!(violations[0]["field"], "organization.country_code");
+
+    // Unknown id: 404; malformed JSON: 400; unknown method and streams: 501.
+    let (status, error) = http_post(
+        gw.addr,
+        "/innolab.membership.v1.MembershipService/GetOrganization",
+        r#"{"name": "organizations/nope"}"#,
+    )
+    .await;
+    assert_eq!((status, error["code"].as_str()), (404, Some("not_found")));
+    let (status, _) = http_post(gw.addr, CREATE, "{not json").await;
+    assert_eq!(status, 400);
+    let (status, _) = http_post(
+        gw.addr,
+        "/innolab.membership.v1.MembershipService/StreamChanges",
+        "{}",
+    )
+    .await;
+    assert_eq!(status, 501);
+
+    gw.stop().await;
+    service.stop().await;
+}

@@ -62,6 +62,7 @@ pub async fn serve(
         grpc_name: spec.grpc_name,
         descriptor_sets: vec![spec.descriptor_set],
         drain: settings.shutdown_drain,
+        accept_http1: false,
     };
     let result = serve_routes(
         listener,
@@ -84,6 +85,8 @@ pub struct ServeOptions {
     pub descriptor_sets: Vec<&'static [u8]>,
     /// Bound on the drain after the shutdown signal.
     pub drain: Duration,
+    /// Also answer HTTP/1.1 (for JSON clients such as curl); gRPC needs HTTP/2.
+    pub accept_http1: bool,
 }
 
 /// The generic bootstrap: health, reflection, readiness gate, metrics, trace
@@ -136,6 +139,7 @@ where
         let _ = stop_rx.wait_for(|stop| *stop).await;
     };
     let server = tonic::transport::Server::builder()
+        .accept_http1(options.accept_http1)
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .trace_fn(crate::telemetry::server_span)

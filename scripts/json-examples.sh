@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The README's JSON-over-HTTP examples, runnable: plain curl against the gateway,
+# no gRPC tooling. Fails if any answer is not the documented one.
+#
+#   scripts/json-examples.sh [host:port]     (default 127.0.0.1:50050, the gateway)
+set -euo pipefail
+base="http://${1:-127.0.0.1:50050}/innolab.membership.v1.MembershipService"
+
+post() { # method json -> prints "HTTP-status body"
+  curl -s -o /tmp/innolab-json.$$ -w '%{http_code}' -X POST \
+    -H 'Content-Type: application/json' -d "$2" "$base/$1"
+  printf ' '; cat /tmp/innolab-json.$$; rm -f /tmp/innolab-json.$$; echo
+}
+expect() { # "HTTP-status body" status fragment
+  case "$1" in "$2 "*"$3"*) echo "ok   $2 $3";; *) echo "FAIL expected $2 with $3, got: $1"; exit 1;; esac
+}
+
+# Create an organisation (proto3 JSON mapping: lowerCamelCase fields, enum names).
+out=$(post CreateOrganization '{"organization": {
+  "displayNames": [{"languageCode": "da", "text": "Digitaliseringsstyrelsen"}],
+  "kind": "ORGANIZATION_KIND_GOVERNMENT", "governmentLevel": "GOVERNMENT_LEVEL_CENTRAL",
+  "countryCode": "DK", "homepageUri": "https://digst.dk"}}')
+expect "$out" 200 '"countryCode":"DK"'
+name=$(echo "$out" | sed 's/.*"name":"\([^"]*\)".*/\1/')
+
+# Read it back.
+expect "$(post GetOrganization "{\"name\": \"$name\"}")" 200 "\"name\":\"$name\""
+
+# List with a filter.
+expect "$(post ListOrganizations '{"filter": "country_code = \"DK\"", "pageSize": 10}')" 200 "$name"
+
+# Bad input: HTTP 400 with the gRPC code and the field that is wrong.
+expect "$(post CreateOrganization '{"organization": {"displayNames": [{"languageCode": "da", "text": "X"}],
+  "kind": "ORGANIZATION_KIND_GOVERNMENT", "countryCode": "XX"}}')" 400 '"field":"organization.country_code"'
+
+# Unknown id: HTTP 404.
+expect "$(post GetOrganization '{"name": "organizations/does-not-exist"}')" 404 '"code":"not_found"'
+echo "json examples ok"
