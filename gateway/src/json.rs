@@ -55,23 +55,44 @@ async fn transcode(
     if request.method() != http::Method::POST {
         return Err(Status::unimplemented("JSON calls use POST"));
     }
-    let method = method(request.uri().path())?;
-    if method.is_client_streaming() || method.is_server_streaming() {
-        return Err(Status::unimplemented(format!(
-            "{} streams; JSON access covers unary methods, use gRPC for streams",
-            method.full_name()
-        )));
-    }
+    let path = request.uri().path().to_string();
     let (parts, body) = request.into_parts();
     let bytes = http_body_util::Limited::new(body, MAX_BODY)
         .collect()
         .await
         .map_err(|e| Status::invalid_argument(format!("cannot read the request body: {e}")))?
         .to_bytes();
-    let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+    let json = invoke(channel, &path, &bytes, &parts.headers).await?;
+    let mut response = Response::new(Body::new(http_body_util::Full::new(bytes::Bytes::from(
+        json,
+    ))));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
+}
+
+/// Calls the unary method at `path` (`/<package>.<Service>/<Method>`) over
+/// `channel` with a JSON request, returning the JSON answer. `headers` may
+/// carry `x-request-id`, trace context and `connect-timeout-ms`.
+pub async fn invoke(
+    channel: Channel,
+    path: &str,
+    body: &[u8],
+    headers: &http::HeaderMap,
+) -> Result<Vec<u8>, Status> {
+    let method = method(path)?;
+    if method.is_client_streaming() || method.is_server_streaming() {
+        return Err(Status::unimplemented(format!(
+            "{} streams; JSON access covers unary methods, use gRPC for streams",
+            method.full_name()
+        )));
+    }
+    let text: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
-        &bytes
+        body
     };
     let mut deserializer = serde_json::Deserializer::from_slice(text);
     let input = DynamicMessage::deserialize(method.input(), &mut deserializer)
@@ -85,15 +106,14 @@ async fn transcode(
         "x-user-id",
         "x-issue",
     ] {
-        if let Some(value) = parts.headers.get(name)
+        if let Some(value) = headers.get(name)
             && let Ok(value) = value.to_str()
             && let Ok(value) = value.parse()
         {
             grpc_request.metadata_mut().insert(name, value);
         }
     }
-    if let Some(ms) = parts
-        .headers
+    if let Some(ms) = headers
         .get("connect-timeout-ms")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
@@ -105,7 +125,7 @@ async fn transcode(
     grpc.ready()
         .await
         .map_err(|e| Status::unavailable(format!("service unavailable: {e}")))?;
-    let path = http::uri::PathAndQuery::try_from(format!(
+    let grpc_path = http::uri::PathAndQuery::try_from(format!(
         "/{}/{}",
         method.parent_service().full_name(),
         method.name()
@@ -114,17 +134,9 @@ async fn transcode(
     let codec = DynamicCodec {
         output: method.output(),
     };
-    let reply = grpc.unary(grpc_request, path, codec).await?;
-    let json = serde_json::to_vec(reply.get_ref())
-        .map_err(|e| Status::internal(format!("encoding the answer: {e}")))?;
-    let mut response = Response::new(Body::new(http_body_util::Full::new(bytes::Bytes::from(
-        json,
-    ))));
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    Ok(response)
+    let reply = grpc.unary(grpc_request, grpc_path, codec).await?;
+    serde_json::to_vec(reply.get_ref())
+        .map_err(|e| Status::internal(format!("encoding the answer: {e}")))
 }
 
 fn method(path: &str) -> Result<MethodDescriptor, Status> {

@@ -3,6 +3,7 @@
 //! owns it, with health and reflection for all of it. It is also the
 //! composition root: the `innolab` binary runs the whole suite in one process.
 
+pub mod demo;
 pub mod feed;
 pub mod json;
 pub mod proxy;

@@ -75,6 +75,7 @@ pub fn gateway_addr(args: &ServiceArgs) -> SocketAddr {
 /// Runs every service and the gateway until `shutdown`, then stops them all.
 pub async fn run(
     args: &ServiceArgs,
+    demo: bool,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -119,6 +120,9 @@ pub async fn run(
     };
     tasks.spawn(crate::serve(listener, settings, stopped()));
     tracing::info!(%gateway, "innolab suite ready to start: gateway on {gateway}");
+    if demo {
+        tokio::spawn(load_demo(gateway));
+    }
 
     tokio::select! {
         () = shutdown => {}
@@ -143,4 +147,31 @@ pub async fn run(
         }
     }
     result
+}
+
+/// Waits for the gateway to be ready, then loads the demo dataset through it.
+async fn load_demo(gateway: SocketAddr) {
+    let outcome = async {
+        let channel =
+            tonic::transport::Endpoint::from_shared(format!("http://{gateway}"))?.connect_lazy();
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+        for _ in 0..600 {
+            let ready = health
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await
+                .is_ok_and(|r| r.get_ref().status == 1);
+            if ready {
+                return crate::demo::load(channel).await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("the suite did not become ready within a minute")
+    }
+    .await;
+    match outcome {
+        Ok(steps) => tracing::info!(steps, "demo dataset loaded"),
+        Err(e) => tracing::error!(error = format!("{e:#}"), "demo dataset not loaded"),
+    }
 }

@@ -404,3 +404,53 @@ async fn json_over_http_for_systems_without_grpc() {
     gw.stop().await;
     service.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_dataset_loads_through_the_gateway_and_only_once() {
+    let service = TestServer::membership(&Backend::Sqlite).await;
+    let gw = gateway(format!("http://{}", service.addr)).await;
+    gw.wait_status(1).await;
+    let first = innolab_gateway::demo::load(gw.channel().await)
+        .await
+        .unwrap();
+    let again = innolab_gateway::demo::load(gw.channel().await)
+        .await
+        .unwrap();
+    assert!(again <= first, "a second load applies nothing new");
+
+    let mut client = MembershipServiceClient::new(gw.channel().await);
+    let orgs = client
+        .list_organizations(pb::ListOrganizationsRequest {
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .organizations;
+    assert_eq!(orgs.len(), 7, "seven organisations, not duplicated");
+    let countries: std::collections::BTreeSet<_> =
+        orgs.iter().map(|o| o.country_code.as_str()).collect();
+    for country in ["RO", "FI", "SE", "DK", "NO"] {
+        assert!(
+            countries.contains(country),
+            "{country} missing: {countries:?}"
+        );
+    }
+    let posts = client
+        .list_posts(pb::ListPostsRequest {
+            filter: "role = NATIONAL_CONTACT_POINT AND country_code = \"RO\"".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .posts;
+    assert_eq!(posts.len(), 1);
+    assert!(
+        !posts[0].holder.is_empty(),
+        "the national contact point is held"
+    );
+    gw.stop().await;
+    service.stop().await;
+}

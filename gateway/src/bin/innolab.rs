@@ -11,6 +11,9 @@ use innolab_kit::{server, telemetry};
 struct Cli {
     #[command(flatten)]
     args: ServiceArgs,
+    /// Load a small demo dataset (drawn from public documents) once the suite is up.
+    #[arg(long, env = "INNOLAB_DEMO")]
+    demo: bool,
 }
 
 #[tokio::main]
@@ -30,7 +33,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     }
-    match run(cli.args).await {
+    match run(cli.args, cli.demo).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "innolab failed");
@@ -39,7 +42,7 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(args: ServiceArgs) -> anyhow::Result<()> {
+async fn run(args: ServiceArgs, demo: bool) -> anyhow::Result<()> {
     let metrics = match args.metrics_addr.as_deref() {
         Some("off") => None,
         Some(addr) => Some(
@@ -51,5 +54,5 @@ async fn run(args: ServiceArgs) -> anyhow::Result<()> {
     if let Some(addr) = metrics {
         server::install_metrics(addr)?;
     }
-    innolab_gateway::suite::run(&args, server::shutdown_signal()).await
+    innolab_gateway::suite::run(&args, demo, server::shutdown_signal()).await
 }
