@@ -8,6 +8,9 @@ use prost::Message;
 const PROTOS: &[&str] = &[
     "innolab/membership/v1/membership.proto",
     "innolab/gateway/v1/gateway.proto",
+    "innolab/initiatives/v1/initiatives.proto",
+    "innolab/impact/v1/impact.proto",
+    "innolab/guidance/v1/guidance.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

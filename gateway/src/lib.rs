@@ -34,6 +34,30 @@ impl Upstream for Membership {
         innolab_proto::innolab::membership::v1::membership_service_server::SERVICE_NAME;
 }
 
+/// The initiatives service.
+#[derive(Debug)]
+pub enum Initiatives {}
+impl Upstream for Initiatives {
+    const NAME: &'static str =
+        innolab_proto::innolab::initiatives::v1::initiatives_service_server::SERVICE_NAME;
+}
+
+/// The guidance service.
+#[derive(Debug)]
+pub enum Guidance {}
+impl Upstream for Guidance {
+    const NAME: &'static str =
+        innolab_proto::innolab::guidance::v1::guidance_service_server::SERVICE_NAME;
+}
+
+/// The impact service.
+#[derive(Debug)]
+pub enum Impact {}
+impl Upstream for Impact {
+    const NAME: &'static str =
+        innolab_proto::innolab::impact::v1::impact_service_server::SERVICE_NAME;
+}
+
 /// A service behind the gateway and where it is.
 #[derive(Debug, Clone)]
 pub struct UpstreamAddr {
@@ -46,7 +70,16 @@ pub struct UpstreamAddr {
 }
 
 /// The services behind the gateway: (name, URL variable, default port).
-pub const SERVICES: &[(&str, &str, u16)] = &[("membership", "INNOLAB_MEMBERSHIP_URL", 50051)];
+pub const SERVICES: &[(&str, &str, u16)] = &[
+    ("membership", "INNOLAB_MEMBERSHIP_URL", 50051),
+    ("initiatives", "INNOLAB_INITIATIVES_URL", 50052),
+    ("guidance", "INNOLAB_GUIDANCE_URL", 50053),
+    ("impact", "INNOLAB_IMPACT_URL", 50054),
+];
+
+/// Services whose change log the gateway's feed merges (those that serve
+/// `StreamChanges`).
+const LOGGED: &[&str] = &["membership", "initiatives", "impact"];
 
 /// Where the services are: each from its `INNOLAB_<SERVICE>_URL` variable, or
 /// `http://<host>:<default port>`.
@@ -95,18 +128,33 @@ pub async fn serve(
     let mut routes = Routes::default();
     for upstream in &settings.upstreams {
         let channel = channel(upstream, settings.connect_timeout)?;
+        let forward = channel.clone();
         let grpc_name = match upstream.service {
             "membership" => {
-                routes = routes.add_service(Forward::<Membership>::new(channel.clone()));
+                routes = routes.add_service(Forward::<Membership>::new(forward));
                 Membership::NAME
+            }
+            "initiatives" => {
+                routes = routes.add_service(Forward::<Initiatives>::new(forward));
+                Initiatives::NAME
+            }
+            "guidance" => {
+                routes = routes.add_service(Forward::<Guidance>::new(forward));
+                Guidance::NAME
+            }
+            "impact" => {
+                routes = routes.add_service(Forward::<Impact>::new(forward));
+                Impact::NAME
             }
             other => anyhow::bail!("unknown service {other}"),
         };
-        logs.push(feed::Log {
-            service: upstream.service,
-            grpc_name,
-            channel: channel.clone(),
-        });
+        if LOGGED.contains(&upstream.service) {
+            logs.push(feed::Log {
+                service: upstream.service,
+                grpc_name,
+                channel: channel.clone(),
+            });
+        }
         channels.push((upstream.service, channel));
     }
     routes = routes.add_service(GatewayServiceServer::new(feed::Feed::new(logs)));

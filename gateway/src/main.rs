@@ -13,7 +13,8 @@ use innolab_kit::{server, telemetry};
 #[command(
     version,
     about,
-    after_help = "Services are found at INNOLAB_MEMBERSHIP_URL (default http://127.0.0.1:50051)."
+    after_help = "Services are found at INNOLAB_MEMBERSHIP_URL, INNOLAB_INITIATIVES_URL, \
+                  INNOLAB_GUIDANCE_URL and INNOLAB_IMPACT_URL (default http://127.0.0.1:50051 to 50054)."
 )]
 struct Cli {
     /// gRPC listen address.

@@ -13,17 +13,45 @@ use tokio::sync::watch;
 
 use crate::GatewaySettings;
 
-/// A service's `serve` function.
+/// A service's `serve` function; the `String` is the membership service's URL
+/// (services that check organisations ask it).
 pub type Serve = fn(
     TcpListener,
     Settings,
+    String,
     Pin<Box<dyn Future<Output = ()> + Send>>,
 ) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
 
-/// Every service of the suite: its defaults and its `serve`.
-const SERVICES: &[(Defaults, Serve)] = &[(innolab_membership::DEFAULTS, |l, s, stop| {
-    Box::pin(innolab_membership::serve(l, s, stop))
-})];
+/// Every service of the suite: its defaults and its `serve`. Membership comes
+/// first: the others may need its address.
+const SERVICES: &[(Defaults, Serve)] = &[
+    (innolab_membership::DEFAULTS, |l, s, _, stop| {
+        Box::pin(innolab_membership::serve(l, s, stop))
+    }),
+    (innolab_initiatives::DEFAULTS, |l, s, membership, stop| {
+        Box::pin(async move { innolab_initiatives::serve(l, s, &membership, stop).await })
+    }),
+    (innolab_guidance::DEFAULTS, |l, s, _, stop| {
+        Box::pin(innolab_guidance::serve_with(l, s, guidance_options(), stop))
+    }),
+    (innolab_impact::DEFAULTS, |l, s, _, stop| {
+        Box::pin(innolab_impact::serve(l, s, stop))
+    }),
+];
+
+/// Guidance's attachment limit, from `INNOLAB_GUIDANCE_MAX_ATTACHMENT_BYTES` as
+/// for the standalone binary.
+fn guidance_options() -> innolab_guidance::Options {
+    let mut options = innolab_guidance::Options::default();
+    if let Some(bytes) = std::env::var("INNOLAB_GUIDANCE_MAX_ATTACHMENT_BYTES")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|b| *b > 0)
+    {
+        options.max_attachment_bytes = bytes;
+    }
+    options
+}
 
 /// Every service of the suite, with its defaults.
 pub fn services() -> &'static [(Defaults, Serve)] {
@@ -106,7 +134,12 @@ pub async fn run(
         {
             upstream.url = format!("http://{bound}");
         }
-        tasks.spawn(serve(listener, settings, stopped()));
+        let membership = upstreams
+            .iter()
+            .find(|u| u.service == "membership")
+            .map(|u| u.url.clone())
+            .unwrap_or_default();
+        tasks.spawn(serve(listener, settings, membership, stopped()));
     }
 
     let listener = TcpListener::bind(gateway_addr(args))

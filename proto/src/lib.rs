@@ -44,4 +44,25 @@ pub mod innolab {
             tonic::include_proto!("innolab.membership.v1");
         }
     }
+    /// Innovation initiatives.
+    pub mod initiatives {
+        /// Version 1.
+        pub mod v1 {
+            tonic::include_proto!("innolab.initiatives.v1");
+        }
+    }
+    /// Impact assessments, indicators and rollups.
+    pub mod impact {
+        /// Version 1.
+        pub mod v1 {
+            tonic::include_proto!("innolab.impact.v1");
+        }
+    }
+    /// Guidance documents: editions, translations, search, attachments.
+    pub mod guidance {
+        /// Version 1.
+        pub mod v1 {
+            tonic::include_proto!("innolab.guidance.v1");
+        }
+    }
 }

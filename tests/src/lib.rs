@@ -121,6 +121,70 @@ pub fn membership(
     }))
 }
 
+/// The initiatives service's `serve`, checking organisations against the
+/// membership service at `membership_url`.
+pub async fn initiatives(
+    listener: tokio::net::TcpListener,
+    settings: Settings,
+    membership_url: String,
+    stop: oneshot::Receiver<()>,
+) -> anyhow::Result<()> {
+    innolab_initiatives::serve(listener, settings, &membership_url, async {
+        let _ = stop.await;
+    })
+    .await
+}
+
+impl TestServer {
+    /// Starts the initiatives service on a fresh database, asking the
+    /// membership service at `membership_url` about organisations, and waits
+    /// until it is SERVING.
+    pub async fn initiatives(backend: &Backend, membership_url: &str) -> TestServer {
+        let db = TestDb::new(backend, "initiatives");
+        let mut settings = Settings::new(db.settings.clone());
+        settings.shutdown_drain = Duration::from_secs(5);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(initiatives(
+            listener,
+            settings,
+            membership_url.to_string(),
+            rx,
+        ));
+        let server = TestServer {
+            addr,
+            db,
+            shutdown: Some(tx),
+            task: Some(task),
+        };
+        server.wait_for("", ServingStatus::Serving).await;
+        server
+    }
+}
+
+/// The guidance service's `serve`.
+pub fn guidance(
+    listener: tokio::net::TcpListener,
+    settings: Settings,
+    stop: oneshot::Receiver<()>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>> {
+    Box::pin(innolab_guidance::serve(listener, settings, async {
+        let _ = stop.await;
+    }))
+}
+
+impl TestServer {
+    /// Starts the guidance service on a fresh database and waits until it is SERVING.
+    pub async fn guidance(backend: &Backend) -> TestServer {
+        let server = TestServer::start(backend, "guidance", guidance, |_| {}).await;
+        server.wait_for("", ServingStatus::Serving).await;
+        server
+    }
+}
+
 impl TestServer {
     /// Starts the membership service on a fresh database and waits until it is SERVING.
     pub async fn membership(backend: &Backend) -> TestServer {
@@ -214,6 +278,26 @@ impl TestServer {
             result.expect("server exits cleanly");
         }
         self.db.drop_schema().await;
+    }
+}
+
+/// The impact service's `serve`.
+pub fn impact(
+    listener: tokio::net::TcpListener,
+    settings: Settings,
+    stop: oneshot::Receiver<()>,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>> {
+    Box::pin(innolab_impact::serve(listener, settings, async {
+        let _ = stop.await;
+    }))
+}
+
+impl TestServer {
+    /// Starts the impact service on a fresh database and waits until it is SERVING.
+    pub async fn impact(backend: &Backend) -> TestServer {
+        let server = TestServer::start(backend, "impact", impact, |_| {}).await;
+        server.wait_for("", ServingStatus::Serving).await;
+        server
     }
 }
 

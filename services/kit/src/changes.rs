@@ -1,11 +1,12 @@
 //! The change log: every write records what it changed in the same
 //! transaction, and readers stream the log in order from a cursor.
 //!
-//! Sequences are gapless and follow commit order because writers are
-//! serialised while they append: SQLite write transactions already hold the
-//! database lock (`BEGIN IMMEDIATE`), and on PostgreSQL each append first takes
-//! a transaction-scoped advisory lock for this service's schema. So a reader
-//! that has seen sequence N never later finds an N-1 that committed late.
+//! Sequences are gapless and follow commit order because writers of a service
+//! are serialised: [`Database::begin`] takes the write lock first (SQLite's
+//! `BEGIN IMMEDIATE`; a transaction-scoped advisory lock on PostgreSQL), and
+//! [`record`] takes the same advisory lock again (re-entrant) for transactions
+//! begun otherwise. So a reader that has seen sequence N never later finds an
+//! N-1 that committed late.
 //!
 //! Each service's migrations create the table:
 //! `change_log (sequence BIGINT PRIMARY KEY, resource TEXT, change_type TEXT, revision BIGINT, time BIGINT)`.
@@ -74,7 +75,7 @@ pub async fn record(
 ) -> Result<i64, Error> {
     if db.backend() == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(db.lock_key("change_log"))
+            .bind(db.lock_key(crate::db::WRITE_LOCK))
             .execute(&mut **tx)
             .await?;
     }

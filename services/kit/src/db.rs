@@ -14,6 +14,9 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Transaction};
 use crate::config::DatabaseSettings;
 use crate::error::Error;
 
+/// Purpose of the advisory lock writers hold (see [`Database::begin`]).
+pub const WRITE_LOCK: &str = "change_log";
+
 /// Which database a URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -150,13 +153,25 @@ impl Database {
         self.backend
     }
 
-    /// Starts a transaction that will write. On SQLite it takes the write lock
-    /// up front (`BEGIN IMMEDIATE`), so two writers queue instead of failing
-    /// with "database is locked" when a read turns into a write.
+    /// Starts a transaction that will write, holding this service's write lock
+    /// from its first statement: on SQLite the database lock (`BEGIN
+    /// IMMEDIATE`), so two writers queue instead of failing with "database is
+    /// locked" when a read turns into a write; on PostgreSQL a transaction-scoped
+    /// advisory lock for the schema. Writers of one service therefore commit one
+    /// at a time, which keeps the change log gapless and in commit order, and
+    /// since the lock is always the first one taken, writers never deadlock on
+    /// it (taking it at the log append, after row locks, can).
     pub async fn begin(&self) -> Result<Transaction<'static, Any>, Error> {
         let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(self.lock_key(WRITE_LOCK))
+                    .execute(&mut *tx)
+                    .await?;
+                tx
+            }
         };
         Ok(tx)
     }

@@ -165,6 +165,8 @@ impl MembershipService for MembershipApi {
                 let expected =
                     domain::parse_etag(&new.etag).map_err(|e| e.within("organization"))?;
                 let current = organization_pb(self.store.get_organization(&id).await?);
+                // Without an etag, the write still requires the revision merged onto.
+                let expected = expected.or(domain::parse_etag(&current.etag)?);
                 let merged = merge(
                     current,
                     new,
@@ -272,6 +274,7 @@ impl MembershipService for MembershipApi {
                 // Checked before merging: an erased record would fail validation first.
                 stored.ensure_not_erased()?;
                 let current = person_pb(stored);
+                let expected = expected.or(domain::parse_etag(&current.etag)?);
                 let merged = merge(
                     current,
                     new,
@@ -376,6 +379,7 @@ impl MembershipService for MembershipApi {
                 let id = id("group.name", &new.name, "groups")?;
                 let expected = domain::parse_etag(&new.etag).map_err(|e| e.within("group"))?;
                 let current = group_pb(self.store.get_group(&id).await?);
+                let expected = expected.or(domain::parse_etag(&current.etag)?);
                 let merged = merge(
                     current,
                     new,

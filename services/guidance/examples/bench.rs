@@ -1,0 +1,592 @@
+//! Benchmark of issue 4's scale targets; writes a Markdown report.
+//!
+//! ```sh
+//! cargo run --release -p innolab-guidance --example bench                 # SQLite
+//! INNOLAB_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
+//!   cargo run --release -p innolab-guidance --example bench               # PostgreSQL
+//! ```
+//!
+//! Settings (environment): `BENCH_DOCS` (published documents, default
+//! 100000), `BENCH_QUERIES` (searches timed, default 2000), `BENCH_REPORT`
+//! (report path, default `guidance-bench-<backend>.md`),
+//! `BENCH_ATTACHMENT_MB` (default 50).
+//!
+//! It loads the corpus through the store (the gRPC path is what is timed, not
+//! the loading), starts the service as a child process (this program with
+//! `serve`) on 127.0.0.1:0, runs the searches one after another over gRPC,
+//! then streams one attachment in and out while sampling the service's
+//! resident memory, and stops the service with SIGTERM.
+
+#![allow(clippy::print_stdout, clippy::expect_used, clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use innolab_guidance::domain::{
+    Action, DocumentFields, DocumentType, EditionFields, LifecycleStage, Transition, Translation,
+};
+use innolab_guidance::store::Store;
+use innolab_kit::config::{DatabaseSettings, Settings};
+use innolab_kit::db::Database;
+use innolab_proto::innolab::guidance::v1 as pb;
+use pb::guidance_service_client::GuidanceServiceClient;
+use sha2::{Digest, Sha256};
+
+const LANGUAGES: [(&str, &[&str]); 6] = [
+    (
+        "ro",
+        &[
+            "inovare",
+            "instituțiile",
+            "cetățenii",
+            "servicii",
+            "publice",
+            "politici",
+            "date",
+            "digitalizare",
+            "administrația",
+            "proiect",
+            "evaluare",
+            "școlile",
+            "sănătate",
+            "transport",
+            "primăria",
+            "comunitate",
+            "participare",
+            "buget",
+            "experiment",
+            "strategie",
+        ],
+    ),
+    (
+        "sv",
+        &[
+            "innovation",
+            "kommunen",
+            "medborgare",
+            "tjänster",
+            "offentliga",
+            "utveckling",
+            "får",
+            "far",
+            "skolor",
+            "vården",
+            "data",
+            "digitalisering",
+            "projekt",
+            "utvärdering",
+            "förvaltning",
+            "deltagande",
+            "budget",
+            "experiment",
+            "strategi",
+            "trafik",
+        ],
+    ),
+    (
+        "fi",
+        &[
+            "kokeilu",
+            "kunta",
+            "kaupungissa",
+            "palvelut",
+            "talossa",
+            "kansalaiset",
+            "tieto",
+            "digitalisaatio",
+            "hanke",
+            "arviointi",
+            "koulut",
+            "terveys",
+            "liikenne",
+            "osallistuminen",
+            "budjetti",
+            "strategia",
+            "hallinto",
+            "kehittäminen",
+            "yhteisö",
+            "innovaatio",
+        ],
+    ),
+    (
+        "da",
+        &[
+            "innovation",
+            "borgerne",
+            "kommunen",
+            "tjenester",
+            "offentlige",
+            "udvikling",
+            "skoler",
+            "sundhed",
+            "data",
+            "digitalisering",
+            "projekt",
+            "evaluering",
+            "forvaltning",
+            "deltagelse",
+            "budget",
+            "eksperiment",
+            "strategi",
+            "trafik",
+            "fællesskab",
+            "ældre",
+        ],
+    ),
+    (
+        "nb",
+        &[
+            "innovasjon",
+            "innbyggerne",
+            "kommunene",
+            "tjenestene",
+            "offentlige",
+            "utvikling",
+            "skoler",
+            "helse",
+            "data",
+            "digitalisering",
+            "prosjekt",
+            "evaluering",
+            "forvaltning",
+            "medvirkning",
+            "budsjett",
+            "eksperiment",
+            "strategi",
+            "samferdsel",
+            "fellesskap",
+            "eldre",
+        ],
+    ),
+    (
+        "en",
+        &[
+            "innovation",
+            "citizens",
+            "services",
+            "public",
+            "designing",
+            "policy",
+            "data",
+            "digital",
+            "projects",
+            "evaluation",
+            "schools",
+            "health",
+            "transport",
+            "municipality",
+            "community",
+            "participation",
+            "budget",
+            "experiments",
+            "strategy",
+            "prototypes",
+        ],
+    ),
+];
+
+/// A small deterministic generator (xorshift), so every run loads the same corpus.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Letters per language for the generated long tail of the vocabulary.
+const SYLLABLES: [(&str, &str); 6] = [
+    ("bcdfglmnprsștțvz", "aeiouăâî"),
+    ("bdfghjklmnprstv", "aeiouyåäö"),
+    ("hjklmnprstv", "aeiouyäö"),
+    ("bdfghklmnprstv", "aeiouyæøå"),
+    ("bdfghjklmnprstv", "aeiouyæøå"),
+    ("bcdfghklmnprstvw", "aeiou"),
+];
+
+/// A language's vocabulary: its domain words first, then `extra` generated
+/// words, and cumulative Zipf weights (s = 1) over the ranks, so a few words
+/// are very common and most are rare, as in real text.
+struct Vocabulary {
+    words: Vec<String>,
+    cumulative: Vec<f64>,
+}
+
+impl Vocabulary {
+    fn new(language: usize, extra: usize) -> Vocabulary {
+        let (consonants, vowels) = SYLLABLES[language];
+        let c: Vec<char> = consonants.chars().collect();
+        let v: Vec<char> = vowels.chars().collect();
+        let mut rng = Rng(0xDEAD_BEEF + language as u64);
+        let mut words: Vec<String> = LANGUAGES[language]
+            .1
+            .iter()
+            .map(|w| w.to_string())
+            .collect();
+        let mut seen: std::collections::HashSet<String> = words.iter().cloned().collect();
+        while words.len() < LANGUAGES[language].1.len() + extra {
+            let syllables = 2 + rng.next() % 3;
+            let mut w = String::new();
+            for _ in 0..syllables {
+                w.push(c[(rng.next() % c.len() as u64) as usize]);
+                w.push(v[(rng.next() % v.len() as u64) as usize]);
+            }
+            w.push(c[(rng.next() % c.len() as u64) as usize]);
+            if seen.insert(w.clone()) {
+                words.push(w);
+            }
+        }
+        let mut total = 0.0;
+        let cumulative = (1..=words.len())
+            .map(|r| {
+                total += 1.0 / r as f64;
+                total
+            })
+            .collect();
+        Vocabulary { words, cumulative }
+    }
+
+    /// A word drawn by its Zipf weight (for text).
+    fn zipf(&self, rng: &mut Rng) -> &str {
+        let total = self.cumulative.last().copied().unwrap_or(1.0);
+        let x = (rng.next() % 1_000_000) as f64 / 1_000_000.0 * total;
+        let i = self.cumulative.partition_point(|c| *c < x);
+        &self.words[i.min(self.words.len() - 1)]
+    }
+
+    /// A word drawn uniformly (for queries: people search for specific words).
+    fn uniform(&self, rng: &mut Rng) -> &str {
+        &self.words[(rng.next() % self.words.len() as u64) as usize]
+    }
+}
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Server mode (`bench serve`): the service alone in a child process, so its
+/// memory is measured apart from the load generator's. Prints its port.
+async fn serve_child() -> anyhow::Result<()> {
+    let url = std::env::var("BENCH_URL")?;
+    let schema = std::env::var("BENCH_SCHEMA")?;
+    let max = env("BENCH_MAX_BYTES", 64 * 1024 * 1024);
+    let mut settings = Settings::new(DatabaseSettings::new(&url, &schema, 8)?);
+    settings.shutdown_drain = Duration::from_secs(5);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("{}", listener.local_addr()?.port());
+    innolab_guidance::serve_with(
+        listener,
+        settings,
+        innolab_guidance::Options {
+            max_attachment_bytes: max,
+        },
+        innolab_kit::server::shutdown_signal(),
+    )
+    .await
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("serve") {
+        return serve_child().await;
+    }
+    let docs = env("BENCH_DOCS", 100_000);
+    let queries = env("BENCH_QUERIES", 2_000);
+    let attachment_mb = env("BENCH_ATTACHMENT_MB", 50);
+    let dir = tempfile::tempdir()?;
+    let url = std::env::var("INNOLAB_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}/guidance.db", dir.path().display()));
+    let schema = format!("bench_{}", std::process::id());
+    let database = DatabaseSettings::new(&url, &schema, 8)?;
+    let backend = format!("{:?}", database.backend).to_lowercase();
+
+    let db = Database::connect_lazy(&database)?;
+    db.migrate(&innolab_guidance::SPEC.migrations).await?;
+    let store = Store::new(db.clone());
+
+    // ---- load ----
+    println!("loading {docs} published documents on {backend}...");
+    let started = Instant::now();
+    let workers = if backend == "postgres" { 4 } else { 1 };
+    let vocab_size = env("BENCH_VOCABULARY", 3_000) as usize;
+    let vocabularies: std::sync::Arc<Vec<Vocabulary>> =
+        std::sync::Arc::new((0..6).map(|l| Vocabulary::new(l, vocab_size)).collect());
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let store = store.clone();
+        let vocabularies = vocabularies.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (w + 1));
+            let mut i = w;
+            while i < docs {
+                let language = LANGUAGES[(i % 6) as usize].0;
+                let words = &vocabularies[(i % 6) as usize];
+                let title: Vec<&str> = (0..6).map(|_| words.zipf(&mut rng)).collect();
+                let body: Vec<&str> = (0..150).map(|_| words.zipf(&mut rng)).collect();
+                let fields = DocumentFields {
+                    doc_type: Some(DocumentType::ALL[(i % 8) as usize]),
+                    title: title.join(" "),
+                    license: "CC-BY-4.0".into(),
+                    topics: vec![format!("topic-{}", i % 20)],
+                    lifecycle_stages: vec![LifecycleStage::ALL[(i % 6) as usize]],
+                    ..DocumentFields::default()
+                };
+                let d = store.create_document(&fields, None).await?;
+                let e = store
+                    .create_edition(
+                        &d.id,
+                        &EditionFields {
+                            translations: vec![Translation {
+                                language_code: language.into(),
+                                title: title.join(" "),
+                                summary: String::new(),
+                                body: body.join(" "),
+                                original: true,
+                            }],
+                            change_note: String::new(),
+                        },
+                        None,
+                    )
+                    .await?;
+                for action in [Action::Submit, Action::Publish] {
+                    let t = Transition::new(action, "", None)?;
+                    store.transition_edition(&d.id, e.number, &t).await?;
+                }
+                i += workers;
+            }
+            Ok::<(), innolab_kit::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let load_time = started.elapsed();
+    println!("loaded in {:.1} s", load_time.as_secs_f64());
+
+    // ---- serve (a child process: the service alone) ----
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .arg("serve")
+        .env("BENCH_URL", &url)
+        .env("BENCH_SCHEMA", &schema)
+        .env(
+            "BENCH_MAX_BYTES",
+            ((attachment_mb + 1) * 1024 * 1024).to_string(),
+        )
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let child_pid = child.id().unwrap_or(0);
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(
+        child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("no stdout"))?,
+    ));
+    let port: u16 = lines
+        .next_line()
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the server printed no port"))?
+        .trim()
+        .parse()?;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut client = loop {
+        if let Ok(c) = GuidanceServiceClient::connect(format!("http://{addr}")).await {
+            let ready = c
+                .clone()
+                .list_documents(pb::ListDocumentsRequest {
+                    page_size: 1,
+                    ..Default::default()
+                })
+                .await;
+            if ready.is_ok() {
+                break c;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    // ---- search ----
+    let mut rng = Rng(42);
+    let mut latencies = Vec::with_capacity(queries as usize);
+    let mut hits_total = 0usize;
+    for q in 0..queries {
+        let language = LANGUAGES[(q % 6) as usize].0;
+        let words = &vocabularies[(q % 6) as usize];
+        let query = if q % 2 == 0 {
+            words.uniform(&mut rng).to_string()
+        } else {
+            format!("{} {}", words.uniform(&mut rng), words.zipf(&mut rng))
+        };
+        let filter = if q % 3 == 0 {
+            format!("language = \"{language}\"")
+        } else {
+            String::new()
+        };
+        let t = Instant::now();
+        let r = client
+            .search_documents(pb::SearchDocumentsRequest {
+                query,
+                filter,
+                page_size: 10,
+                page_token: String::new(),
+            })
+            .await?;
+        latencies.push(t.elapsed());
+        hits_total += r.into_inner().results.len();
+    }
+    latencies.sort();
+
+    // ---- attachment ----
+    let d = store
+        .create_document(
+            &DocumentFields {
+                doc_type: Some(DocumentType::Report),
+                title: "Attachment benchmark".into(),
+                license: "CC-BY-4.0".into(),
+                ..DocumentFields::default()
+            },
+            None,
+        )
+        .await?;
+    let size = (attachment_mb * 1024 * 1024) as usize;
+    // 256 KiB chunks, as the contract recommends (at most 1 MiB).
+    let chunk = 256 * 1024;
+    let block: Vec<u8> = (0..chunk).map(|i| (i % 251) as u8).collect();
+    let mut hasher = Sha256::new();
+    for _ in 0..size / chunk {
+        hasher.update(&block);
+    }
+    let sha: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let sampler_peak = peak.clone();
+    let sampler = tokio::spawn(async move {
+        loop {
+            sampler_peak.fetch_max(rss_kib(child_pid), std::sync::atomic::Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    let baseline = rss_kib(child_pid);
+    let parent = format!("documents/{}", d.id);
+    let first = pb::UploadAttachmentRequest {
+        part: Some(pb::upload_attachment_request::Part::Metadata(
+            pb::UploadMetadata {
+                parent,
+                attachment: Some(pb::Attachment {
+                    filename: "big.pdf".into(),
+                    content_type: "application/pdf".into(),
+                    sha256: sha.clone(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+        )),
+    };
+    let chunks = size / chunk;
+    let block_for_stream = block.clone();
+    let messages = tokio_stream::iter(std::iter::once(first).chain((0..chunks).map(move |_| {
+        pb::UploadAttachmentRequest {
+            part: Some(pb::upload_attachment_request::Part::Chunk(
+                block_for_stream.clone(),
+            )),
+        }
+    })));
+    let t = Instant::now();
+    let stored = client.upload_attachment(messages).await?.into_inner();
+    let upload_time = t.elapsed();
+    let t = Instant::now();
+    let mut stream = client
+        .download_attachment(pb::DownloadAttachmentRequest {
+            name: stored.name.clone(),
+        })
+        .await?
+        .into_inner();
+    let mut downloaded = 0usize;
+    let mut check = Sha256::new();
+    while let Some(m) = stream.message().await? {
+        if let Some(pb::download_attachment_response::Part::Chunk(c)) = m.part {
+            downloaded += c.len();
+            check.update(&c);
+        }
+    }
+    let download_time = t.elapsed();
+    sampler.abort();
+    let peak_kib = peak.load(std::sync::atomic::Ordering::Relaxed);
+    let growth_mib = peak_kib.saturating_sub(baseline) as f64 / 1024.0;
+    let check: String = check
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+
+    // SIGTERM: the service drains and exits.
+    let _ = std::process::Command::new("kill")
+        .arg(child_pid.to_string())
+        .status();
+    let _ = child.wait().await;
+    if backend == "postgres" {
+        sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+            .execute(db.pool())
+            .await?;
+    }
+
+    let p = |x: f64| percentile(&latencies, x).as_secs_f64() * 1000.0;
+    let report = format!(
+        "# Guidance benchmark ({backend})\n\n\
+         - Published documents: {docs} over ro, sv, fi, da, nb, en (loaded in {:.1} s); \
+           title 6 and body 150 words drawn by Zipf's law from {vocab_size} + 20 words per language\n\
+         - Searches: {queries}, one after another over gRPC on loopback, page size 10; \
+           half one word drawn uniformly from the vocabulary, half that and a word drawn by \
+           Zipf's law; a third with a language filter; {hits_total} results in all\n\
+         - Search latency: p50 {:.2} ms, p95 {:.2} ms, **p99 {:.2} ms** (target < 25 ms), max {:.2} ms\n\
+         - Attachment: {attachment_mb} MiB uploaded in {:.2} s and downloaded in {:.2} s \
+           (checksum {}), the service's resident memory grew by **{growth_mib:.1} MiB** \
+           at peak (target < 16 MiB; sampled every 5 ms in /proc)\n",
+        load_time.as_secs_f64(),
+        p(0.50),
+        p(0.95),
+        p(0.99),
+        latencies
+            .last()
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(0.0),
+        upload_time.as_secs_f64(),
+        download_time.as_secs_f64(),
+        if check == sha && downloaded == size {
+            "matches"
+        } else {
+            "MISMATCH"
+        },
+    );
+    let path = std::env::var("BENCH_REPORT").unwrap_or(format!("guidance-bench-{backend}.md"));
+    std::fs::write(&path, &report)?;
+    println!("{report}\nreport written to {path}");
+    Ok(())
+}

@@ -1,0 +1,861 @@
+//! The gRPC API: protobuf <-> domain, and nothing else. The only module of the
+//! service that knows generated types.
+
+use std::pin::Pin;
+
+use innolab_kit::page::{PageRequest, PageTokens};
+use innolab_kit::{Error, Violations, query};
+use innolab_proto::google::r#type::Date as PbDate;
+use innolab_proto::innolab::guidance::v1 as pb;
+use pb::guidance_service_server::GuidanceService;
+use prost_types::{FieldMask, Timestamp};
+use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::Options;
+use crate::domain::{
+    self, Action, AttachmentFields, Date, DocumentFields, DocumentQuery, DocumentType,
+    EditionFields, EditionQuery, EditionRef, EditionState, LifecycleStage, Receiving, SearchQuery,
+    Transition, Translation, check,
+};
+use crate::store::{Page, SearchHit, Store, UploadStart};
+
+/// The GuidanceService implementation.
+#[derive(Debug, Clone)]
+pub struct GuidanceApi {
+    store: Store,
+    tokens: PageTokens,
+    options: Options,
+}
+
+impl GuidanceApi {
+    /// An API over `store`, signing page tokens with `tokens`.
+    pub fn new(store: Store, tokens: PageTokens, options: Options) -> Self {
+        GuidanceApi {
+            store,
+            tokens,
+            options,
+        }
+    }
+
+    fn page(
+        &self,
+        method: &str,
+        page_size: i32,
+        page_token: &str,
+        filter: &str,
+    ) -> Result<PageRequest, Error> {
+        query::page(
+            &self.tokens,
+            page_size,
+            page_token,
+            &fingerprint(method, filter),
+        )
+    }
+
+    fn next_token<T>(&self, method: &str, filter: &str, page: &Page<T>) -> String {
+        page.next
+            .as_deref()
+            .map(|cursor| self.tokens.encode(cursor, &fingerprint(method, filter)))
+            .unwrap_or_default()
+    }
+
+    async fn transition(
+        &self,
+        action: Action,
+        name: &str,
+        etag: &str,
+        reason: &str,
+    ) -> Result<pb::Edition, Error> {
+        let (document_id, number) = edition_number(name)?;
+        let mut v = Violations::new();
+        let expected = v.merge(domain::parse_etag(etag)).flatten();
+        let transition = v.merge(Transition::new(action, reason, expected));
+        v.finish()?;
+        let transition = transition.ok_or_else(|| Error::Internal("transition".into()))?;
+        Ok(edition_pb(
+            self.store
+                .transition_edition(&document_id, number, &transition)
+                .await?,
+        ))
+    }
+
+    async fn receive(
+        &self,
+        mut stream: Streaming<pb::UploadAttachmentRequest>,
+    ) -> Result<pb::Attachment, Error> {
+        let first = next_part(&mut stream).await?;
+        let Some(pb::upload_attachment_request::Part::Metadata(meta)) = first else {
+            return Err(Error::invalid(
+                "metadata",
+                "the first message of an upload must carry the metadata",
+            ));
+        };
+        let document_id = id("metadata.parent", &meta.parent, "documents")?;
+        let request_id = domain::request_id(&meta.request_id).map_err(|e| e.within("metadata"))?;
+        let a = meta
+            .attachment
+            .ok_or_else(|| Error::invalid("metadata.attachment", "is required"))?;
+        let fields = AttachmentFields {
+            filename: a.filename,
+            content_type: a.content_type,
+            sha256: a.sha256,
+        }
+        .validate()
+        .map_err(|e| e.within("metadata.attachment"))?;
+        let mut upload = match self
+            .store
+            .start_upload(&document_id, &fields, request_id.as_deref())
+            .await?
+        {
+            UploadStart::Done(existing) => return Ok(attachment_pb(existing)),
+            UploadStart::Started(upload) => upload,
+        };
+        let mut receiving = Receiving::new(self.options.max_attachment_bytes);
+        loop {
+            match next_part(&mut stream).await? {
+                None => break,
+                Some(pb::upload_attachment_request::Part::Chunk(chunk)) => {
+                    receiving.add(&chunk)?;
+                    upload.write(&chunk).await?;
+                }
+                Some(pb::upload_attachment_request::Part::Metadata(_)) => {
+                    return Err(Error::invalid(
+                        "metadata",
+                        "only the first message carries metadata",
+                    ));
+                }
+            }
+        }
+        let size = receiving.finish(&fields.sha256)?;
+        Ok(attachment_pb(upload.commit(size).await?))
+    }
+}
+
+/// The next part of an upload; `None` at the end of the stream. A broken
+/// stream is reported as the client's cancellation.
+async fn next_part(
+    stream: &mut Streaming<pb::UploadAttachmentRequest>,
+) -> Result<Option<pb::upload_attachment_request::Part>, Error> {
+    match stream.message().await {
+        Ok(None) => Ok(None),
+        Ok(Some(pb::UploadAttachmentRequest { part: Some(part) })) => Ok(Some(part)),
+        Ok(Some(pb::UploadAttachmentRequest { part: None })) => Err(Error::invalid(
+            "part",
+            "every message carries metadata or a chunk",
+        )),
+        Err(status) => Err(Error::invalid(
+            "chunk",
+            format!("the upload stream broke off: {}", status.message()),
+        )),
+    }
+}
+
+fn fingerprint(method: &str, filter: &str) -> String {
+    format!("{method}\n{filter}")
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+fn reply<T>(result: Result<T, Error>) -> Reply<T> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+/// The id in `name`, or INVALID_ARGUMENT naming `field`.
+fn id(field: &str, name: &str, collection: &str) -> Result<String, Error> {
+    check::resource_id(name, collection).map_err(|e| Error::invalid(field, e))
+}
+
+/// The document id and number of an edition name (not `current`).
+fn edition_number(name: &str) -> Result<(String, i64), Error> {
+    match EditionRef::parse(name).map_err(|e| Error::invalid("name", e))? {
+        (document, EditionRef::Number(n)) => Ok((document, n)),
+        (_, EditionRef::Current) => Err(Error::invalid(
+            "name",
+            "name a numbered edition, not `current`",
+        )),
+    }
+}
+
+/// The stream DownloadAttachment answers with.
+pub type DownloadStream =
+    Pin<Box<dyn Stream<Item = Result<pb::DownloadAttachmentResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl GuidanceService for GuidanceApi {
+    async fn create_document(
+        &self,
+        request: Request<pb::CreateDocumentRequest>,
+    ) -> Reply<pb::Document> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let request_id = domain::request_id(&r.request_id)?;
+                let doc = r
+                    .document
+                    .ok_or_else(|| Error::invalid("document", "is required"))?;
+                let fields = valid_document(doc).map_err(|e| e.within("document"))?;
+                let stored = self
+                    .store
+                    .create_document(&fields, request_id.as_deref())
+                    .await?;
+                Ok(document_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn get_document(&self, request: Request<pb::GetDocumentRequest>) -> Reply<pb::Document> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let id = id("name", &r.name, "documents")?;
+                Ok(document_pb(self.store.get_document(&id).await?))
+            }
+            .await,
+        )
+    }
+
+    async fn list_documents(
+        &self,
+        request: Request<pb::ListDocumentsRequest>,
+    ) -> Reply<pb::ListDocumentsResponse> {
+        const METHOD: &str = "ListDocuments";
+        let r = request.into_inner();
+        reply(
+            async {
+                let query = DocumentQuery::from_filter(&r.filter)?;
+                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let found = self.store.list_documents(&query, &page).await?;
+                Ok(pb::ListDocumentsResponse {
+                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    documents: found.items.into_iter().map(document_pb).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn update_document(
+        &self,
+        request: Request<pb::UpdateDocumentRequest>,
+    ) -> Reply<pb::Document> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let new = r
+                    .document
+                    .ok_or_else(|| Error::invalid("document", "is required"))?;
+                let id = id("document.name", &new.name, "documents")?;
+                let expected = domain::parse_etag(&new.etag).map_err(|e| e.within("document"))?;
+                let current = self.store.get_document(&id).await?;
+                let read_revision = current.meta.revision;
+                let merged = merge(
+                    document_pb(current),
+                    new,
+                    r.update_mask,
+                    &[
+                        "type",
+                        "title",
+                        "description",
+                        "topics",
+                        "creators",
+                        "publisher",
+                        "license",
+                        "related_initiatives",
+                        "lifecycle_stages",
+                        "issue_date",
+                        "modify_date",
+                    ],
+                    |cur, new, path| match path {
+                        "type" => cur.r#type = new.r#type,
+                        "title" => cur.title = new.title.clone(),
+                        "description" => cur.description = new.description.clone(),
+                        "topics" => cur.topics = new.topics.clone(),
+                        "creators" => cur.creators = new.creators.clone(),
+                        "publisher" => cur.publisher = new.publisher.clone(),
+                        "license" => cur.license = new.license.clone(),
+                        "related_initiatives" => {
+                            cur.related_initiatives = new.related_initiatives.clone()
+                        }
+                        "lifecycle_stages" => cur.lifecycle_stages = new.lifecycle_stages.clone(),
+                        "issue_date" => cur.issue_date = new.issue_date,
+                        _ => cur.modify_date = new.modify_date,
+                    },
+                )?;
+                let fields = valid_document(merged).map_err(|e| e.within("document"))?;
+                let stored = self
+                    .store
+                    .update_document(&id, expected, read_revision, &fields)
+                    .await?;
+                Ok(document_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn create_edition(
+        &self,
+        request: Request<pb::CreateEditionRequest>,
+    ) -> Reply<pb::Edition> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let document_id = id("parent", &r.parent, "documents")?;
+                let request_id = domain::request_id(&r.request_id)?;
+                let edition = r
+                    .edition
+                    .ok_or_else(|| Error::invalid("edition", "is required"))?;
+                let fields = edition_fields(edition)
+                    .validate()
+                    .map_err(|e| e.within("edition"))?;
+                let stored = self
+                    .store
+                    .create_edition(&document_id, &fields, request_id.as_deref())
+                    .await?;
+                Ok(edition_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn get_edition(&self, request: Request<pb::GetEditionRequest>) -> Reply<pb::Edition> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let (document_id, which) =
+                    EditionRef::parse(&r.name).map_err(|e| Error::invalid("name", e))?;
+                let language = if r.language_code.is_empty() {
+                    None
+                } else {
+                    Some(
+                        check::language_tag(&r.language_code)
+                            .map_err(|e| Error::invalid("language_code", e))?,
+                    )
+                };
+                let edition = self.store.get_edition(&document_id, &which).await?;
+                Ok(edition_pb(match language {
+                    Some(l) => edition.in_language(&l),
+                    None => edition,
+                }))
+            }
+            .await,
+        )
+    }
+
+    async fn list_editions(
+        &self,
+        request: Request<pb::ListEditionsRequest>,
+    ) -> Reply<pb::ListEditionsResponse> {
+        const METHOD: &str = "ListEditions";
+        let r = request.into_inner();
+        reply(
+            async {
+                let document_id = id("parent", &r.parent, "documents")?;
+                let query = EditionQuery::from_filter(&r.filter)?;
+                let scope = format!("{}\n{}", r.parent, r.filter);
+                let page = self.page(METHOD, r.page_size, &r.page_token, &scope)?;
+                let found = self
+                    .store
+                    .list_editions(&document_id, &query, &page)
+                    .await?;
+                Ok(pb::ListEditionsResponse {
+                    next_page_token: self.next_token(METHOD, &scope, &found),
+                    editions: found.items.into_iter().map(edition_pb).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn update_edition(
+        &self,
+        request: Request<pb::UpdateEditionRequest>,
+    ) -> Reply<pb::Edition> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let new = r
+                    .edition
+                    .ok_or_else(|| Error::invalid("edition", "is required"))?;
+                let (document_id, number) =
+                    edition_number(&new.name).map_err(|e| e.within("edition"))?;
+                let expected = domain::parse_etag(&new.etag).map_err(|e| e.within("edition"))?;
+                let current = self
+                    .store
+                    .get_edition(&document_id, &EditionRef::Number(number))
+                    .await?;
+                let read_revision = current.meta.revision;
+                let merged = merge(
+                    edition_pb(current),
+                    new,
+                    r.update_mask,
+                    &["translations", "change_note"],
+                    |cur, new, path| match path {
+                        "translations" => cur.translations = new.translations.clone(),
+                        _ => cur.change_note = new.change_note.clone(),
+                    },
+                )?;
+                let fields = edition_fields(merged)
+                    .validate()
+                    .map_err(|e| e.within("edition"))?;
+                let stored = self
+                    .store
+                    .update_edition(&document_id, number, expected, read_revision, &fields)
+                    .await?;
+                Ok(edition_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn submit_edition(
+        &self,
+        request: Request<pb::SubmitEditionRequest>,
+    ) -> Reply<pb::Edition> {
+        let r = request.into_inner();
+        reply(self.transition(Action::Submit, &r.name, &r.etag, "").await)
+    }
+
+    async fn publish_edition(
+        &self,
+        request: Request<pb::PublishEditionRequest>,
+    ) -> Reply<pb::Edition> {
+        let r = request.into_inner();
+        reply(self.transition(Action::Publish, &r.name, &r.etag, "").await)
+    }
+
+    async fn reject_edition(
+        &self,
+        request: Request<pb::RejectEditionRequest>,
+    ) -> Reply<pb::Edition> {
+        let r = request.into_inner();
+        reply(
+            self.transition(Action::Reject, &r.name, &r.etag, &r.reason)
+                .await,
+        )
+    }
+
+    async fn withdraw_edition(
+        &self,
+        request: Request<pb::WithdrawEditionRequest>,
+    ) -> Reply<pb::Edition> {
+        let r = request.into_inner();
+        reply(
+            self.transition(Action::Withdraw, &r.name, &r.etag, &r.reason)
+                .await,
+        )
+    }
+
+    async fn search_documents(
+        &self,
+        request: Request<pb::SearchDocumentsRequest>,
+    ) -> Reply<pb::SearchDocumentsResponse> {
+        const METHOD: &str = "SearchDocuments";
+        let r = request.into_inner();
+        reply(
+            async {
+                let query = SearchQuery::new(&r.query, &r.filter)?;
+                // Ranked results page by offset: a score is no stable key.
+                let scope = format!("{}\n{}", r.query, r.filter);
+                let page = self.page(METHOD, r.page_size, &r.page_token, &scope)?;
+                let offset: i64 = match &page.after {
+                    None => 0,
+                    Some(cursor) => cursor
+                        .parse()
+                        .map_err(|_| Error::invalid("page_token", "is not a valid page token"))?,
+                };
+                let size = i64::try_from(page.size).unwrap_or(50);
+                let mut hits = self.store.search(&query, offset, size).await?;
+                let next = if hits.len() > page.size {
+                    hits.truncate(page.size);
+                    Some((offset + size).to_string())
+                } else {
+                    None
+                };
+                let found = Page { items: hits, next };
+                Ok(pb::SearchDocumentsResponse {
+                    next_page_token: self.next_token(METHOD, &scope, &found),
+                    results: found.items.into_iter().map(hit_pb).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn upload_attachment(
+        &self,
+        request: Request<Streaming<pb::UploadAttachmentRequest>>,
+    ) -> Reply<pb::Attachment> {
+        reply(self.receive(request.into_inner()).await)
+    }
+
+    async fn get_attachment(
+        &self,
+        request: Request<pb::GetAttachmentRequest>,
+    ) -> Reply<pb::Attachment> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let (document_id, aid) = check::child_ids(&r.name, "attachments")
+                    .map_err(|e| Error::invalid("name", e))?;
+                Ok(attachment_pb(
+                    self.store.get_attachment(&document_id, &aid).await?,
+                ))
+            }
+            .await,
+        )
+    }
+
+    async fn list_attachments(
+        &self,
+        request: Request<pb::ListAttachmentsRequest>,
+    ) -> Reply<pb::ListAttachmentsResponse> {
+        const METHOD: &str = "ListAttachments";
+        let r = request.into_inner();
+        reply(
+            async {
+                let document_id = id("parent", &r.parent, "documents")?;
+                let page = self.page(METHOD, r.page_size, &r.page_token, &r.parent)?;
+                let found = self.store.list_attachments(&document_id, &page).await?;
+                Ok(pb::ListAttachmentsResponse {
+                    next_page_token: self.next_token(METHOD, &r.parent, &found),
+                    attachments: found.items.into_iter().map(attachment_pb).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    type DownloadAttachmentStream = DownloadStream;
+
+    async fn download_attachment(
+        &self,
+        request: Request<pb::DownloadAttachmentRequest>,
+    ) -> Reply<Self::DownloadAttachmentStream> {
+        let r = request.into_inner();
+        let found = async {
+            let (document_id, aid) =
+                check::child_ids(&r.name, "attachments").map_err(|e| Error::invalid("name", e))?;
+            self.store.get_attachment(&document_id, &aid).await
+        }
+        .await;
+        let attachment = match found {
+            Ok(a) => a,
+            Err(e) => return Err(Status::from(e)),
+        };
+        // A small channel: at most a few chunks are in memory at once.
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let id = attachment.id.clone();
+            let first = pb::DownloadAttachmentResponse {
+                part: Some(pb::download_attachment_response::Part::Attachment(
+                    attachment_pb(attachment),
+                )),
+            };
+            if tx.send(Ok(first)).await.is_err() {
+                return;
+            }
+            let mut seq = 0;
+            loop {
+                let message = match store.attachment_chunk(&id, seq).await {
+                    Ok(None) => return,
+                    Ok(Some(data)) => Ok(pb::DownloadAttachmentResponse {
+                        part: Some(pb::download_attachment_response::Part::Chunk(data)),
+                    }),
+                    Err(e) => Err(Status::from(e)),
+                };
+                let failed = message.is_err();
+                if tx.send(message).await.is_err() || failed {
+                    return;
+                }
+                seq += 1;
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+/// Applies an AIP-134 update: copies the masked fields of `new` onto `current`.
+/// The mask is required; `*` means every writable field.
+fn merge<T>(
+    mut current: T,
+    new: T,
+    mask: Option<FieldMask>,
+    writable: &[&str],
+    copy: impl Fn(&mut T, &T, &str),
+) -> Result<T, Error> {
+    let paths = mask.map(|m| m.paths).unwrap_or_default();
+    if paths.is_empty() {
+        return Err(Error::invalid(
+            "update_mask",
+            format!(
+                "is required: list the fields to change ({}), or `*` for all",
+                writable.join(", ")
+            ),
+        ));
+    }
+    let mut v = Violations::new();
+    for path in &paths {
+        if path == "*" {
+            for w in writable {
+                copy(&mut current, &new, w);
+            }
+        } else if writable.contains(&path.as_str()) {
+            copy(&mut current, &new, path);
+        } else {
+            v.add(
+                "update_mask",
+                format!(
+                    "{path:?} is not a writable field; writable: {}",
+                    writable.join(", ")
+                ),
+            );
+        }
+    }
+    v.finish()?;
+    Ok(current)
+}
+
+// ---- enums: the protobuf value `<PREFIX>_<NAME>` carries the domain name ----
+
+/// The domain value of a protobuf enum; `None` for UNSPECIFIED, an error for a
+/// number the contract does not define.
+fn enum_in<D>(
+    field: &str,
+    number: i32,
+    proto_name: Option<&'static str>,
+    prefix: &str,
+    parse: fn(&str) -> Option<D>,
+) -> Result<Option<D>, Error> {
+    let unknown = || Error::invalid(field, format!("{number} is not a known value"));
+    let name = proto_name.ok_or_else(unknown)?;
+    let short = name.strip_prefix(prefix).ok_or_else(unknown)?;
+    if short == "UNSPECIFIED" {
+        return Ok(None);
+    }
+    parse(short).map(Some).ok_or_else(unknown)
+}
+
+/// The protobuf number of a domain value.
+fn enum_out(prefix: &str, name: &str, from_name: fn(&str) -> Option<i32>) -> i32 {
+    from_name(&format!("{prefix}{name}")).unwrap_or(0)
+}
+
+fn type_in(n: i32) -> Result<Option<DocumentType>, Error> {
+    let name = pb::DocumentType::try_from(n).ok().map(|e| e.as_str_name());
+    enum_in("type", n, name, "DOCUMENT_TYPE_", DocumentType::parse)
+}
+
+fn type_out(t: Option<DocumentType>) -> i32 {
+    t.map(|t| {
+        enum_out("DOCUMENT_TYPE_", t.as_str(), |n| {
+            pb::DocumentType::from_str_name(n).map(|e| e as i32)
+        })
+    })
+    .unwrap_or(0)
+}
+
+fn stage_in(field: &str, n: i32) -> Result<Option<LifecycleStage>, Error> {
+    let name = pb::LifecycleStage::try_from(n)
+        .ok()
+        .map(|e| e.as_str_name());
+    enum_in(field, n, name, "LIFECYCLE_STAGE_", LifecycleStage::parse)
+}
+
+fn stage_out(s: LifecycleStage) -> i32 {
+    enum_out("LIFECYCLE_STAGE_", s.as_str(), |n| {
+        pb::LifecycleStage::from_str_name(n).map(|e| e as i32)
+    })
+}
+
+fn state_out(s: EditionState) -> i32 {
+    enum_out("EDITION_STATE_", s.as_str(), |n| {
+        pb::EditionState::from_str_name(n).map(|e| e as i32)
+    })
+}
+
+// ---- dates and times ----
+
+fn date_in(field: &str, date: Option<PbDate>) -> Result<Option<Date>, Error> {
+    let Some(d) = date else {
+        return Ok(None);
+    };
+    let month = u8::try_from(d.month)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok());
+    let day = u8::try_from(d.day).ok();
+    match (month, day) {
+        (Some(month), Some(day)) if (1..=9999).contains(&d.year) => {
+            Date::from_calendar_date(d.year, month, day)
+                .map(Some)
+                .map_err(|e| Error::invalid(field, format!("not a calendar date: {e}")))
+        }
+        _ => Err(Error::invalid(
+            field,
+            "must be a full date: year 1-9999, month 1-12, day 1-31",
+        )),
+    }
+}
+
+fn date_out(date: Option<Date>) -> Option<PbDate> {
+    date.map(|d| PbDate {
+        year: d.year(),
+        month: i32::from(u8::from(d.month())),
+        day: i32::from(d.day()),
+    })
+}
+
+fn timestamp(micros: i64) -> Option<Timestamp> {
+    Some(Timestamp {
+        seconds: micros.div_euclid(1_000_000),
+        nanos: i32::try_from(micros.rem_euclid(1_000_000) * 1000).unwrap_or(0),
+    })
+}
+
+// ---- resources ----
+
+/// The validated fields of a document: every wrong field, whether its
+/// protobuf value or its content is wrong, is reported at once.
+fn valid_document(d: pb::Document) -> Result<DocumentFields, Error> {
+    let mut v = Violations::new();
+    let doc_type = v.merge(type_in(d.r#type)).flatten();
+    let mut stages = Vec::new();
+    for (i, n) in d.lifecycle_stages.iter().enumerate() {
+        let field = format!("lifecycle_stages[{i}]");
+        match v.merge(stage_in(&field, *n)) {
+            Some(Some(s)) => stages.push(s),
+            Some(None) => v.add(field, "must not be UNSPECIFIED"),
+            None => {}
+        }
+    }
+    let issue_date = v.merge(date_in("issue_date", d.issue_date)).flatten();
+    let modify_date = v.merge(date_in("modify_date", d.modify_date)).flatten();
+    let known_type = d.r#type == 0 || doc_type.is_some();
+    let fields = DocumentFields {
+        doc_type,
+        title: d.title,
+        description: d.description,
+        topics: d.topics,
+        creators: d.creators,
+        publisher: d.publisher,
+        license: d.license,
+        related_initiatives: d.related_initiatives,
+        lifecycle_stages: stages,
+        issue_date,
+        modify_date,
+    };
+    let fields = match fields.validate() {
+        Ok(f) => Some(f),
+        Err(Error::InvalidArgument(list)) => {
+            for f in list {
+                // An unknown type number was reported above already.
+                if known_type || f.field != "type" {
+                    v.add(f.field, f.description);
+                }
+            }
+            None
+        }
+        Err(other) => return Err(other),
+    };
+    v.finish()?;
+    fields.ok_or_else(|| Error::Internal("document validation".into()))
+}
+
+fn document_pb(d: domain::Document) -> pb::Document {
+    let name = d.name();
+    pb::Document {
+        current_edition: d
+            .current_edition
+            .map(|n| format!("{name}/editions/{n}"))
+            .unwrap_or_default(),
+        name,
+        r#type: type_out(d.fields.doc_type),
+        title: d.fields.title,
+        description: d.fields.description,
+        topics: d.fields.topics,
+        creators: d.fields.creators,
+        publisher: d.fields.publisher,
+        license: d.fields.license,
+        related_initiatives: d.fields.related_initiatives,
+        lifecycle_stages: d
+            .fields
+            .lifecycle_stages
+            .into_iter()
+            .map(stage_out)
+            .collect(),
+        issue_date: date_out(d.fields.issue_date),
+        modify_date: date_out(d.fields.modify_date),
+        create_time: timestamp(d.meta.create_time),
+        update_time: timestamp(d.meta.update_time),
+        etag: d.meta.etag(),
+    }
+}
+
+fn edition_fields(e: pb::Edition) -> EditionFields {
+    EditionFields {
+        translations: e
+            .translations
+            .into_iter()
+            .map(|t| Translation {
+                language_code: t.language_code,
+                title: t.title,
+                summary: t.summary,
+                body: t.body,
+                original: t.original,
+            })
+            .collect(),
+        change_note: e.change_note,
+    }
+}
+
+fn edition_pb(e: domain::Edition) -> pb::Edition {
+    pb::Edition {
+        name: e.name(),
+        state: state_out(e.state),
+        translations: e
+            .fields
+            .translations
+            .into_iter()
+            .map(|t| pb::Translation {
+                language_code: t.language_code,
+                title: t.title,
+                summary: t.summary,
+                body: t.body,
+                original: t.original,
+            })
+            .collect(),
+        change_note: e.fields.change_note,
+        state_reason: e.state_reason,
+        language_fallback: e.language_fallback,
+        publish_time: e.publish_time.and_then(timestamp),
+        create_time: timestamp(e.meta.create_time),
+        update_time: timestamp(e.meta.update_time),
+        etag: e.meta.etag(),
+    }
+}
+
+fn hit_pb(h: SearchHit) -> pb::SearchResult {
+    pb::SearchResult {
+        document: format!("documents/{}", h.document_id),
+        edition: format!("documents/{}/editions/{}", h.document_id, h.edition),
+        language_code: h.language_code,
+        title: h.title,
+        snippet: h.snippet,
+        score: h.score,
+        r#type: type_out(Some(h.doc_type)),
+    }
+}
+
+fn attachment_pb(a: domain::Attachment) -> pb::Attachment {
+    pb::Attachment {
+        name: a.name(),
+        filename: a.fields.filename,
+        content_type: a.fields.content_type,
+        size_bytes: a.size_bytes,
+        sha256: a.fields.sha256,
+        create_time: timestamp(a.create_time),
+    }
+}

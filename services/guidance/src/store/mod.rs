@@ -1,0 +1,201 @@
+//! Persistence of the guidance domain. The only module that knows SQL.
+//!
+//! One implementation serves SQLite and PostgreSQL through sqlx's `Any`
+//! driver; only search differs, and branches on [`Database::backend`]. The
+//! schema has one migration folder per backend.
+
+mod attachments;
+mod documents;
+mod editions;
+mod search;
+
+pub use attachments::{Upload, UploadStart};
+pub use search::SearchHit;
+
+use innolab_kit::Error;
+use innolab_kit::db::{Database, EmbeddedMigration, Migrations, is_unique_violation};
+use innolab_kit::page::PageRequest;
+use innolab_kit::sql::{Sql, Value};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use crate::domain::{Date, Meta};
+
+/// The schema, one list per backend.
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: &[EmbeddedMigration {
+        version: 1,
+        description: "guidance",
+        sql: include_str!("../../migrations/sqlite/0001_guidance.sql"),
+    }],
+    postgres: &[EmbeddedMigration {
+        version: 1,
+        description: "guidance",
+        sql: include_str!("../../migrations/postgres/0001_guidance.sql"),
+    }],
+};
+
+/// A page of results and the cursor after it (`None` on the last page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Keyset position after the last item, when more may follow.
+    pub next: Option<String>,
+}
+
+/// The guidance store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// A store on a (migrated) database.
+    pub fn new(db: Database) -> Self {
+        Store { db }
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Any>, Error> {
+        self.db.begin().await
+    }
+}
+
+/// A fresh, time-ordered id.
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+fn meta(row: &AnyRow) -> Result<Meta, Error> {
+    Ok(Meta {
+        create_time: row.try_get("create_time")?,
+        update_time: row.try_get("update_time")?,
+        revision: row.try_get("revision")?,
+    })
+}
+
+fn text(row: &AnyRow, column: &str) -> Result<String, Error> {
+    Ok(row
+        .try_get::<Option<String>, _>(column)?
+        .unwrap_or_default())
+}
+
+fn date(value: Option<String>) -> Result<Option<Date>, Error> {
+    value
+        .map(|v| {
+            Date::parse(&v, &time::format_description::well_known::Iso8601::DATE)
+                .map_err(|e| Error::Internal(format!("stored date {v:?}: {e}")))
+        })
+        .transpose()
+}
+
+fn date_text(value: Option<Date>) -> Option<String> {
+    value.map(|d| d.to_string())
+}
+
+fn vocab<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, Error> {
+    parse(value).ok_or_else(|| Error::Internal(format!("unknown stored value {value:?}")))
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(value: &str) -> Result<T, Error> {
+    serde_json::from_str(value).map_err(|e| Error::Internal(format!("stored JSON: {e}")))
+}
+
+/// Looks up what a retried create stored the first time.
+async fn existing_request(
+    tx: &mut Transaction<'static, Any>,
+    table: &str,
+    columns: &str,
+    request_id: Option<&str>,
+) -> Result<Option<AnyRow>, Error> {
+    let Some(request_id) = request_id else {
+        return Ok(None);
+    };
+    Ok(sqlx::query(&format!(
+        "SELECT {columns} FROM {table} WHERE request_id = $1"
+    ))
+    .bind(request_id)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// Runs an idempotent insert; when it loses a race against a concurrent retry
+/// of the same request (a unique violation), runs it again, which then finds
+/// the winner's row by its request id.
+async fn retry_on_conflict<T, F, Fut>(request_id: Option<&str>, insert: F) -> Result<T, Error>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
+    match insert().await {
+        Err(Error::AlreadyExists { .. }) if request_id.is_some() => insert().await,
+        other => other,
+    }
+}
+
+/// ABORTED when the caller's etag names another revision than the stored one.
+fn check_etag(resource: &str, revision: i64, expected: Option<i64>) -> Result<(), Error> {
+    match expected {
+        Some(expected) if expected != revision => Err(Error::Aborted {
+            resource: resource.to_string(),
+            etag: format!("r{expected}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Maps a unique violation to `error`.
+fn conflict(error: sqlx::Error, on_conflict: Error) -> Error {
+    if is_unique_violation(&error) {
+        on_conflict
+    } else {
+        error.into()
+    }
+}
+
+/// Appends `AND column IN (...)` when `values` is not empty.
+fn and_in<T>(sql: &mut Sql, column: &str, values: &[T], to_value: impl Fn(&T) -> Value) {
+    if !values.is_empty() {
+        sql.push(" AND ").push(column).push(" IN ");
+        sql.bind_list(values.iter().map(to_value));
+    }
+}
+
+/// Appends `AND EXISTS (row in table with column IN values)` for a document.
+fn and_has(sql: &mut Sql, table: &str, column: &str, document: &str, values: &[String]) {
+    if !values.is_empty() {
+        sql.push(&format!(
+            " AND EXISTS (SELECT 1 FROM {table} x WHERE x.document_id = {document} AND x.{column} IN "
+        ));
+        sql.bind_list(values.iter().map(|v| Value::from(v.as_str())));
+        sql.push(")");
+    }
+}
+
+/// Appends the keyset condition, order and limit (one extra row tells whether
+/// another page follows).
+fn and_page(sql: &mut Sql, column: &str, page: &PageRequest) {
+    if let Some(after) = &page.after {
+        sql.push(" AND ")
+            .push(column)
+            .push(" > ")
+            .bind(after.clone());
+    }
+    sql.push(" ORDER BY ").push(column).push(" LIMIT ");
+    sql.bind(i64::try_from(page.size + 1).unwrap_or(i64::MAX));
+}
+
+/// Cuts the extra row off and derives the cursor.
+fn paginate<T>(mut items: Vec<T>, page: &PageRequest, cursor: impl Fn(&T) -> String) -> Page<T> {
+    let next = if items.len() > page.size {
+        items.truncate(page.size);
+        items.last().map(cursor)
+    } else {
+        None
+    };
+    Page { items, next }
+}

@@ -1,0 +1,133 @@
+//! Field validators. Each returns the normalised value or a reason that the
+//! caller turns into a field violation.
+
+use innolab_kit::Violations;
+
+/// Longest title we accept.
+pub const MAX_TITLE: usize = 500;
+/// Longest entry of a list (an input, a lesson...).
+pub const MAX_ENTRY: usize = 2000;
+/// Longest long text (findings, method).
+pub const MAX_LONG: usize = 20_000;
+/// Most entries of a list.
+pub const MAX_ENTRIES: usize = 100;
+
+/// A required, trimmed, bounded text.
+pub fn required_text(value: &str, max: usize) -> Result<String, String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err("must not be empty".into());
+    }
+    optional_text(v, max)
+}
+
+/// An optional, trimmed, bounded text.
+pub fn optional_text(value: &str, max: usize) -> Result<String, String> {
+    let v = value.trim();
+    if v.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err("must not contain control characters".into());
+    }
+    Ok(v.to_string())
+}
+
+/// A list of required texts: at most [`MAX_ENTRIES`], each non-empty.
+pub fn text_list(v: &mut Violations, field: &str, values: &[String]) -> Vec<String> {
+    if values.len() > MAX_ENTRIES {
+        v.add(field, format!("must have at most {MAX_ENTRIES} entries"));
+        return Vec::new();
+    }
+    values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| match required_text(t, MAX_ENTRY) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                v.add(format!("{field}[{i}]"), e);
+                None
+            }
+        })
+        .collect()
+}
+
+/// The id inside a resource name `collection/{id}`.
+pub fn resource_id(name: &str, collection: &str) -> Result<String, String> {
+    let id = name
+        .strip_prefix(collection)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .ok_or_else(|| {
+            format!("{name:?} is not a resource name of the form {collection}/{{id}}")
+        })?;
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(id.to_string())
+    } else {
+        Err(format!("{name:?} has an invalid id"))
+    }
+}
+
+/// The two ids inside `assessments/{a}/indicators/{i}`.
+pub fn indicator_ids(name: &str) -> Result<(String, String), String> {
+    let bad = || {
+        format!("{name:?} is not a resource name of the form assessments/{{id}}/indicators/{{id}}")
+    };
+    let (parent, rest) = name.split_once("/indicators/").ok_or_else(bad)?;
+    let assessment = resource_id(parent, "assessments").map_err(|_| bad())?;
+    let indicator = resource_id(&format!("indicators/{rest}"), "indicators").map_err(|_| bad())?;
+    Ok((assessment, indicator))
+}
+
+/// A finite number.
+pub fn finite(value: f64) -> Result<f64, String> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err("must be a finite number".into())
+    }
+}
+
+/// A fraction between 0 and 1 inclusive.
+pub fn fraction(value: f64) -> Result<f64, String> {
+    if value.is_finite() && (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{value} is not a fraction between 0 and 1"))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(
+            resource_id("initiatives/abc-1", "initiatives").unwrap(),
+            "abc-1"
+        );
+        assert!(resource_id("initiatives/", "initiatives").is_err());
+        assert!(resource_id("initiatives/a/b", "initiatives").is_err());
+        assert_eq!(
+            indicator_ids("assessments/a/indicators/b").unwrap(),
+            ("a".to_string(), "b".to_string())
+        );
+        assert!(indicator_ids("assessments/a/indicators/").is_err());
+        assert!(indicator_ids("assessments/a/b/indicators/c").is_err());
+        assert!(indicator_ids("assessments/a").is_err());
+    }
+
+    #[test]
+    fn numbers() {
+        assert!(finite(f64::NAN).is_err());
+        assert!(fraction(1.5).is_err());
+        assert!(fraction(-0.1).is_err());
+        assert_eq!(fraction(0.25).unwrap(), 0.25);
+    }
+}

@@ -1,0 +1,54 @@
+//! innolab impact service: impact assessments of initiatives (logic model,
+//! evidence strength, OECD DAC criteria, public value, SROI), their IATI
+//! indicators, rollups over many assessments, and charts.
+
+pub mod api;
+pub mod chart;
+pub mod domain;
+pub mod store;
+
+use std::future::Future;
+
+use innolab_kit::config::{Defaults, Settings};
+use innolab_kit::db::Database;
+use innolab_kit::page::PageTokens;
+use innolab_kit::server::{self, ServiceSpec};
+use innolab_proto::innolab::impact::v1::impact_service_server::{
+    ImpactServiceServer, SERVICE_NAME,
+};
+use tokio::net::TcpListener;
+
+/// Defaults when nothing is configured.
+pub const DEFAULTS: Defaults = Defaults {
+    service: "impact",
+    port: 50054,
+    metrics_port: 9154,
+};
+
+/// What the kit's bootstrap needs to know about this service.
+pub const SPEC: ServiceSpec = ServiceSpec {
+    grpc_name: SERVICE_NAME,
+    descriptor_set: innolab_proto::FILE_DESCRIPTOR_SET,
+    migrations: store::MIGRATIONS,
+};
+
+/// Serves the impact service on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let db = Database::connect_lazy(&settings.database)?;
+    let tokens = PageTokens::new(settings.page_token_key.expose().as_bytes());
+    let api = api::ImpactApi::new(store::Store::new(db.clone()), tokens);
+    let routes = tonic::service::Routes::new(ImpactServiceServer::new(api));
+    server::serve(listener, &settings, db, SPEC, routes, shutdown).await
+}
+
+/// Applies migrations and returns (the `migrate` command).
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let db = Database::connect_lazy(&settings.database)?;
+    db.migrate(&SPEC.migrations).await?;
+    db.close().await;
+    Ok(())
+}

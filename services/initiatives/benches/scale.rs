@@ -1,0 +1,411 @@
+//! Scale benchmark of the initiatives service (issue 3's targets), a plain
+//! program that measures and writes a report; it is not a timed test.
+//!
+//! For each backend it starts a real membership server and a real initiatives
+//! server on loopback, bulk-imports `BENCH_ROWS` initiatives (default
+//! 1,000,000) over gRPC, then measures:
+//! - bulk import throughput (target: at least 10,000 initiatives/s on PostgreSQL);
+//! - page 1 and page 1000 of filtered lists (target: page 1000 at most 1.2x page 1);
+//! - the portfolio summary over the whole library (target: under 100 ms).
+//!
+//! Run: `cargo bench -p innolab-initiatives --bench scale`; PostgreSQL is
+//! measured too when `INNOLAB_BENCH_POSTGRES_URL` is set (a fresh schema is
+//! made and dropped). The report goes to `BENCH_REPORT` (default
+//! `target/initiatives-bench.md`).
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use innolab_kit::config::{DatabaseSettings, Settings};
+use innolab_proto::innolab::initiatives::v1 as pb;
+use innolab_proto::innolab::membership::v1 as mpb;
+use pb::initiatives_service_client::InitiativesServiceClient;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+const COUNTRIES: &[&str] = &["RO", "FI", "SE", "DK", "NO", "EE", "PT", "FR", "DE", "IT"];
+const WORDS: &[&str] = &[
+    "digital",
+    "ghișeul",
+    "cetățeni",
+    "registru",
+    "servicii",
+    "kommun",
+    "öppna",
+    "data",
+    "health",
+    "school",
+    "permits",
+    "mobility",
+    "energy",
+    "climate",
+    "youth",
+    "archive",
+];
+const IMPORT_CHUNK: usize = 50_000;
+
+struct Server {
+    addr: std::net::SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+async fn listener() -> (tokio::net::TcpListener, std::net::SocketAddr) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let a = l.local_addr().unwrap();
+    (l, a)
+}
+
+fn settings(url: &str, schema: &str) -> Settings {
+    let mut s = Settings::new(DatabaseSettings::new(url, schema, 10).unwrap());
+    s.shutdown_drain = Duration::from_secs(5);
+    s
+}
+
+async fn start_membership(dir: &std::path::Path) -> Server {
+    let (l, addr) = listener().await;
+    let (stop, rx) = oneshot::channel();
+    let url = format!("sqlite://{}/membership.db", dir.display());
+    let task = tokio::spawn(innolab_membership::serve(
+        l,
+        settings(&url, "membership"),
+        async {
+            let _ = rx.await;
+        },
+    ));
+    Server { addr, stop, task }
+}
+
+async fn start_initiatives(url: &str, schema: &str, membership: &str) -> Server {
+    let (l, addr) = listener().await;
+    let (stop, rx) = oneshot::channel();
+    let membership = membership.to_string();
+    let s = settings(url, schema);
+    let task = tokio::spawn(async move {
+        innolab_initiatives::serve(l, s, &membership, async {
+            let _ = rx.await;
+        })
+        .await
+    });
+    Server { addr, stop, task }
+}
+
+async fn channel(addr: std::net::SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .unwrap()
+}
+
+/// Retries `f` while the server is still starting (UNAVAILABLE).
+async fn when_ready<T, F, Fut>(mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match f().await {
+            Ok(v) => return v,
+            Err(s) if s.code() == tonic::Code::Unavailable && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(s) => panic!("{s:?}"),
+        }
+    }
+}
+
+/// A well-mixed number in `0..m` for row `n` and field `salt` (splitmix64),
+/// so that fields are independent of each other.
+fn mix(n: usize, salt: u64, m: usize) -> usize {
+    let mut z = (n as u64).wrapping_add(salt.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z % m as u64) as usize
+}
+
+fn row(n: usize, orgs: &[String]) -> pb::Initiative {
+    let w = |k: u64| WORDS[mix(n, 100 + k, WORDS.len())];
+    pb::Initiative {
+        titles: vec![
+            pb::LocalizedText {
+                language_code: "ro".into(),
+                text: format!("{} {} {n}", w(1), w(3)),
+            },
+            pb::LocalizedText {
+                language_code: "en".into(),
+                text: format!("{} {} initiative {n}", w(5), w(7)),
+            },
+        ],
+        summaries: vec![pb::LocalizedText {
+            language_code: "en".into(),
+            text: format!("A {} {} {} project.", w(2), w(11), w(13)),
+        }],
+        problem: "Citizens wait too long for a routine service.".into(),
+        lead_organization: orgs[mix(n, 1, orgs.len())].clone(),
+        partners: vec![pb::Partner {
+            organization: orgs[mix(n, 2, orgs.len())].clone(),
+            role: (mix(n, 3, 4) + 1) as i32,
+        }],
+        country_code: COUNTRIES[mix(n, 4, COUNTRIES.len())].into(),
+        government_level: (mix(n, 5, 6) + 1) as i32,
+        sector: (mix(n, 6, 10) + 1) as i32,
+        tags: vec![format!("tag-{}", mix(n, 7, 50))],
+        sdgs: vec![(mix(n, 8, 17) + 1) as i32, (mix(n, 9, 17) + 1) as i32],
+        principles: vec![(mix(n, 10, 5) + 1) as i32],
+        facet: (mix(n, 11, 4) + 1) as i32,
+        stage: (mix(n, 12, 6) + 1) as i32,
+        status: (mix(n, 13, 6) + 1) as i32,
+        ..Default::default()
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn list(
+    client: &mut InitiativesServiceClient<Channel>,
+    filter: &str,
+    token: &str,
+) -> (Duration, String) {
+    let start = Instant::now();
+    let r = client
+        .list_initiatives(pb::ListInitiativesRequest {
+            page_size: 50,
+            page_token: token.into(),
+            filter: filter.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        r.initiatives.len(),
+        50,
+        "filter {filter:?} has too few matches"
+    );
+    (start.elapsed(), r.next_page_token)
+}
+
+async fn run_backend(
+    name: &str,
+    url: &str,
+    schema: &str,
+    rows: usize,
+    far: usize,
+    report: &mut String,
+) {
+    eprintln!("== {name}: {rows} initiatives");
+    let dir = tempfile::tempdir().unwrap();
+    let membership = start_membership(dir.path()).await;
+    let initiatives = start_initiatives(url, schema, &format!("http://{}", membership.addr)).await;
+    let members = mpb::membership_service_client::MembershipServiceClient::new(
+        channel(membership.addr).await,
+    );
+    let mut orgs = Vec::new();
+    for i in 0..20 {
+        let request = mpb::CreateOrganizationRequest {
+            organization: Some(mpb::Organization {
+                display_names: vec![mpb::LocalizedText {
+                    language_code: "en".into(),
+                    text: format!("Organisation {i}"),
+                }],
+                kind: mpb::OrganizationKind::Government as i32,
+                country_code: COUNTRIES[i % COUNTRIES.len()].into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        };
+        let org = when_ready(|| {
+            let mut c = members.clone();
+            let r = request.clone();
+            async move { c.create_organization(r).await }
+        })
+        .await;
+        orgs.push(org.into_inner().name);
+    }
+    let mut client = InitiativesServiceClient::new(channel(initiatives.addr).await);
+    when_ready(|| {
+        let mut c = client.clone();
+        async move {
+            c.list_initiatives(pb::ListInitiativesRequest::default())
+                .await
+        }
+    })
+    .await;
+
+    // Bulk import, in streams of IMPORT_CHUNK rows.
+    let started = Instant::now();
+    let mut imported = 0i64;
+    let mut first = 0;
+    while first < rows {
+        let last = (first + IMPORT_CHUNK).min(rows);
+        let orgs = orgs.clone();
+        let key = format!("bench-{first}");
+        let messages =
+            tokio_stream::iter((first..last).map(move |n| pb::ImportInitiativesRequest {
+                request_id: if n % IMPORT_CHUNK == 0 {
+                    key.clone()
+                } else {
+                    String::new()
+                },
+                initiative: Some(row(n, &orgs)),
+                actor: String::new(),
+            }));
+        let r = client
+            .import_initiatives(messages)
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(r.errors.is_empty(), "{:?}", r.errors.first());
+        imported += r.imported;
+        eprintln!(
+            "   imported {last} ({:.0}/s)",
+            last as f64 / started.elapsed().as_secs_f64()
+        );
+        first = last;
+    }
+    let import_time = started.elapsed();
+    let rate = imported as f64 / import_time.as_secs_f64();
+
+    let mut results = Vec::new();
+    for filter in [
+        "status = PILOT",
+        "country_code = \"RO\"",
+        "sdg = 4",
+        "(stage = GENERATING_IDEAS OR stage = DEVELOPING_PROPOSALS) \
+         AND (country_code = \"RO\" OR country_code = \"FI\" OR country_code = \"SE\")",
+    ] {
+        // Walk to the far page once to get its token.
+        let mut token = String::new();
+        let mut walk = Vec::new();
+        for _ in 1..far {
+            let (d, next) = list(&mut client, filter, &token).await;
+            walk.push(d);
+            token = next;
+        }
+        let mut page1 = Vec::new();
+        let mut page1000 = Vec::new();
+        for _ in 0..21 {
+            page1.push(list(&mut client, filter, "").await.0);
+            page1000.push(list(&mut client, filter, &token).await.0);
+        }
+        let (p1, p1000) = (median(page1), median(page1000));
+        eprintln!(
+            "   {filter}: page 1 {:.2} ms, page {far} {:.2} ms",
+            ms(p1),
+            ms(p1000)
+        );
+        results.push((filter, p1, p1000, median(walk)));
+    }
+
+    let mut summaries = Vec::new();
+    for _ in 0..11 {
+        let start = Instant::now();
+        let s = client
+            .get_portfolio_summary(pb::GetPortfolioSummaryRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        summaries.push(start.elapsed());
+        assert_eq!(s.total, imported);
+    }
+    let summary = median(summaries);
+    let start = Instant::now();
+    client
+        .get_portfolio_summary(pb::GetPortfolioSummaryRequest {
+            filter: "country_code = \"RO\"".into(),
+        })
+        .await
+        .unwrap();
+    let filtered_summary = start.elapsed();
+    eprintln!("   summary {:.1} ms", ms(summary));
+
+    let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+    let _ = writeln!(report, "\n## {name}\n");
+    let _ = writeln!(
+        report,
+        "- Bulk import: {imported} initiatives in {:.1} s = **{rate:.0} initiatives/s** \
+         (streams of {IMPORT_CHUNK} rows over loopback gRPC; target >= 10,000/s on PostgreSQL: {})",
+        import_time.as_secs_f64(),
+        if name == "PostgreSQL" {
+            verdict(rate >= 10_000.0)
+        } else {
+            "n/a"
+        }
+    );
+    let _ = writeln!(
+        report,
+        "- Portfolio summary, whole library: **{:.1} ms** median of 11 (target < 100 ms: {}); \
+         filtered to one country: {:.1} ms",
+        ms(summary),
+        verdict(summary < Duration::from_millis(100)),
+        ms(filtered_summary)
+    );
+    let _ = writeln!(
+        report,
+        "\n| Filter (page size 50) | page 1 | page {far} | ratio | median page while walking | target <= 1.2x |\n|---|---|---|---|---|---|"
+    );
+    for (filter, p1, p1000, walk) in results {
+        let ratio = p1000.as_secs_f64() / p1.as_secs_f64();
+        let _ = writeln!(
+            report,
+            "| `{filter}` | {:.2} ms | {:.2} ms | {ratio:.2} | {:.2} ms | {} |",
+            ms(p1),
+            ms(p1000),
+            ms(walk),
+            verdict(ratio <= 1.2)
+        );
+    }
+
+    let _ = initiatives.stop.send(());
+    let _ = membership.stop.send(());
+    initiatives.task.await.unwrap().unwrap();
+    membership.task.await.unwrap().unwrap();
+}
+
+#[tokio::main]
+async fn main() {
+    let rows: usize = std::env::var("BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let far: usize = std::env::var("BENCH_FAR_PAGE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let path =
+        std::env::var("BENCH_REPORT").unwrap_or_else(|_| "target/initiatives-bench.md".to_string());
+    let mut report = format!(
+        "# innolab-initiatives scale benchmark\n\n{rows} initiatives per backend, {} CPUs, \
+         release build, client and servers in one process over loopback gRPC.\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite://{}/initiatives.db", dir.path().display());
+    run_backend("SQLite", &sqlite, "initiatives", rows, far, &mut report).await;
+    if let Ok(url) = std::env::var("INNOLAB_BENCH_POSTGRES_URL") {
+        let schema = format!("bench_{}", uuid::Uuid::now_v7().simple());
+        run_backend("PostgreSQL", &url, &schema, rows, far, &mut report).await;
+        sqlx::any::install_default_drivers();
+        if let Ok(pool) = sqlx::AnyPool::connect(&url).await {
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                .execute(&pool)
+                .await;
+        }
+    } else {
+        report.push_str("\nPostgreSQL not measured: set INNOLAB_BENCH_POSTGRES_URL.\n");
+    }
+    std::fs::write(&path, &report).unwrap();
+    eprintln!("report written to {path}");
+}

@@ -1,0 +1,1393 @@
+//! The gRPC API: protobuf <-> domain, and nothing else. With `directory.rs`
+//! the only module of the service that knows generated types.
+
+use std::collections::HashSet;
+
+use innolab_kit::changes::{Change, ChangeType};
+use innolab_kit::page::PageRequest;
+use innolab_kit::page::PageTokens;
+use innolab_kit::{Error, Violations, query};
+use innolab_proto::google::r#type::Date as PbDate;
+use innolab_proto::innolab::common::v1::{Change as PbChange, ChangeType as PbChangeType};
+use innolab_proto::innolab::initiatives::v1 as pb;
+use pb::initiatives_service_server::InitiativesService;
+use prost_types::{FieldMask, Timestamp};
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::directory::Directory;
+use crate::domain::{
+    self, CallFields, ChallengeFields, ChallengeQuery, Date, Facet, GovernmentFunction,
+    GovernmentLevel, InitiativeFields, InitiativeQuery, LocalizedText, Milestone, Move, Partner,
+    PartnerRole, Principle, Screening, ScreeningDecision, Stage, SubmissionState, check,
+};
+use crate::store::{ImportRow, NewSubmission, Page, RowOutcome, Start, Store};
+
+/// The InitiativesService implementation.
+#[derive(Debug, Clone)]
+pub struct InitiativesApi {
+    store: Store,
+    tokens: PageTokens,
+    directory: Directory,
+}
+
+impl InitiativesApi {
+    /// An API over `store`, signing page tokens with `tokens`, checking
+    /// organisations in `directory`.
+    pub fn new(store: Store, tokens: PageTokens, directory: Directory) -> Self {
+        InitiativesApi {
+            store,
+            tokens,
+            directory,
+        }
+    }
+
+    fn page(
+        &self,
+        method: &str,
+        page_size: i32,
+        page_token: &str,
+        filter: &str,
+    ) -> Result<innolab_kit::page::PageRequest, Error> {
+        query::page(
+            &self.tokens,
+            page_size,
+            page_token,
+            &fingerprint(method, filter),
+        )
+    }
+
+    fn next_token<T>(&self, method: &str, filter: &str, page: &Page<T>) -> String {
+        page.next
+            .as_deref()
+            .map(|cursor| self.tokens.encode(cursor, &fingerprint(method, filter)))
+            .unwrap_or_default()
+    }
+
+    /// Checks with membership every organisation `fields` names that is not in `already`.
+    async fn require_organizations(
+        &self,
+        fields: &InitiativeFields,
+        already: &[String],
+        prefix: &str,
+    ) -> Result<(), Error> {
+        let mut known: HashSet<String> = already.iter().cloned().collect();
+        self.directory
+            .require(&fields.organizations(), &mut known)
+            .await
+            .map_err(|e| e.within(prefix))
+    }
+}
+
+fn fingerprint(method: &str, filter: &str) -> String {
+    format!("{method}\n{filter}")
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+fn reply<T>(result: Result<T, Error>) -> Reply<T> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+/// The id in `name`, or INVALID_ARGUMENT naming `field`.
+fn id(field: &str, name: &str, collection: &str) -> Result<String, Error> {
+    check::resource_id(name, collection).map_err(|e| Error::invalid(field, e))
+}
+
+/// Who made a move (required) and why (optional).
+fn actor_note(actor: &str, note: &str, actor_required: bool) -> Result<(String, String), Error> {
+    let mut v = Violations::new();
+    let actor = if actor_required {
+        check::required_text(actor, 200)
+    } else {
+        check::optional_text(actor, 200)
+    }
+    .unwrap_or_else(|e| {
+        v.add("actor", e);
+        String::new()
+    });
+    let note = check::optional_text(note, 2000).unwrap_or_else(|e| {
+        v.add("note", e);
+        String::new()
+    });
+    v.finish()?;
+    Ok((actor, note))
+}
+
+/// Fields UpdateInitiative may change.
+const WRITABLE: &[&str] = &[
+    "titles",
+    "summaries",
+    "problem",
+    "objectives",
+    "solution",
+    "lead_organization",
+    "partners",
+    "country_code",
+    "nuts_code",
+    "government_level",
+    "sector",
+    "start_date",
+    "end_date",
+    "tags",
+    "sdgs",
+    "principles",
+    "facet",
+    "results",
+    "lessons_learned",
+    "links",
+    "recognition",
+    "milestones",
+    "challenges",
+];
+
+fn copy_field(cur: &mut pb::Initiative, new: &pb::Initiative, path: &str) {
+    match path {
+        "titles" => cur.titles = new.titles.clone(),
+        "summaries" => cur.summaries = new.summaries.clone(),
+        "problem" => cur.problem = new.problem.clone(),
+        "objectives" => cur.objectives = new.objectives.clone(),
+        "solution" => cur.solution = new.solution.clone(),
+        "lead_organization" => cur.lead_organization = new.lead_organization.clone(),
+        "partners" => cur.partners = new.partners.clone(),
+        "country_code" => cur.country_code = new.country_code.clone(),
+        "nuts_code" => cur.nuts_code = new.nuts_code.clone(),
+        "government_level" => cur.government_level = new.government_level,
+        "sector" => cur.sector = new.sector,
+        "start_date" => cur.start_date = new.start_date,
+        "end_date" => cur.end_date = new.end_date,
+        "tags" => cur.tags = new.tags.clone(),
+        "sdgs" => cur.sdgs = new.sdgs.clone(),
+        "principles" => cur.principles = new.principles.clone(),
+        "facet" => cur.facet = new.facet,
+        "results" => cur.results = new.results.clone(),
+        "lessons_learned" => cur.lessons_learned = new.lessons_learned.clone(),
+        "links" => cur.links = new.links.clone(),
+        "recognition" => cur.recognition = new.recognition.clone(),
+        "milestones" => cur.milestones = new.milestones.clone(),
+        _ => cur.challenges = new.challenges.clone(),
+    }
+}
+
+/// The change stream returned to callers.
+type ChangeStream =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<PbChange, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl InitiativesService for InitiativesApi {
+    type StreamChangesStream = ChangeStream;
+
+    async fn stream_changes(
+        &self,
+        request: Request<pb::StreamChangesRequest>,
+    ) -> Reply<Self::StreamChangesStream> {
+        let r = request.into_inner();
+        if r.after_sequence < 0 {
+            return Err(Error::invalid("after_sequence", "must not be negative").into());
+        }
+        let changes = self.store.changes(r.after_sequence, r.follow);
+        let stream =
+            ReceiverStream::new(changes).map(|item| item.map(change_pb).map_err(Status::from));
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn create_initiative(
+        &self,
+        request: Request<pb::CreateInitiativeRequest>,
+    ) -> Reply<pb::Initiative> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let request_id = domain::request_id(&r.request_id)?;
+                let (actor, _) = actor_note(&r.actor, "", false)?;
+                let initiative = r
+                    .initiative
+                    .ok_or_else(|| Error::invalid("initiative", "is required"))?;
+                let (fields, stage, status) =
+                    new_initiative(initiative).map_err(|e| e.within("initiative"))?;
+                self.require_organizations(&fields, &[], "initiative")
+                    .await?;
+                let start = Start {
+                    stage,
+                    status,
+                    actor: &actor,
+                    note: "created",
+                };
+                let stored = self
+                    .store
+                    .create_initiative(&fields, start, request_id.as_deref())
+                    .await?;
+                Ok(initiative_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn get_initiative(
+        &self,
+        request: Request<pb::GetInitiativeRequest>,
+    ) -> Reply<pb::Initiative> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let id = id("name", &r.name, "initiatives")?;
+                Ok(initiative_pb(self.store.get_initiative(&id).await?))
+            }
+            .await,
+        )
+    }
+
+    async fn list_initiatives(
+        &self,
+        request: Request<pb::ListInitiativesRequest>,
+    ) -> Reply<pb::ListInitiativesResponse> {
+        const METHOD: &str = "ListInitiatives";
+        let r = request.into_inner();
+        reply(
+            async {
+                let query = InitiativeQuery::from_filter(&r.filter)?;
+                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let found = self.store.list_initiatives(&query, &page).await?;
+                Ok(pb::ListInitiativesResponse {
+                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    initiatives: found.items.into_iter().map(initiative_pb).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn update_initiative(
+        &self,
+        request: Request<pb::UpdateInitiativeRequest>,
+    ) -> Reply<pb::Initiative> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let new = r
+                    .initiative
+                    .ok_or_else(|| Error::invalid("initiative", "is required"))?;
+                let id = id("initiative.name", &new.name, "initiatives")?;
+                let expected = domain::parse_etag(&new.etag).map_err(|e| e.within("initiative"))?;
+                let stored = self.store.get_initiative(&id).await?;
+                let before: Vec<String> = stored
+                    .fields
+                    .organizations()
+                    .into_iter()
+                    .map(|(_, name)| name)
+                    .collect();
+                let merged = merge(initiative_pb(stored), new, r.update_mask, WRITABLE)?;
+                let fields = initiative_fields(merged).map_err(|e| e.within("initiative"))?;
+                self.require_organizations(&fields, &before, "initiative")
+                    .await?;
+                let stored = self.store.update_initiative(&id, expected, &fields).await?;
+                Ok(initiative_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn move_initiative_stage(
+        &self,
+        request: Request<pb::MoveInitiativeStageRequest>,
+    ) -> Reply<pb::Initiative> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let mut v = Violations::new();
+                let id = v.merge(id("name", &r.name, "initiatives"));
+                let expected = v.merge(domain::parse_etag(&r.etag)).flatten();
+                let parsed = v.merge(stage_in("stage", r.stage));
+                let stage = parsed.flatten();
+                if parsed.is_some() && stage.is_none() {
+                    v.add("stage", "is required");
+                }
+                let who = v.merge(actor_note(&r.actor, &r.note, true));
+                v.finish()?;
+                let (Some(id), Some(stage), Some((actor, note))) = (id, stage, who) else {
+                    return Err(Error::Internal("validated fields missing".into()));
+                };
+                let stored = self
+                    .store
+                    .move_initiative(&id, expected, Move::Stage(stage), &actor, &note)
+                    .await?;
+                Ok(initiative_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn change_initiative_status(
+        &self,
+        request: Request<pb::ChangeInitiativeStatusRequest>,
+    ) -> Reply<pb::Initiative> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let mut v = Violations::new();
+                let id = v.merge(id("name", &r.name, "initiatives"));
+                let expected = v.merge(domain::parse_etag(&r.etag)).flatten();
+                let parsed = v.merge(status_in("status", r.status));
+                let status = parsed.flatten();
+                if parsed.is_some() && status.is_none() {
+                    v.add("status", "is required");
+                }
+                let who = v.merge(actor_note(&r.actor, &r.note, true));
+                v.finish()?;
+                let (Some(id), Some(status), Some((actor, note))) = (id, status, who) else {
+                    return Err(Error::Internal("validated fields missing".into()));
+                };
+                let stored = self
+                    .store
+                    .move_initiative(&id, expected, Move::Status(status), &actor, &note)
+                    .await?;
+                Ok(initiative_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn create_challenge(
+        &self,
+        request: Request<pb::CreateChallengeRequest>,
+    ) -> Reply<pb::Challenge> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let request_id = domain::request_id(&r.request_id)?;
+                let challenge = r
+                    .challenge
+                    .ok_or_else(|| Error::invalid("challenge", "is required"))?;
+                let fields = challenge_fields(challenge)
+                    .validate()
+                    .map_err(|e| e.within("challenge"))?;
+                self.directory
+                    .require(
+                        &[("raised_by".to_string(), fields.raised_by.clone())],
+                        &mut HashSet::new(),
+                    )
+                    .await
+                    .map_err(|e| e.within("challenge"))?;
+                let stored = self
+                    .store
+                    .create_challenge(&fields, request_id.as_deref())
+                    .await?;
+                Ok(challenge_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn get_challenge(
+        &self,
+        request: Request<pb::GetChallengeRequest>,
+    ) -> Reply<pb::Challenge> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let id = id("name", &r.name, "challenges")?;
+                Ok(challenge_pb(self.store.get_challenge(&id).await?))
+            }
+            .await,
+        )
+    }
+
+    async fn list_challenges(
+        &self,
+        request: Request<pb::ListChallengesRequest>,
+    ) -> Reply<pb::ListChallengesResponse> {
+        const METHOD: &str = "ListChallenges";
+        let r = request.into_inner();
+        reply(
+            async {
+                let query = ChallengeQuery::from_filter(&r.filter)?;
+                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let found = self.store.list_challenges(&query, &page).await?;
+                Ok(pb::ListChallengesResponse {
+                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    challenges: found.items.into_iter().map(challenge_pb).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn update_challenge(
+        &self,
+        request: Request<pb::UpdateChallengeRequest>,
+    ) -> Reply<pb::Challenge> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let new = r
+                    .challenge
+                    .ok_or_else(|| Error::invalid("challenge", "is required"))?;
+                let id = id("challenge.name", &new.name, "challenges")?;
+                let expected = domain::parse_etag(&new.etag).map_err(|e| e.within("challenge"))?;
+                let stored = self.store.get_challenge(&id).await?;
+                let mut known: HashSet<String> = HashSet::from([stored.fields.raised_by.clone()]);
+                let mut merged = challenge_pb(stored);
+                let writable = [
+                    "title",
+                    "description",
+                    "process",
+                    "raised_by",
+                    "country_code",
+                ];
+                for path in mask_paths(r.update_mask, &writable, &[])? {
+                    match path.as_str() {
+                        "title" => merged.title = new.title.clone(),
+                        "description" => merged.description = new.description.clone(),
+                        "process" => merged.process = new.process.clone(),
+                        "raised_by" => merged.raised_by = new.raised_by.clone(),
+                        _ => merged.country_code = new.country_code.clone(),
+                    }
+                }
+                let fields = challenge_fields(merged)
+                    .validate()
+                    .map_err(|e| e.within("challenge"))?;
+                self.directory
+                    .require(
+                        &[("raised_by".to_string(), fields.raised_by.clone())],
+                        &mut known,
+                    )
+                    .await
+                    .map_err(|e| e.within("challenge"))?;
+                let stored = self.store.update_challenge(&id, expected, &fields).await?;
+                Ok(challenge_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn create_innovation_call(
+        &self,
+        request: Request<pb::CreateInnovationCallRequest>,
+    ) -> Reply<pb::InnovationCall> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let request_id = domain::request_id(&r.request_id)?;
+                let call = r
+                    .call
+                    .ok_or_else(|| Error::invalid("call", "is required"))?;
+                let fields = call_fields(call).map_err(|e| e.within("call"))?;
+                let stored = self
+                    .store
+                    .create_call(&fields, request_id.as_deref())
+                    .await?;
+                Ok(call_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn get_innovation_call(
+        &self,
+        request: Request<pb::GetInnovationCallRequest>,
+    ) -> Reply<pb::InnovationCall> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let id = id("name", &r.name, "calls")?;
+                Ok(call_pb(self.store.get_call(&id).await?))
+            }
+            .await,
+        )
+    }
+
+    async fn list_innovation_calls(
+        &self,
+        request: Request<pb::ListInnovationCallsRequest>,
+    ) -> Reply<pb::ListInnovationCallsResponse> {
+        const METHOD: &str = "ListInnovationCalls";
+        let r = request.into_inner();
+        reply(
+            async {
+                let restrictions = query::restrictions(&r.filter, &[])?;
+                let text: Vec<String> = restrictions
+                    .text
+                    .iter()
+                    .map(|t| domain::search_key(t))
+                    .collect();
+                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let found = self.store.list_calls(&text, &page).await?;
+                Ok(pb::ListInnovationCallsResponse {
+                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    calls: found.items.into_iter().map(call_pb).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn create_submission(
+        &self,
+        request: Request<pb::CreateSubmissionRequest>,
+    ) -> Reply<pb::Submission> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let mut v = Violations::new();
+                let call_id = v.merge(id("parent", &r.parent, "calls"));
+                let request_id = v.merge(domain::request_id(&r.request_id)).flatten();
+                let submission = r.submission.unwrap_or_default();
+                let submitted_by = check::required_text(&submission.submitted_by, 200)
+                    .unwrap_or_else(|e| {
+                        v.add("submission.submitted_by", e);
+                        String::new()
+                    });
+                let draft = match submission.initiative {
+                    Some(i) => {
+                        v.merge(new_initiative(i).map_err(|e| e.within("submission.initiative")))
+                    }
+                    None => {
+                        v.add("submission.initiative", "is required");
+                        None
+                    }
+                };
+                v.finish()?;
+                let (Some(call_id), Some((fields, stage, status))) = (call_id, draft) else {
+                    return Err(Error::Internal("validated fields missing".into()));
+                };
+                self.require_organizations(&fields, &[], "submission.initiative")
+                    .await?;
+                let new = NewSubmission {
+                    fields: &fields,
+                    stage,
+                    status,
+                    submitted_by: &submitted_by,
+                };
+                let stored = self
+                    .store
+                    .create_submission(&call_id, new, request_id.as_deref(), domain::today())
+                    .await?;
+                Ok(submission_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn get_submission(
+        &self,
+        request: Request<pb::GetSubmissionRequest>,
+    ) -> Reply<pb::Submission> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let (call_id, id) = submission_id("name", &r.name)?;
+                Ok(submission_pb(
+                    self.store.get_submission(&call_id, &id).await?,
+                ))
+            }
+            .await,
+        )
+    }
+
+    async fn list_submissions(
+        &self,
+        request: Request<pb::ListSubmissionsRequest>,
+    ) -> Reply<pb::ListSubmissionsResponse> {
+        const METHOD: &str = "ListSubmissions";
+        let r = request.into_inner();
+        reply(
+            async {
+                let call_id = id("parent", &r.parent, "calls")?;
+                let mut restrictions = query::restrictions(&r.filter, &["state"])?;
+                if !restrictions.text.is_empty() {
+                    return Err(Error::invalid(
+                        "filter",
+                        "submissions have no free text; filter by state",
+                    ));
+                }
+                let states: Vec<String> = domain::parse_names(
+                    "state",
+                    restrictions.take("state"),
+                    SubmissionState::parse,
+                )?
+                .into_iter()
+                .map(|s| s.as_str().to_string())
+                .collect();
+                // A page token is bound to the call as well as the filter.
+                let scope = format!("{}\n{}", r.parent, r.filter);
+                let page = self.page(METHOD, r.page_size, &r.page_token, &scope)?;
+                let found = self
+                    .store
+                    .list_submissions(&call_id, &states, &page)
+                    .await?;
+                Ok(pb::ListSubmissionsResponse {
+                    next_page_token: self.next_token(METHOD, &scope, &found),
+                    submissions: found.items.into_iter().map(submission_pb).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn screen_submission(
+        &self,
+        request: Request<pb::ScreenSubmissionRequest>,
+    ) -> Reply<pb::Submission> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let mut v = Violations::new();
+                let name = v.merge(submission_id("name", &r.name));
+                let expected = v.merge(domain::parse_etag(&r.etag)).flatten();
+                let s = r.screening.unwrap_or_default();
+                let decision = match v.merge(decision_in("screening.decision", s.decision)) {
+                    Some(Some(d)) => Some(d),
+                    Some(None) => {
+                        v.add("screening.decision", "is required: ACCEPT or REJECT");
+                        None
+                    }
+                    None => None,
+                };
+                let screening = decision.and_then(|decision| {
+                    v.merge(
+                        Screening {
+                            public_sector_involved: s.public_sector_involved,
+                            novel_to_organization: s.novel_to_organization,
+                            implemented_or_piloted: s.implemented_or_piloted,
+                            public_impact: s.public_impact,
+                            decision,
+                            decided_by: s.decided_by,
+                            note: s.note,
+                            time: 0,
+                        }
+                        .validate()
+                        .map_err(|e| e.within("screening")),
+                    )
+                });
+                v.finish()?;
+                let (Some((call_id, id)), Some(screening)) = (name, screening) else {
+                    return Err(Error::Internal("validated fields missing".into()));
+                };
+                let stored = self
+                    .store
+                    .screen_submission(&call_id, &id, expected, &screening)
+                    .await?;
+                Ok(submission_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn import_initiatives(
+        &self,
+        request: Request<Streaming<pb::ImportInitiativesRequest>>,
+    ) -> Reply<pb::ImportInitiativesResponse> {
+        let mut stream = request.into_inner();
+        let mut out = pb::ImportInitiativesResponse::default();
+        let mut import_key: Option<String> = None;
+        let mut actor = String::new();
+        let mut known: HashSet<String> = HashSet::new();
+        let mut batch: Vec<ImportRow> = Vec::new();
+        let mut position: i64 = 0;
+        while let Some(message) = stream.message().await? {
+            position += 1;
+            if position == 1 {
+                import_key = domain::request_id(&message.request_id)?;
+                actor = actor_note(&message.actor, "", false)?.0;
+            }
+            match self
+                .import_row(position, message, import_key.as_deref(), &mut known)
+                .await
+            {
+                Ok(row) => batch.push(row),
+                Err(Error::InvalidArgument(violations)) => {
+                    out.errors.push(row_error(position, violations));
+                }
+                Err(other) => return Err(other.into()),
+            }
+            if batch.len() >= IMPORT_BATCH {
+                self.flush(&mut batch, &actor, &mut out).await?;
+            }
+        }
+        self.flush(&mut batch, &actor, &mut out).await?;
+        out.received = position;
+        out.errors.sort_by_key(|e| e.position);
+        out.rows.sort_by_key(|r| r.position);
+        Ok(Response::new(out))
+    }
+
+    type ExportInitiativesStream = ReceiverStream<Result<pb::ExportInitiativesResponse, Status>>;
+
+    async fn export_initiatives(
+        &self,
+        request: Request<pb::ExportInitiativesRequest>,
+    ) -> Reply<Self::ExportInitiativesStream> {
+        let r = request.into_inner();
+        let query = InitiativeQuery::from_filter(&r.filter)?;
+        let (tx, rx) = tokio::sync::mpsc::channel(EXPORT_PAGE);
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let mut page = PageRequest {
+                size: EXPORT_PAGE,
+                after: None,
+            };
+            loop {
+                let found = match store.list_initiatives(&query, &page).await {
+                    Ok(found) => found,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.into())).await;
+                        return;
+                    }
+                };
+                for initiative in found.items {
+                    let item = pb::ExportInitiativesResponse {
+                        initiative: Some(initiative_pb(initiative)),
+                    };
+                    if tx.send(Ok(item)).await.is_err() {
+                        return; // the caller went away
+                    }
+                }
+                match found.next {
+                    Some(next) => page.after = Some(next),
+                    None => return,
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn get_portfolio_summary(
+        &self,
+        request: Request<pb::GetPortfolioSummaryRequest>,
+    ) -> Reply<pb::PortfolioSummary> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let query = InitiativeQuery::from_filter(&r.filter)?;
+                let s = self.store.portfolio(&query).await?;
+                let counts = |v: Vec<(String, i64)>| {
+                    v.into_iter()
+                        .map(|(value, count)| pb::PortfolioCount { value, count })
+                        .collect()
+                };
+                Ok(pb::PortfolioSummary {
+                    total: s.total,
+                    by_stage: counts(s.by_stage),
+                    by_facet: counts(s.by_facet),
+                    by_status: counts(s.by_status),
+                    by_principle: counts(s.by_principle),
+                    by_country: counts(s.by_country),
+                    by_sdg: counts(s.by_sdg),
+                })
+            }
+            .await,
+        )
+    }
+}
+
+/// Applies an AIP-134 update: copies the masked fields of `new` onto
+/// `current`. The mask is required; `*` means every writable field.
+fn merge(
+    mut current: pb::Initiative,
+    new: pb::Initiative,
+    mask: Option<FieldMask>,
+    writable: &[&str],
+) -> Result<pb::Initiative, Error> {
+    for path in mask_paths(mask, writable, &["stage", "status"])? {
+        copy_field(&mut current, &new, &path);
+    }
+    Ok(current)
+}
+
+/// The writable fields an update mask names (`*` for all of them); the mask
+/// is required and every path must be writable.
+/// `moved_apart` are fields that change only by transition methods.
+fn mask_paths(
+    mask: Option<FieldMask>,
+    writable: &[&str],
+    moved_apart: &[&str],
+) -> Result<Vec<String>, Error> {
+    let paths = mask.map(|m| m.paths).unwrap_or_default();
+    if paths.is_empty() {
+        return Err(Error::invalid(
+            "update_mask",
+            format!(
+                "is required: list the fields to change ({}), or `*` for all",
+                writable.join(", ")
+            ),
+        ));
+    }
+    let mut v = Violations::new();
+    let mut out = Vec::new();
+    for path in paths {
+        if path == "*" {
+            out.extend(writable.iter().map(|w| w.to_string()));
+        } else if writable.contains(&path.as_str()) {
+            out.push(path);
+        } else if moved_apart.contains(&path.as_str()) {
+            v.add(
+                "update_mask",
+                format!(
+                    "{path:?} moves only by MoveInitiativeStage or ChangeInitiativeStatus, \
+                     so that the move is recorded"
+                ),
+            );
+        } else {
+            v.add(
+                "update_mask",
+                format!(
+                    "{path:?} is not a writable field; writable: {}",
+                    writable.join(", ")
+                ),
+            );
+        }
+    }
+    v.finish()?;
+    Ok(out)
+}
+
+// ---- enums: the protobuf value `<PREFIX>_<NAME>` carries the domain name ----
+
+/// The domain value of a protobuf enum; `None` for UNSPECIFIED, an error for a
+/// number the contract does not define.
+fn enum_in<D>(
+    field: &str,
+    number: i32,
+    proto_name: Option<&'static str>,
+    prefix: &str,
+    parse: fn(&str) -> Option<D>,
+) -> Result<Option<D>, Error> {
+    let unknown = || Error::invalid(field, format!("{number} is not a known value"));
+    let name = proto_name.ok_or_else(unknown)?;
+    let short = name.strip_prefix(prefix).ok_or_else(unknown)?;
+    if short == "UNSPECIFIED" {
+        return Ok(None);
+    }
+    parse(short).map(Some).ok_or_else(unknown)
+}
+
+/// Defines `$in(field, number)` and `$out(value)` for one vocabulary.
+macro_rules! enum_mapping {
+    ($in:ident, $out:ident, $pb:ty, $prefix:literal, $domain:ty) => {
+        #[allow(dead_code)]
+        fn $in(field: &str, n: i32) -> Result<Option<$domain>, Error> {
+            let name = <$pb>::try_from(n).ok().map(|e| e.as_str_name());
+            enum_in(field, n, name, $prefix, <$domain>::parse)
+        }
+        #[allow(dead_code)]
+        fn $out(v: Option<$domain>) -> i32 {
+            v.and_then(|v| <$pb>::from_str_name(&format!("{}{}", $prefix, v.as_str())))
+                .map_or(0, |e| e as i32)
+        }
+    };
+}
+
+enum_mapping!(
+    decision_in,
+    decision_out,
+    pb::ScreeningDecision,
+    "SCREENING_DECISION_",
+    ScreeningDecision
+);
+enum_mapping!(
+    submission_state_in,
+    submission_state_out,
+    pb::SubmissionState,
+    "SUBMISSION_STATE_",
+    SubmissionState
+);
+enum_mapping!(
+    stage_in,
+    stage_out,
+    pb::InitiativeStage,
+    "INITIATIVE_STAGE_",
+    Stage
+);
+enum_mapping!(
+    status_in,
+    status_out,
+    pb::InitiativeStatus,
+    "INITIATIVE_STATUS_",
+    domain::Status
+);
+enum_mapping!(
+    facet_in,
+    facet_out,
+    pb::InnovationFacet,
+    "INNOVATION_FACET_",
+    Facet
+);
+enum_mapping!(
+    principle_in,
+    principle_out,
+    pb::DeclarationPrinciple,
+    "DECLARATION_PRINCIPLE_",
+    Principle
+);
+enum_mapping!(
+    role_in,
+    role_out,
+    pb::PartnerRole,
+    "PARTNER_ROLE_",
+    PartnerRole
+);
+enum_mapping!(
+    level_in,
+    level_out,
+    pb::GovernmentLevel,
+    "GOVERNMENT_LEVEL_",
+    GovernmentLevel
+);
+enum_mapping!(
+    sector_in,
+    sector_out,
+    pb::GovernmentFunction,
+    "GOVERNMENT_FUNCTION_",
+    GovernmentFunction
+);
+
+// ---- dates and times ----
+
+fn date_in(field: &str, date: Option<PbDate>) -> Result<Option<Date>, Error> {
+    let Some(d) = date else {
+        return Ok(None);
+    };
+    let month = u8::try_from(d.month)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok());
+    let day = u8::try_from(d.day).ok();
+    match (month, day) {
+        (Some(month), Some(day)) if (1..=9999).contains(&d.year) => {
+            Date::from_calendar_date(d.year, month, day)
+                .map(Some)
+                .map_err(|e| Error::invalid(field, format!("not a calendar date: {e}")))
+        }
+        _ => Err(Error::invalid(
+            field,
+            "must be a full date: year 1-9999, month 1-12, day 1-31",
+        )),
+    }
+}
+
+fn date_out(date: Option<Date>) -> Option<PbDate> {
+    date.map(|d| PbDate {
+        year: d.year(),
+        month: i32::from(u8::from(d.month())),
+        day: i32::from(d.day()),
+    })
+}
+
+fn timestamp(micros: i64) -> Option<Timestamp> {
+    Some(Timestamp {
+        seconds: micros.div_euclid(1_000_000),
+        nanos: i32::try_from(micros.rem_euclid(1_000_000) * 1000).unwrap_or(0),
+    })
+}
+
+// ---- resources ----
+
+fn change_pb(c: Change) -> PbChange {
+    PbChange {
+        sequence: c.sequence,
+        resource: c.resource,
+        r#type: match c.change_type {
+            ChangeType::Created => PbChangeType::Created,
+            ChangeType::Updated => PbChangeType::Updated,
+            ChangeType::Deleted => PbChangeType::Deleted,
+        } as i32,
+        revision: c.revision,
+        time: timestamp(c.time),
+    }
+}
+
+/// Fields of a new initiative, its starting stage and status, validated.
+pub(crate) fn new_initiative(
+    i: pb::Initiative,
+) -> Result<(InitiativeFields, Stage, domain::Status), Error> {
+    let mut v = Violations::new();
+    let stage = v.merge(stage_in("stage", i.stage)).flatten();
+    let status = v.merge(status_in("status", i.status)).flatten();
+    let fields = v.merge(initiative_fields(i));
+    v.finish()?;
+    let fields = fields.ok_or_else(|| Error::Internal("validated fields missing".into()))?;
+    Ok((
+        fields,
+        stage.unwrap_or(Stage::IdentifyingProblems),
+        status.unwrap_or(domain::Status::InDevelopment),
+    ))
+}
+
+fn texts(list: Vec<pb::LocalizedText>) -> Vec<LocalizedText> {
+    list.into_iter()
+        .map(|t| LocalizedText {
+            language_code: t.language_code,
+            text: t.text,
+        })
+        .collect()
+}
+
+fn texts_pb(list: Vec<LocalizedText>) -> Vec<pb::LocalizedText> {
+    list.into_iter()
+        .map(|t| pb::LocalizedText {
+            language_code: t.language_code,
+            text: t.text,
+        })
+        .collect()
+}
+
+/// The domain fields of `i`, validated: every wrong field is reported,
+/// whether its protobuf value has no meaning or its meaning breaks a rule.
+fn initiative_fields(i: pb::Initiative) -> Result<InitiativeFields, Error> {
+    let mut v = Violations::new();
+    let government_level = v.merge(level_in("government_level", i.government_level));
+    let sector = v.merge(sector_in("sector", i.sector));
+    let facet = v.merge(facet_in("facet", i.facet));
+    let start_date = v.merge(date_in("start_date", i.start_date));
+    let end_date = v.merge(date_in("end_date", i.end_date));
+    let mut partners = Vec::new();
+    for (n, p) in i.partners.into_iter().enumerate() {
+        let role = v
+            .merge(role_in(&format!("partners[{n}].role"), p.role))
+            .flatten();
+        partners.push(Partner {
+            organization: p.organization,
+            role,
+        });
+    }
+    let mut principles = Vec::new();
+    for (n, p) in i.principles.iter().enumerate() {
+        let field = format!("principles[{n}]");
+        match v.merge(principle_in(&field, *p)) {
+            Some(Some(p)) => principles.push(p),
+            Some(None) => v.add(field, "must name a principle, not UNSPECIFIED"),
+            None => {}
+        }
+    }
+    let mut milestones = Vec::new();
+    for (n, m) in i.milestones.into_iter().enumerate() {
+        let due_date = v
+            .merge(date_in(&format!("milestones[{n}].due_date"), m.due_date))
+            .flatten();
+        let done_date = v
+            .merge(date_in(&format!("milestones[{n}].done_date"), m.done_date))
+            .flatten();
+        milestones.push(Milestone {
+            title: m.title,
+            due_date,
+            done_date,
+        });
+    }
+    let fields = InitiativeFields {
+        titles: texts(i.titles),
+        summaries: texts(i.summaries),
+        problem: i.problem,
+        objectives: i.objectives,
+        solution: i.solution,
+        lead_organization: i.lead_organization,
+        partners,
+        country_code: i.country_code,
+        nuts_code: i.nuts_code,
+        government_level: government_level.flatten(),
+        sector: sector.flatten(),
+        start_date: start_date.flatten(),
+        end_date: end_date.flatten(),
+        tags: i.tags,
+        sdgs: i.sdgs,
+        principles,
+        facet: facet.flatten(),
+        results: i.results,
+        lessons_learned: i.lessons_learned,
+        links: i.links,
+        recognition: i.recognition,
+        milestones,
+        challenges: i.challenges,
+    };
+    let validated = v.merge(fields.validate());
+    v.finish()?;
+    validated.ok_or_else(|| Error::Internal("validated fields missing".into()))
+}
+
+pub(crate) fn initiative_pb(i: domain::Initiative) -> pb::Initiative {
+    let name = i.name();
+    let etag = i.meta.etag();
+    let f = i.fields;
+    pb::Initiative {
+        name,
+        titles: texts_pb(f.titles),
+        summaries: texts_pb(f.summaries),
+        problem: f.problem,
+        objectives: f.objectives,
+        solution: f.solution,
+        lead_organization: f.lead_organization,
+        partners: f
+            .partners
+            .into_iter()
+            .map(|p| pb::Partner {
+                organization: p.organization,
+                role: role_out(p.role),
+            })
+            .collect(),
+        country_code: f.country_code,
+        nuts_code: f.nuts_code,
+        government_level: level_out(f.government_level),
+        sector: sector_out(f.sector),
+        start_date: date_out(f.start_date),
+        end_date: date_out(f.end_date),
+        tags: f.tags,
+        sdgs: f.sdgs,
+        principles: f
+            .principles
+            .into_iter()
+            .map(|p| principle_out(Some(p)))
+            .collect(),
+        facet: facet_out(f.facet),
+        stage: stage_out(Some(i.stage)),
+        status: status_out(Some(i.status)),
+        results: f.results,
+        lessons_learned: f.lessons_learned,
+        links: f.links,
+        recognition: f.recognition,
+        milestones: f
+            .milestones
+            .into_iter()
+            .map(|m| pb::Milestone {
+                title: m.title,
+                due_date: date_out(m.due_date),
+                done_date: date_out(m.done_date),
+            })
+            .collect(),
+        timeline: i
+            .timeline
+            .into_iter()
+            .map(|e| pb::InitiativeEvent {
+                from_stage: stage_out(e.from_stage),
+                to_stage: stage_out(Some(e.to_stage)),
+                from_status: status_out(e.from_status),
+                to_status: status_out(Some(e.to_status)),
+                actor: e.actor,
+                note: e.note,
+                event_time: timestamp(e.time),
+            })
+            .collect(),
+        challenges: f.challenges,
+        create_time: timestamp(i.meta.create_time),
+        update_time: timestamp(i.meta.update_time),
+        etag,
+    }
+}
+
+fn challenge_fields(c: pb::Challenge) -> ChallengeFields {
+    ChallengeFields {
+        title: c.title,
+        description: c.description,
+        process: c.process,
+        raised_by: c.raised_by,
+        country_code: c.country_code,
+    }
+}
+
+fn challenge_pb(c: domain::Challenge) -> pb::Challenge {
+    pb::Challenge {
+        name: c.name(),
+        etag: c.meta.etag(),
+        title: c.fields.title,
+        description: c.fields.description,
+        process: c.fields.process,
+        raised_by: c.fields.raised_by,
+        country_code: c.fields.country_code,
+        answered_by: c.answered_by,
+        create_time: timestamp(c.meta.create_time),
+        update_time: timestamp(c.meta.update_time),
+    }
+}
+
+/// `(call id, submission id)` in `calls/{call}/submissions/{submission}`.
+fn submission_id(field: &str, name: &str) -> Result<(String, String), Error> {
+    let bad = || {
+        Error::invalid(
+            field,
+            format!(
+                "{name:?} is not a resource name of the form calls/{{call}}/submissions/{{submission}}"
+            ),
+        )
+    };
+    let (call, rest) = name
+        .strip_prefix("calls/")
+        .and_then(|r| r.split_once('/'))
+        .ok_or_else(bad)?;
+    let call_id = check::resource_id(&format!("calls/{call}"), "calls").map_err(|_| bad())?;
+    let id = check::resource_id(rest, "submissions").map_err(|_| bad())?;
+    Ok((call_id, id))
+}
+
+fn call_fields(c: pb::InnovationCall) -> Result<CallFields, Error> {
+    let mut v = Violations::new();
+    let open_date = v.merge(date_in("open_date", c.open_date)).flatten();
+    let close_date = v.merge(date_in("close_date", c.close_date)).flatten();
+    let fields = CallFields {
+        title: c.title,
+        description: c.description,
+        open_date,
+        close_date,
+    };
+    let validated = v.merge(fields.validate());
+    v.finish()?;
+    validated.ok_or_else(|| Error::Internal("validated fields missing".into()))
+}
+
+fn call_pb(c: domain::InnovationCall) -> pb::InnovationCall {
+    pb::InnovationCall {
+        name: c.name(),
+        etag: c.meta.etag(),
+        title: c.fields.title,
+        description: c.fields.description,
+        open_date: date_out(c.fields.open_date),
+        close_date: date_out(c.fields.close_date),
+        create_time: timestamp(c.meta.create_time),
+        update_time: timestamp(c.meta.update_time),
+    }
+}
+
+fn submission_pb(s: domain::Submission) -> pb::Submission {
+    let name = s.name();
+    let etag = s.meta.etag();
+    let draft = domain::Initiative {
+        id: String::new(),
+        fields: s.fields,
+        stage: s.stage,
+        status: s.status,
+        timeline: Vec::new(),
+        meta: domain::Meta {
+            create_time: 0,
+            update_time: 0,
+            revision: 0,
+        },
+    };
+    let mut initiative = initiative_pb(draft);
+    initiative.name.clear();
+    initiative.etag.clear();
+    initiative.create_time = None;
+    initiative.update_time = None;
+    pb::Submission {
+        name,
+        etag,
+        initiative: Some(initiative),
+        submitted_by: s.submitted_by,
+        state: submission_state_out(Some(s.state)),
+        screening: s.screening.map(|x| pb::Screening {
+            public_sector_involved: x.public_sector_involved,
+            novel_to_organization: x.novel_to_organization,
+            implemented_or_piloted: x.implemented_or_piloted,
+            public_impact: x.public_impact,
+            decision: decision_out(Some(x.decision)),
+            decided_by: x.decided_by,
+            note: x.note,
+            decide_time: timestamp(x.time),
+        }),
+        accepted_initiative: s
+            .initiative_id
+            .map(|i| format!("initiatives/{i}"))
+            .unwrap_or_default(),
+        create_time: timestamp(s.meta.create_time),
+        update_time: timestamp(s.meta.update_time),
+    }
+}
+
+/// Rows stored per transaction by ImportInitiatives.
+const IMPORT_BATCH: usize = 1000;
+/// Initiatives read per query by ExportInitiatives.
+const EXPORT_PAGE: usize = 500;
+
+impl InitiativesApi {
+    /// Validates one import row (organisations included).
+    async fn import_row(
+        &self,
+        position: i64,
+        message: pb::ImportInitiativesRequest,
+        import_key: Option<&str>,
+        known: &mut HashSet<String>,
+    ) -> Result<ImportRow, Error> {
+        let mut v = Violations::new();
+        if !message.request_id.is_empty() && Some(message.request_id.as_str()) != import_key {
+            v.add(
+                "request_id",
+                "differs from the first message's; one import has one request_id",
+            );
+        }
+        let initiative = match message.initiative {
+            Some(i) => v.merge(new_initiative(i).map_err(|e| e.within("initiative"))),
+            None => {
+                v.add("initiative", "is required");
+                None
+            }
+        };
+        v.finish()?;
+        let (fields, stage, status) =
+            initiative.ok_or_else(|| Error::Internal("validated fields missing".into()))?;
+        self.directory
+            .require(&fields.organizations(), known)
+            .await
+            .map_err(|e| e.within("initiative"))?;
+        Ok(ImportRow {
+            position,
+            fields,
+            stage,
+            status,
+            key: import_key.map(|k| format!("{k}#{position}")),
+        })
+    }
+
+    /// Stores the rows collected so far and records what became of each.
+    async fn flush(
+        &self,
+        batch: &mut Vec<ImportRow>,
+        actor: &str,
+        out: &mut pb::ImportInitiativesResponse,
+    ) -> Result<(), Error> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let outcomes = self.store.import_batch(batch, actor).await?;
+        for (row, outcome) in batch.iter().zip(outcomes) {
+            match outcome {
+                RowOutcome::Stored(id) => {
+                    out.imported += 1;
+                    out.rows.push(pb::ImportedRow {
+                        position: row.position,
+                        initiative: format!("initiatives/{id}"),
+                        already_imported: false,
+                    });
+                }
+                RowOutcome::AlreadyStored(id) => {
+                    out.already_imported += 1;
+                    out.rows.push(pb::ImportedRow {
+                        position: row.position,
+                        initiative: format!("initiatives/{id}"),
+                        already_imported: true,
+                    });
+                }
+                RowOutcome::Refused(Error::InvalidArgument(violations)) => {
+                    out.errors.push(row_error(row.position, violations));
+                }
+                RowOutcome::Refused(other) => return Err(other),
+            }
+        }
+        batch.clear();
+        Ok(())
+    }
+}
+
+fn row_error(position: i64, violations: Vec<innolab_kit::FieldViolation>) -> pb::ImportRowError {
+    let message = violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ");
+    pb::ImportRowError {
+        position,
+        message,
+        violations: violations
+            .into_iter()
+            .map(|v| pb::RowViolation {
+                field: v.field,
+                description: v.description,
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,74 @@
+//! The organisation directory: asks the membership service whether the
+//! organisations an initiative names exist. The only module besides `api.rs`
+//! that sees generated types (it is a gRPC client).
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use innolab_kit::{Error, Violations};
+use innolab_proto::innolab::membership::v1::GetOrganizationRequest;
+use innolab_proto::innolab::membership::v1::membership_service_client::MembershipServiceClient;
+use tonic::Code;
+use tonic::metadata::MetadataMap;
+use tonic::transport::{Channel, Endpoint};
+
+/// A client of the membership service.
+#[derive(Debug, Clone)]
+pub struct Directory {
+    client: MembershipServiceClient<Channel>,
+}
+
+impl Directory {
+    /// A lazily connected client of the membership service at `url`.
+    pub fn new(url: &str) -> anyhow::Result<Directory> {
+        let endpoint = Endpoint::from_shared(url.to_string())
+            .map_err(|e| anyhow::anyhow!("INNOLAB_MEMBERSHIP_URL {url:?} is not a URI: {e}"))?
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(5));
+        Ok(Directory {
+            client: MembershipServiceClient::new(endpoint.connect_lazy()),
+        })
+    }
+
+    /// INVALID_ARGUMENT naming each `(field, organization)` that does not
+    /// exist; UNAVAILABLE when membership cannot answer. Names in `known`
+    /// were checked before and are skipped; names found are added to it.
+    pub async fn require(
+        &self,
+        references: &[(String, String)],
+        known: &mut HashSet<String>,
+    ) -> Result<(), Error> {
+        let mut v = Violations::new();
+        for (field, name) in references {
+            if known.contains(name) {
+                continue;
+            }
+            if self.exists(name).await? {
+                known.insert(name.clone());
+            } else {
+                v.add(field.clone(), format!("{name} does not exist"));
+            }
+        }
+        v.finish()
+    }
+
+    async fn exists(&self, name: &str) -> Result<bool, Error> {
+        let mut request = tonic::Request::new(GetOrganizationRequest {
+            name: name.to_string(),
+        });
+        let mut headers = http::HeaderMap::new();
+        innolab_kit::telemetry::inject_current_context(&mut headers);
+        *request.metadata_mut() = MetadataMap::from_headers(headers);
+        match self.client.clone().get_organization(request).await {
+            Ok(_) => Ok(true),
+            Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => {
+                Ok(false)
+            }
+            // Anything else is the dependency failing, not the caller: retry later.
+            Err(status) => Err(Error::Unavailable(format!(
+                "the membership service did not answer whether {name} exists: {}",
+                status.message()
+            ))),
+        }
+    }
+}

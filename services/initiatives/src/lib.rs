@@ -1,0 +1,81 @@
+//! innolab initiative tracking service: the public case library of
+//! innovation initiatives across the administration, their OPSI lifecycle,
+//! status timeline and portfolio.
+
+pub mod api;
+pub mod directory;
+pub mod domain;
+pub mod export;
+pub mod store;
+
+use std::future::Future;
+
+use innolab_kit::config::{Defaults, Settings};
+use innolab_kit::db::Database;
+use innolab_kit::page::PageTokens;
+use innolab_kit::server::{self, ServiceSpec};
+use innolab_proto::innolab::initiatives::v1::initiatives_service_server::{
+    InitiativesServiceServer, SERVICE_NAME,
+};
+use tokio::net::TcpListener;
+
+/// Defaults when nothing is configured.
+pub const DEFAULTS: Defaults = Defaults {
+    service: "initiatives",
+    port: 50052,
+    metrics_port: 9152,
+};
+
+/// Where the membership service listens unless `INNOLAB_MEMBERSHIP_URL` says otherwise.
+pub const DEFAULT_MEMBERSHIP_URL: &str = "http://127.0.0.1:50051";
+
+/// What the kit's bootstrap needs to know about this service.
+pub const SPEC: ServiceSpec = ServiceSpec {
+    grpc_name: SERVICE_NAME,
+    descriptor_set: innolab_proto::FILE_DESCRIPTOR_SET,
+    migrations: store::MIGRATIONS,
+};
+
+/// Serves the initiatives service on `listener` until `shutdown` completes,
+/// checking organisations against the membership service at `membership_url`.
+pub async fn serve(
+    listener: TcpListener,
+    settings: Settings,
+    membership_url: &str,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let db = Database::connect_lazy(&settings.database)?;
+    let tokens = PageTokens::new(settings.page_token_key.expose().as_bytes());
+    let directory = directory::Directory::new(membership_url)?;
+    let api = api::InitiativesApi::new(store::Store::new(db.clone()), tokens, directory);
+    let routes = tonic::service::Routes::new(InitiativesServiceServer::new(api));
+    server::serve(listener, &settings, db, SPEC, routes, shutdown).await
+}
+
+/// Applies migrations and returns (the `migrate` command).
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let db = Database::connect_lazy(&settings.database)?;
+    db.migrate(&SPEC.migrations).await?;
+    db.close().await;
+    Ok(())
+}
+
+/// Writes the open-data export of the initiatives matching `filter` as
+/// `initiatives.csv` and `initiatives.json` into `dir` (the `export` command);
+/// returns how many initiatives were written.
+pub async fn export(
+    settings: &Settings,
+    filter: &str,
+    dir: &std::path::Path,
+) -> anyhow::Result<usize> {
+    let query = domain::InitiativeQuery::from_filter(filter).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let db = Database::connect_lazy(&settings.database)?;
+    if !db.is_migrated(&SPEC.migrations).await? {
+        anyhow::bail!(
+            "the database is not migrated to this release; run `innolab-initiatives migrate` first"
+        );
+    }
+    let count = export::write_files(&store::Store::new(db.clone()), &query, dir).await;
+    db.close().await;
+    count
+}

@@ -1,0 +1,206 @@
+//! Bulk import: many initiatives per transaction, with multi-row INSERTs, and
+//! per-row idempotency keys so that a retried import stores nothing twice.
+
+use std::collections::{HashMap, HashSet};
+
+use innolab_kit::db::now_micros;
+use innolab_kit::sql::{Sql, Value};
+use innolab_kit::{Error, Violations};
+use sqlx::Row;
+
+use super::*;
+use crate::domain::{InitiativeFields, Stage, Status};
+
+/// One validated row of an import.
+#[derive(Debug, Clone)]
+pub struct ImportRow {
+    /// 1-based position in the stream.
+    pub position: i64,
+    /// The initiative.
+    pub fields: InitiativeFields,
+    /// Where it stands.
+    pub stage: Stage,
+    /// Its status.
+    pub status: Status,
+    /// Idempotency key of this row (import key + position), if any.
+    pub key: Option<String>,
+}
+
+/// What became of a row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowOutcome {
+    /// Stored now, with this id.
+    Stored(String),
+    /// Stored by an earlier attempt, with this id.
+    AlreadyStored(String),
+    /// Refused (INVALID_ARGUMENT).
+    Refused(Error),
+}
+
+/// Rows per multi-row INSERT: keeps bound parameters (15 per row) well under
+/// both backends' limits.
+const ROWS_PER_STATEMENT: usize = 200;
+
+impl Store {
+    /// Stores a batch of rows in one transaction; rows naming a challenge that
+    /// does not exist are refused and the others stored. Any other failure
+    /// stores none of the batch.
+    pub async fn import_batch(
+        &self,
+        rows: &[ImportRow],
+        actor: &str,
+    ) -> Result<Vec<RowOutcome>, Error> {
+        let mut tx = self.begin().await?;
+        let keys: Vec<&str> = rows.iter().filter_map(|r| r.key.as_deref()).collect();
+        let mut existing: HashMap<String, String> = HashMap::new();
+        for chunk in keys.chunks(500) {
+            let mut sql = Sql::new("SELECT request_id, id FROM initiatives WHERE request_id IN ");
+            sql.bind_list(chunk.iter().map(|k| Value::from(*k)));
+            for row in sql.build().fetch_all(&mut *tx).await? {
+                existing.insert(row.try_get("request_id")?, row.try_get("id")?);
+            }
+        }
+        let named: HashSet<String> = rows
+            .iter()
+            .flat_map(|r| r.fields.challenges.iter())
+            .map(|c| c.rsplit('/').next().unwrap_or(c).to_string())
+            .collect();
+        let mut challenges: HashSet<String> = HashSet::new();
+        let named: Vec<String> = named.into_iter().collect();
+        for chunk in named.chunks(500) {
+            let mut sql = Sql::new("SELECT id FROM challenges WHERE id IN ");
+            sql.bind_list(chunk.iter().map(|c| Value::from(c.as_str())));
+            for row in sql.build().fetch_all(&mut *tx).await? {
+                challenges.insert(row.try_get("id")?);
+            }
+        }
+
+        let mut outcomes = Vec::with_capacity(rows.len());
+        let mut new_rows: Vec<(String, &ImportRow)> = Vec::new();
+        for row in rows {
+            if let Some(id) = row.key.as_ref().and_then(|k| existing.get(k)) {
+                outcomes.push(RowOutcome::AlreadyStored(id.clone()));
+                continue;
+            }
+            let mut v = Violations::new();
+            for (i, c) in row.fields.challenges.iter().enumerate() {
+                if !challenges.contains(c.rsplit('/').next().unwrap_or(c)) {
+                    v.add(
+                        format!("initiative.challenges[{i}]"),
+                        format!("{c} does not exist"),
+                    );
+                }
+            }
+            match v.finish() {
+                Err(e) => outcomes.push(RowOutcome::Refused(e)),
+                Ok(()) => {
+                    let id = new_id();
+                    outcomes.push(RowOutcome::Stored(id.clone()));
+                    new_rows.push((id, row));
+                }
+            }
+        }
+
+        let now = now_micros();
+        // One change per stored row, logged before the first write (the
+        // change-log lock is taken once, here, for the whole batch).
+        let resources: Vec<String> = new_rows
+            .iter()
+            .map(|(id, _)| format!("initiatives/{id}"))
+            .collect();
+        created_all(&self.db, &mut tx, &resources, now).await?;
+        let mut deltas = CountDeltas::default();
+        for (_, row) in &new_rows {
+            deltas.add(row.fields.portfolio_facts(row.stage, row.status), 1);
+        }
+        for chunk in new_rows.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = Sql::new(
+                "INSERT INTO initiatives (id, body, country_code, nuts_code, government_level, \
+                 sector, facet, stage, status, lead_organization, search_text, request_id, \
+                 revision, create_time, update_time) VALUES ",
+            );
+            for (i, (id, row)) in chunk.iter().enumerate() {
+                let f = &row.fields;
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.push("(").bind(id.as_str()).push(", ");
+                sql.bind(json(f)?).push(", ");
+                sql.bind(f.country_code.as_str()).push(", ");
+                bind_opt(&mut sql, opt(&f.nuts_code));
+                bind_opt(&mut sql, f.government_level.map(|l| l.as_str()));
+                bind_opt(&mut sql, f.sector.map(|s| s.as_str()));
+                bind_opt(&mut sql, f.facet.map(|x| x.as_str()));
+                sql.bind(row.stage.as_str()).push(", ");
+                sql.bind(row.status.as_str()).push(", ");
+                sql.bind(f.lead_organization.as_str()).push(", ");
+                sql.bind(f.search_text()).push(", ");
+                bind_opt(&mut sql, row.key.as_deref());
+                sql.push("1, ").bind(now).push(", ").bind(now).push(")");
+            }
+            sql.build().execute(&mut *tx).await?;
+
+            let terms: Vec<(&str, &'static str, String)> = chunk
+                .iter()
+                .flat_map(|(id, row)| {
+                    row.fields
+                        .terms()
+                        .into_iter()
+                        .map(move |(t, v)| (id.as_str(), t, v))
+                })
+                .collect();
+            for terms in terms.chunks(1000) {
+                let mut sql =
+                    Sql::new("INSERT INTO initiative_terms (term, value, initiative_id) VALUES ");
+                for (i, (id, term, value)) in terms.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(", ");
+                    }
+                    sql.push("(")
+                        .bind(*term)
+                        .push(", ")
+                        .bind(value.as_str())
+                        .push(", ")
+                        .bind(*id)
+                        .push(")");
+                }
+                sql.build().execute(&mut *tx).await?;
+            }
+
+            let mut sql = Sql::new(
+                "INSERT INTO initiative_events (initiative_id, seq, from_stage, to_stage, \
+                 from_status, to_status, actor, note, event_time) VALUES ",
+            );
+            for (i, (id, row)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.push("(")
+                    .bind(id.as_str())
+                    .push(", 1, NULL, ")
+                    .bind(row.stage.as_str())
+                    .push(", NULL, ")
+                    .bind(row.status.as_str())
+                    .push(", ")
+                    .bind(actor)
+                    .push(", ")
+                    .bind(format!("imported (row {})", row.position))
+                    .push(", ")
+                    .bind(now)
+                    .push(")");
+            }
+            sql.build().execute(&mut *tx).await?;
+        }
+        deltas.apply(&mut tx).await?;
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+}
+
+/// Binds an optional text followed by `, ` (NULL when absent).
+fn bind_opt(sql: &mut Sql, value: Option<&str>) {
+    match value {
+        Some(v) => sql.bind(v).push(", "),
+        None => sql.push("NULL, "),
+    };
+}

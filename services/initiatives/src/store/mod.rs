@@ -1,0 +1,321 @@
+//! Persistence of the initiatives domain. The only module that knows SQL.
+//!
+//! One implementation serves SQLite and PostgreSQL through sqlx's `Any`
+//! driver, as in the membership service: the SQL is written in the dialect
+//! both accept, and the shared test suite runs against both.
+//!
+//! Every committed write appends to the change log (`innolab_kit::changes`)
+//! in its own transaction: `bump_revision` logs the update, each create logs
+//! the creation. The append comes *before* the transaction's first write, so
+//! that on PostgreSQL the change-log advisory lock (held to commit) is always
+//! the first lock a writer takes: a writer never waits for it while holding
+//! row locks (counters, unique request ids) another appender needs, and
+//! writers cannot deadlock. A write that then fails rolls its append back.
+
+mod calls;
+mod challenges;
+mod import;
+mod initiatives;
+
+pub use calls::NewSubmission;
+pub use import::{ImportRow, RowOutcome};
+pub use initiatives::Start;
+
+use innolab_kit::Error;
+use innolab_kit::changes::{self, ChangeType};
+use innolab_kit::db::{Database, EmbeddedMigration, Migrations};
+use innolab_kit::page::PageRequest;
+use innolab_kit::sql::{Sql, like_escape};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use crate::domain::Meta;
+
+/// The schema, for both backends.
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: SCHEMA,
+    postgres: SCHEMA,
+};
+
+const SCHEMA: &[EmbeddedMigration] = &[
+    EmbeddedMigration {
+        version: 1,
+        description: "initiatives",
+        sql: include_str!("../../migrations/0001_initiatives.sql"),
+    },
+    EmbeddedMigration {
+        version: 2,
+        description: "change log",
+        sql: include_str!("../../migrations/0002_change_log.sql"),
+    },
+];
+
+/// A page of results and the cursor after it (`None` on the last page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Keyset position after the last item, when more may follow.
+    pub next: Option<String>,
+}
+
+/// The initiatives store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// A store on a (migrated) database.
+    pub fn new(db: Database) -> Self {
+        Store { db }
+    }
+
+    /// The change log, from `after`, as a stream of batches.
+    pub fn changes(
+        &self,
+        after: i64,
+        follow: bool,
+    ) -> tokio::sync::mpsc::Receiver<Result<changes::Change, Error>> {
+        changes::stream(self.db.clone(), after, follow)
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Any>, Error> {
+        self.db.begin().await
+    }
+}
+
+/// Logs the creation of `resource` (revision 1) inside its transaction, before
+/// the transaction's first write (see the module comment).
+async fn created(
+    db: &Database,
+    tx: &mut Transaction<'static, Any>,
+    resource: &str,
+    now: i64,
+) -> Result<(), Error> {
+    changes::record(db, tx, resource, ChangeType::Created, 1, now).await?;
+    Ok(())
+}
+
+/// Logs the creation of every one of `resources` (revision 1), in order, before
+/// the transaction's first write. The first goes through `changes::record`,
+/// which takes the change-log lock for the rest of the transaction (on SQLite
+/// the transaction holds the write lock already); the others follow it in
+/// multi-row INSERTs with the next sequences, so a large import costs a few
+/// statements rather than two per row.
+async fn created_all(
+    db: &Database,
+    tx: &mut Transaction<'static, Any>,
+    resources: &[String],
+    now: i64,
+) -> Result<(), Error> {
+    let Some((first, rest)) = resources.split_first() else {
+        return Ok(());
+    };
+    let mut sequence = changes::record(db, tx, first, ChangeType::Created, 1, now).await?;
+    // Three parameters per row: well under both backends' limits.
+    for chunk in rest.chunks(1000) {
+        let mut sql = Sql::new(
+            "INSERT INTO change_log (sequence, resource, change_type, revision, time) VALUES ",
+        );
+        for (i, resource) in chunk.iter().enumerate() {
+            sequence += 1;
+            if i > 0 {
+                sql.push(", ");
+            }
+            // 'CREATED' is how the kit stores `ChangeType::Created`.
+            sql.push("(")
+                .bind(sequence)
+                .push(", ")
+                .bind(resource.as_str())
+                .push(", 'CREATED', 1, ")
+                .bind(now)
+                .push(")");
+        }
+        sql.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// A fresh, time-ordered id.
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+fn opt(value: &str) -> Option<&str> {
+    if value.is_empty() { None } else { Some(value) }
+}
+
+fn meta(row: &AnyRow) -> Result<Meta, Error> {
+    Ok(Meta {
+        create_time: row.try_get("create_time")?,
+        update_time: row.try_get("update_time")?,
+        revision: row.try_get("revision")?,
+    })
+}
+
+fn text(row: &AnyRow, column: &str) -> Result<String, Error> {
+    Ok(row
+        .try_get::<Option<String>, _>(column)?
+        .unwrap_or_default())
+}
+
+fn vocab<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, Error> {
+    parse(value).ok_or_else(|| Error::Internal(format!("unknown stored value {value:?}")))
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(value: &str) -> Result<T, Error> {
+    serde_json::from_str(value).map_err(|e| Error::Internal(format!("stored JSON: {e}")))
+}
+
+/// Looks up what a retried create stored the first time.
+async fn existing_request(
+    tx: &mut Transaction<'static, Any>,
+    table: &str,
+    request_id: Option<&str>,
+) -> Result<Option<String>, Error> {
+    let Some(request_id) = request_id else {
+        return Ok(None);
+    };
+    let row = sqlx::query(&format!("SELECT id FROM {table} WHERE request_id = $1"))
+        .bind(request_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.map(|r| r.try_get("id")).transpose()?)
+}
+
+/// Runs an idempotent insert; when it loses a race against a concurrent retry
+/// of the same request (a unique violation), runs it again, which then finds
+/// the winner's row by its request id.
+async fn retry_on_conflict<F, Fut>(request_id: Option<&str>, insert: F) -> Result<String, Error>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<String, Error>>,
+{
+    match insert().await {
+        Err(Error::AlreadyExists { .. }) if request_id.is_some() => insert().await,
+        other => other,
+    }
+}
+
+/// ABORTED when the caller's etag names another revision than the stored one.
+fn check_etag(resource: &str, current: i64, expected: Option<i64>) -> Result<(), Error> {
+    match expected {
+        Some(expected) if expected != current => Err(Error::Aborted {
+            resource: resource.to_string(),
+            etag: format!("r{expected}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Bumps the revision from `current`, logging the change; the
+/// `WHERE revision = ...` guard makes a concurrent writer lose cleanly with
+/// ABORTED (and its logged change is rolled back with it). Call it before the
+/// transaction's other writes (see the module comment).
+async fn bump_revision(
+    db: &Database,
+    tx: &mut Transaction<'static, Any>,
+    table: &str,
+    id: &str,
+    resource: &str,
+    current: i64,
+    now: i64,
+) -> Result<i64, Error> {
+    changes::record(db, tx, resource, ChangeType::Updated, current + 1, now).await?;
+    let updated = sqlx::query(&format!(
+        "UPDATE {table} SET revision = $1, update_time = $2 WHERE id = $3 AND revision = $4"
+    ))
+    .bind(current + 1)
+    .bind(now)
+    .bind(id)
+    .bind(current)
+    .execute(&mut **tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(Error::Aborted {
+            resource: resource.to_string(),
+            etag: format!("r{current}"),
+        });
+    }
+    Ok(current + 1)
+}
+
+/// Appends `AND column IN (...)` when `values` is not empty.
+fn and_in(sql: &mut Sql, column: &str, values: &[String]) {
+    if !values.is_empty() {
+        sql.push(" AND ").push(column).push(" IN ");
+        sql.bind_list(values.iter().map(|v| v.as_str().into()));
+    }
+}
+
+/// Appends one `AND search_text LIKE ...` per free-text term.
+fn and_text(sql: &mut Sql, terms: &[String]) {
+    for term in terms {
+        sql.push(" AND search_text LIKE ")
+            .bind(format!("%{}%", like_escape(term)))
+            .push(" ESCAPE '\\'");
+    }
+}
+
+/// Appends the keyset condition, order and limit (one extra row tells whether
+/// another page follows).
+fn and_page(sql: &mut Sql, column: &str, page: &PageRequest) {
+    if let Some(after) = &page.after {
+        sql.push(" AND ")
+            .push(column)
+            .push(" > ")
+            .bind(after.clone());
+    }
+    sql.push(" ORDER BY ").push(column).push(" LIMIT ");
+    sql.bind(i64::try_from(page.size + 1).unwrap_or(i64::MAX));
+}
+
+/// Cuts the extra row off and derives the cursor.
+fn paginate<T>(mut items: Vec<T>, page: &PageRequest, id: impl Fn(&T) -> &str) -> Page<T> {
+    let next = if items.len() > page.size {
+        items.truncate(page.size);
+        items.last().map(|last| id(last).to_string())
+    } else {
+        None
+    };
+    Page { items, next }
+}
+
+/// Changes to `portfolio_counts`, applied in one sorted pass so that two
+/// writers always lock counter rows in the same order (no deadlock).
+#[derive(Debug, Default)]
+pub(crate) struct CountDeltas(std::collections::BTreeMap<(&'static str, String), i64>);
+
+impl CountDeltas {
+    /// Adds `by` to every fact.
+    pub(crate) fn add(&mut self, facts: Vec<(&'static str, String)>, by: i64) {
+        for fact in facts {
+            *self.0.entry(fact).or_insert(0) += by;
+        }
+    }
+
+    /// Writes the non-zero changes.
+    pub(crate) async fn apply(self, tx: &mut Transaction<'static, Any>) -> Result<(), Error> {
+        for ((dimension, value), delta) in self.0 {
+            if delta == 0 {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO portfolio_counts (dimension, value, count) VALUES ($1, $2, $3) \
+                 ON CONFLICT (dimension, value) \
+                 DO UPDATE SET count = portfolio_counts.count + excluded.count",
+            )
+            .bind(dimension)
+            .bind(value)
+            .bind(delta)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
