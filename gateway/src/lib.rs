@@ -77,10 +77,6 @@ pub const SERVICES: &[(&str, &str, u16)] = &[
     ("impact", "INNOLAB_IMPACT_URL", 50054),
 ];
 
-/// Services whose change log the gateway's feed merges (those that serve
-/// `StreamChanges`).
-const LOGGED: &[&str] = &["membership", "initiatives", "impact"];
-
 /// Where the services are: each from its `INNOLAB_<SERVICE>_URL` variable, or
 /// `http://<host>:<default port>`.
 pub fn upstreams(host: &str) -> Vec<UpstreamAddr> {
@@ -148,13 +144,11 @@ pub async fn serve(
             }
             other => anyhow::bail!("unknown service {other}"),
         };
-        if LOGGED.contains(&upstream.service) {
-            logs.push(feed::Log {
-                service: upstream.service,
-                grpc_name,
-                channel: channel.clone(),
-            });
-        }
+        logs.push(feed::Log {
+            service: upstream.service,
+            grpc_name,
+            channel: channel.clone(),
+        });
         channels.push((upstream.service, channel));
     }
     routes = routes.add_service(GatewayServiceServer::new(feed::Feed::new(logs)));

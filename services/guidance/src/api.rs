@@ -3,14 +3,16 @@
 
 use std::pin::Pin;
 
+use innolab_kit::changes::{Change, ChangeType};
 use innolab_kit::page::{PageRequest, PageTokens};
 use innolab_kit::{Error, Violations, query};
 use innolab_proto::google::r#type::Date as PbDate;
+use innolab_proto::innolab::common::v1::{Change as PbChange, ChangeType as PbChangeType};
 use innolab_proto::innolab::guidance::v1 as pb;
 use pb::guidance_service_server::GuidanceService;
 use prost_types::{FieldMask, Timestamp};
-use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::Options;
@@ -181,6 +183,9 @@ fn edition_number(name: &str) -> Result<(String, i64), Error> {
 /// The stream DownloadAttachment answers with.
 pub type DownloadStream =
     Pin<Box<dyn Stream<Item = Result<pb::DownloadAttachmentResponse, Status>> + Send>>;
+
+/// The change stream returned to callers.
+pub type ChangeStream = Pin<Box<dyn Stream<Item = Result<PbChange, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl GuidanceService for GuidanceApi {
@@ -528,6 +533,22 @@ impl GuidanceService for GuidanceApi {
         )
     }
 
+    type StreamChangesStream = ChangeStream;
+
+    async fn stream_changes(
+        &self,
+        request: Request<pb::StreamChangesRequest>,
+    ) -> Reply<Self::StreamChangesStream> {
+        let r = request.into_inner();
+        if r.after_sequence < 0 {
+            return Err(Error::invalid("after_sequence", "must not be negative").into());
+        }
+        let changes = self.store.changes(r.after_sequence, r.follow);
+        let stream =
+            ReceiverStream::new(changes).map(|item| item.map(change_pb).map_err(Status::from));
+        Ok(Response::new(Box::pin(stream)))
+    }
+
     type DownloadAttachmentStream = DownloadStream;
 
     async fn download_attachment(
@@ -716,6 +737,20 @@ fn timestamp(micros: i64) -> Option<Timestamp> {
 }
 
 // ---- resources ----
+
+fn change_pb(c: Change) -> PbChange {
+    PbChange {
+        sequence: c.sequence,
+        resource: c.resource,
+        r#type: match c.change_type {
+            ChangeType::Created => PbChangeType::Created,
+            ChangeType::Updated => PbChangeType::Updated,
+            ChangeType::Deleted => PbChangeType::Deleted,
+        } as i32,
+        revision: c.revision,
+        time: timestamp(c.time),
+    }
+}
 
 /// The validated fields of a document: every wrong field, whether its
 /// protobuf value or its content is wrong, is reported at once.

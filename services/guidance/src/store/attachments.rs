@@ -46,6 +46,15 @@ impl Store {
         }
         super::documents::get(&mut tx, document_id).await?;
         let id = new_id();
+        let now = now_micros();
+        self.record(
+            &mut tx,
+            &format!("documents/{document_id}/attachments/{id}"),
+            ChangeType::Created,
+            1,
+            now,
+        )
+        .await?;
         // The size is filled in at commit.
         sqlx::query(&format!(
             "INSERT INTO attachments ({COLUMNS}, request_id) VALUES ($1, $2, $3, $4, $5, 0, $6, $7)"
@@ -55,7 +64,7 @@ impl Store {
         .bind(&fields.filename)
         .bind(&fields.content_type)
         .bind(&fields.sha256)
-        .bind(now_micros())
+        .bind(now)
         .bind(request_id)
         .execute(&mut *tx)
         .await?;

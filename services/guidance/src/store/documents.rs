@@ -35,6 +35,14 @@ impl Store {
         }
         let id = new_id();
         let now = now_micros();
+        self.record(
+            &mut tx,
+            &format!("documents/{id}"),
+            ChangeType::Created,
+            1,
+            now,
+        )
+        .await?;
         sqlx::query(&format!(
             "INSERT INTO documents ({COLUMNS}, search_text, request_id) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, 1, $13, $13, $14, $15)"
@@ -127,6 +135,15 @@ impl Store {
         // The merge was made on `read_revision`; a change since then would be
         // overwritten by stale values, so it is refused as well.
         check_etag(&name, current.meta.revision, Some(read_revision))?;
+        let now = now_micros();
+        self.record(
+            &mut tx,
+            &name,
+            ChangeType::Updated,
+            current.meta.revision + 1,
+            now,
+        )
+        .await?;
         let updated = sqlx::query(
             "UPDATE documents SET doc_type = $1, title = $2, description = $3, topics = $4, \
              creators = $5, publisher = $6, license = $7, related_initiatives = $8, \
@@ -145,7 +162,7 @@ impl Store {
         .bind(date_text(fields.issue_date))
         .bind(date_text(fields.modify_date))
         .bind(search_text(fields))
-        .bind(now_micros())
+        .bind(now)
         .bind(id)
         .bind(current.meta.revision)
         .execute(&mut *tx)

@@ -59,6 +59,14 @@ impl Store {
         .await?;
         let number: i64 = row.try_get::<i64, _>("last")? + 1;
         let now = now_micros();
+        self.record(
+            &mut tx,
+            &format!("documents/{document_id}/editions/{number}"),
+            ChangeType::Created,
+            1,
+            now,
+        )
+        .await?;
         sqlx::query(&format!(
             "INSERT INTO editions ({COLUMNS}, request_id) VALUES \
              ($1, $2, 'DRAFT', $3, $4, '', NULL, 1, $5, $5, $6)"
@@ -177,13 +185,22 @@ impl Store {
                 ),
             ));
         }
+        let now = now_micros();
+        self.record(
+            &mut tx,
+            &name,
+            ChangeType::Updated,
+            current.meta.revision + 1,
+            now,
+        )
+        .await?;
         let updated = sqlx::query(
             "UPDATE editions SET translations = $1, change_note = $2, revision = revision + 1, \
              update_time = $3 WHERE document_id = $4 AND number = $5 AND revision = $6",
         )
         .bind(json(&fields.translations)?)
         .bind(&fields.change_note)
-        .bind(now_micros())
+        .bind(now)
         .bind(document_id)
         .bind(number)
         .bind(current.meta.revision)
@@ -213,6 +230,9 @@ impl Store {
         check_etag(&current.name(), current.meta.revision, t.expected_revision)?;
         let to = next_state(current.state, t.action)?;
         let now = now_micros();
+        // All appends first, in the order of the writes below: the superseded
+        // edition, this one, then the document whose current edition moves.
+        let mut superseded = None;
         if t.action == Action::Publish {
             let previous = sqlx::query(
                 "SELECT number FROM editions WHERE document_id = $1 AND state = 'PUBLISHED'",
@@ -223,9 +243,39 @@ impl Store {
             if let Some(row) = previous {
                 let previous: i64 = row.try_get("number")?;
                 let old = get(&mut tx, document_id, previous).await?;
-                let superseded = next_state(old.state, Action::Supersede)?;
-                set_state(&mut tx, &old, superseded, "", now).await?;
+                let state = next_state(old.state, Action::Supersede)?;
+                self.record(
+                    &mut tx,
+                    &old.name(),
+                    ChangeType::Updated,
+                    old.meta.revision + 1,
+                    now,
+                )
+                .await?;
+                superseded = Some((old, state));
             }
+        }
+        self.record(
+            &mut tx,
+            &current.name(),
+            ChangeType::Updated,
+            current.meta.revision + 1,
+            now,
+        )
+        .await?;
+        if matches!(t.action, Action::Publish | Action::Withdraw) {
+            let document = super::documents::get(&mut tx, document_id).await?;
+            self.record(
+                &mut tx,
+                &format!("documents/{document_id}"),
+                ChangeType::Updated,
+                document.meta.revision + 1,
+                now,
+            )
+            .await?;
+        }
+        if let Some((old, state)) = &superseded {
+            set_state(&mut tx, old, *state, "", now).await?;
         }
         set_state(&mut tx, &current, to, &t.reason, now).await?;
         match t.action {

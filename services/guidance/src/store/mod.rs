@@ -3,6 +3,15 @@
 //! One implementation serves SQLite and PostgreSQL through sqlx's `Any`
 //! driver; only search differs, and branches on [`Database::backend`]. The
 //! schema has one migration folder per backend.
+//!
+//! Every committed write appends to the change log (`innolab_kit::changes`)
+//! in its own transaction, as in the initiatives service: one change per
+//! resource written, with its revision after the change (1 on create). The
+//! append comes before the transaction's first write where the revision is
+//! known by then, so that on PostgreSQL the change-log lock is the first lock
+//! a writer takes ([`Database::begin`] takes the same write lock first anyway).
+//! A write that then fails rolls its append back; an idempotent retry returns
+//! before appending.
 
 mod attachments;
 mod documents;
@@ -13,6 +22,7 @@ pub use attachments::{Upload, UploadStart};
 pub use search::SearchHit;
 
 use innolab_kit::Error;
+use innolab_kit::changes::{self, ChangeType};
 use innolab_kit::db::{Database, EmbeddedMigration, Migrations, is_unique_violation};
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::{Sql, Value};
@@ -23,16 +33,30 @@ use crate::domain::{Date, Meta};
 
 /// The schema, one list per backend.
 pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &[EmbeddedMigration {
-        version: 1,
-        description: "guidance",
-        sql: include_str!("../../migrations/sqlite/0001_guidance.sql"),
-    }],
-    postgres: &[EmbeddedMigration {
-        version: 1,
-        description: "guidance",
-        sql: include_str!("../../migrations/postgres/0001_guidance.sql"),
-    }],
+    sqlite: &[
+        EmbeddedMigration {
+            version: 1,
+            description: "guidance",
+            sql: include_str!("../../migrations/sqlite/0001_guidance.sql"),
+        },
+        EmbeddedMigration {
+            version: 2,
+            description: "change log",
+            sql: include_str!("../../migrations/sqlite/0002_change_log.sql"),
+        },
+    ],
+    postgres: &[
+        EmbeddedMigration {
+            version: 1,
+            description: "guidance",
+            sql: include_str!("../../migrations/postgres/0001_guidance.sql"),
+        },
+        EmbeddedMigration {
+            version: 2,
+            description: "change log",
+            sql: include_str!("../../migrations/postgres/0002_change_log.sql"),
+        },
+    ],
 };
 
 /// A page of results and the cursor after it (`None` on the last page).
@@ -56,8 +80,30 @@ impl Store {
         Store { db }
     }
 
+    /// The change log, from `after`, as a stream.
+    pub fn changes(
+        &self,
+        after: i64,
+        follow: bool,
+    ) -> tokio::sync::mpsc::Receiver<Result<changes::Change, Error>> {
+        changes::stream(self.db.clone(), after, follow)
+    }
+
     async fn begin(&self) -> Result<Transaction<'static, Any>, Error> {
         self.db.begin().await
+    }
+
+    /// Logs a change of `resource` inside its transaction.
+    async fn record(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        resource: &str,
+        change_type: ChangeType,
+        revision: i64,
+        now: i64,
+    ) -> Result<(), Error> {
+        changes::record(&self.db, tx, resource, change_type, revision, now).await?;
+        Ok(())
     }
 }
 
