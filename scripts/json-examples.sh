@@ -4,11 +4,12 @@
 #
 #   scripts/json-examples.sh [host:port]     (default 127.0.0.1:50050, the gateway)
 set -euo pipefail
-base="http://${1:-127.0.0.1:50050}/innolab.membership.v1.MembershipService"
+root="http://${1:-127.0.0.1:50050}"
+base="$root/innolab.membership.v1.MembershipService"
 
-post() { # method json -> prints "HTTP-status body"
+post() { # method json [service-url] -> prints "HTTP-status body"
   curl -s -o /tmp/innolab-json.$$ -w '%{http_code}' -X POST \
-    -H 'Content-Type: application/json' -d "$2" "$base/$1"
+    -H 'Content-Type: application/json' -d "$2" "${3:-$base}/$1"
   printf ' '; cat /tmp/innolab-json.$$; rm -f /tmp/innolab-json.$$; echo
 }
 expect() { # "HTTP-status body" status fragment
@@ -35,4 +36,7 @@ expect "$(post CreateOrganization '{"organization": {"displayNames": [{"language
 
 # Unknown id: HTTP 404.
 expect "$(post GetOrganization '{"name": "organizations/does-not-exist"}')" 404 '"code":"not_found"'
+# The gateway's own compositions take JSON too: the organisation's profile.
+expect "$(post GetOrganizationProfile "{\"name\": \"$name\"}" "$root/innolab.gateway.v1.GatewayService")" \
+  200 "\"organization\":{\"name\":\"$name\""
 echo "json examples ok"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's tour, runnable: registers an organisation, a person, the network,
-# a membership through its lifecycle and a national contact point, against a
+# a membership through its lifecycle and a national contact point, records an
+# initiative and reads its dossier and the organisation's profile, against a
 # running suite (through the gateway) or membership service, using server
 # reflection (no .proto files).
 #
@@ -14,6 +15,10 @@ svc="http://$addr/innolab.membership.v1.MembershipService"
 call() { # method json -> prints the JSON reply; fails on a gRPC error
   npx --yes @bufbuild/buf@1.75.0 curl --protocol grpc --http2-prior-knowledge \
     -d "$2" "$svc/$1" 2>/dev/null
+}
+call_at() { # service method json -> prints the JSON reply; fails on a gRPC error
+  npx --yes @bufbuild/buf@1.75.0 curl --protocol grpc --http2-prior-knowledge \
+    -d "$3" "http://$addr/$1/$2" 2>/dev/null
 }
 name_of() { sed -n 's/^  "name": "\([^"]*\)".*/\1/p' | head -n 1; }
 show() { printf '\n--- %s\n' "$*"; }
@@ -63,6 +68,19 @@ post=$(call CreatePost "{\"post\": {\"group\": \"$group\", \"role\": \"ROLE_NATI
 call AssignPostHolder "{\"name\": \"$post\", \"person\": \"$person\", \"decided_by\": \"Secretary General\"}" \
   | grep -q "\"holder\": \"$person\""
 echo "$post held by $person"
+
+show "CreateInitiative led by the organisation, then its dossier and the organisation's profile"
+initiative=$(call_at innolab.initiatives.v1.InitiativesService CreateInitiative "{\"initiative\": {
+  \"titles\": [{\"language_code\": \"ro\", \"text\": \"Ghiseul digital\"}],
+  \"lead_organization\": \"$org\", \"country_code\": \"RO\",
+  \"stage\": \"INITIATIVE_STAGE_DEVELOPING_PROPOSALS\"}, \"actor\": \"$person\"}" | name_of)
+call_at innolab.gateway.v1.GatewayService GetInitiativeDossier "{\"name\": \"$initiative\"}" \
+  | grep -q "\"name\": \"$org\""
+call_at innolab.gateway.v1.GatewayService GetOrganizationProfile "{\"name\": \"$org\"}" \
+  | grep -q "\"name\": \"$initiative\""
+call_at innolab.gateway.v1.GatewayService GetPortfolioOverview '{"filter": "country_code = \"RO\""}' \
+  | grep -q '"evidence"'
+echo "dossier of $initiative names its lead $org; the profile lists the initiative"
 
 show "Health"
 npx --yes @bufbuild/buf@1.75.0 curl --protocol grpc --http2-prior-knowledge -d '{"service": ""}' \

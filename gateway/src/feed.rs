@@ -8,7 +8,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use innolab_proto::innolab::common::v1::Change;
 use innolab_proto::innolab::gateway::v1 as pb;
-use pb::gateway_service_server::GatewayService;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
@@ -98,14 +97,13 @@ fn decode(token: &str, known: &[Log]) -> Result<Cursor, Status> {
     Ok(cursor)
 }
 
-type Stream =
+/// The stream of merged changes.
+pub type Stream =
     Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::StreamChangesResponse, Status>> + Send>>;
 
-#[tonic::async_trait]
-impl GatewayService for Feed {
-    type StreamChangesStream = Stream;
-
-    async fn stream_changes(
+impl Feed {
+    /// StreamChanges: every log merged, from the request's cursor.
+    pub async fn stream(
         &self,
         request: Request<pb::StreamChangesRequest>,
     ) -> Result<Response<Stream>, Status> {

@@ -16,7 +16,6 @@ use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, MethodDescriptor};
 use tonic::body::Body;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
-use tonic::transport::Channel;
 use tonic::{Code, Status};
 
 /// Largest JSON request body accepted.
@@ -40,8 +39,34 @@ pub fn is_json(request: &http::Request<Body>) -> bool {
         .is_some_and(|v| v.starts_with("application/json"))
 }
 
+/// Anything that takes gRPC calls: a channel to a service, or the gateway's
+/// own service in process.
+pub trait Target:
+    tonic::client::GrpcService<
+        Body,
+        ResponseBody: http_body::Body<Data = bytes::Bytes, Error: Into<StdError> + Send>
+                          + Send
+                          + 'static,
+        Future: Send,
+    > + Send
+{
+}
+
+impl<T> Target for T where
+    T: tonic::client::GrpcService<
+            Body,
+            ResponseBody: http_body::Body<Data = bytes::Bytes, Error: Into<StdError> + Send>
+                              + Send
+                              + 'static,
+            Future: Send,
+        > + Send
+{
+}
+
+type StdError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Transcodes one JSON call to `channel` and back.
-pub async fn call(channel: Channel, request: http::Request<Body>) -> Response<Body> {
+pub async fn call(channel: impl Target, request: http::Request<Body>) -> Response<Body> {
     match transcode(channel, request).await {
         Ok(response) => response,
         Err(status) => error_response(&status),
@@ -49,7 +74,7 @@ pub async fn call(channel: Channel, request: http::Request<Body>) -> Response<Bo
 }
 
 async fn transcode(
-    channel: Channel,
+    channel: impl Target,
     request: http::Request<Body>,
 ) -> Result<Response<Body>, Status> {
     if request.method() != http::Method::POST {
@@ -77,7 +102,7 @@ async fn transcode(
 /// `channel` with a JSON request, returning the JSON answer. `headers` may
 /// carry `x-request-id`, trace context and `connect-timeout-ms`.
 pub async fn invoke(
-    channel: Channel,
+    channel: impl Target,
     path: &str,
     body: &[u8],
     headers: &http::HeaderMap,
@@ -122,9 +147,10 @@ pub async fn invoke(
     }
 
     let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready()
-        .await
-        .map_err(|e| Status::unavailable(format!("service unavailable: {e}")))?;
+    grpc.ready().await.map_err(|e| {
+        let e: StdError = e.into();
+        Status::unavailable(format!("service unavailable: {e}"))
+    })?;
     let grpc_path = http::uri::PathAndQuery::try_from(format!(
         "/{}/{}",
         method.parent_service().full_name(),

@@ -3,6 +3,8 @@
 //! owns it, with health and reflection for all of it. It is also the
 //! composition root: the `innolab` binary runs the whole suite in one process.
 
+pub mod api;
+pub mod compose;
 pub mod demo;
 pub mod feed;
 pub mod json;
@@ -19,7 +21,6 @@ use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use innolab_proto::innolab::gateway::v1::gateway_service_server::GatewayServiceServer;
 use proxy::{Forward, Upstream};
 
 /// gRPC name of the gateway's own service, also its readiness status name.
@@ -121,6 +122,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let mut channels = Vec::new();
     let mut logs = Vec::new();
+    let mut by_service = std::collections::HashMap::new();
     let mut routes = Routes::default();
     for upstream in &settings.upstreams {
         let channel = channel(upstream, settings.connect_timeout)?;
@@ -149,9 +151,19 @@ pub async fn serve(
             grpc_name,
             channel: channel.clone(),
         });
+        by_service.insert(upstream.service, channel.clone());
         channels.push((upstream.service, channel));
     }
-    routes = routes.add_service(GatewayServiceServer::new(feed::Feed::new(logs)));
+    let compose = compose::Compose::new(
+        by_service.get("membership").cloned(),
+        by_service.get("initiatives").cloned(),
+        by_service.get("guidance").cloned(),
+        by_service.get("impact").cloned(),
+    );
+    routes = routes.add_service(api::Routed::new(api::Gateway::new(
+        feed::Feed::new(logs),
+        compose,
+    )));
     let options = ServeOptions {
         grpc_name: GATEWAY_NAME,
         descriptor_sets: vec![innolab_proto::FILE_DESCRIPTOR_SET],

@@ -140,7 +140,7 @@ fn with_request_id(mut response: Response<Body>, id: &HeaderValue) -> Response<B
 }
 
 /// The caller's `grpc-timeout` (e.g. `250m`), per the gRPC over HTTP/2 spec.
-fn grpc_timeout(headers: &http::HeaderMap) -> Result<Option<Duration>, tonic::Status> {
+pub(crate) fn grpc_timeout(headers: &http::HeaderMap) -> Result<Option<Duration>, tonic::Status> {
     let Some(value) = headers.get("grpc-timeout") else {
         return Ok(None);
     };

@@ -325,3 +325,117 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// The four services and the gateway in front of them, each on its own
+/// `127.0.0.1:0` port and database, as the gateway's integration tests need.
+#[derive(Debug)]
+pub struct Suite {
+    /// The membership service.
+    pub membership: TestServer,
+    /// The initiatives service.
+    pub initiatives: TestServer,
+    /// The guidance service.
+    pub guidance: TestServer,
+    /// The impact service; `None` once a test stopped it.
+    pub impact: Option<TestServer>,
+    /// Where the gateway listens.
+    pub gateway: SocketAddr,
+    gateway_stop: Option<oneshot::Sender<()>>,
+    gateway_task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Suite {
+    /// Starts every service on `backend` and the gateway, and waits until
+    /// the gateway is SERVING.
+    pub async fn start(backend: &Backend) -> Suite {
+        let membership = TestServer::membership(backend).await;
+        let membership_url = format!("http://{}", membership.addr);
+        let (initiatives, guidance, impact) = tokio::join!(
+            TestServer::initiatives(backend, &membership_url),
+            TestServer::guidance(backend),
+            TestServer::impact(backend),
+        );
+        let url = |server: &TestServer| format!("http://{}", server.addr);
+        let upstreams = innolab_gateway::SERVICES
+            .iter()
+            .map(|&(service, env, _)| innolab_gateway::UpstreamAddr {
+                service,
+                env,
+                url: match service {
+                    "membership" => url(&membership),
+                    "initiatives" => url(&initiatives),
+                    "guidance" => url(&guidance),
+                    _ => url(&impact),
+                },
+            })
+            .collect();
+        let settings = innolab_gateway::GatewaySettings {
+            upstreams,
+            shutdown_drain: Duration::from_secs(5),
+            connect_timeout: Duration::from_millis(500),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let gateway = listener.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(innolab_gateway::serve(listener, settings, async {
+            let _ = rx.await;
+        }));
+        let suite = Suite {
+            membership,
+            initiatives,
+            guidance,
+            impact: Some(impact),
+            gateway,
+            gateway_stop: Some(tx),
+            gateway_task: Some(task),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut health = HealthClient::new(suite.channel().await);
+            if let Ok(r) = health
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await
+                && r.into_inner().status == ServingStatus::Serving as i32
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "gateway not SERVING within 30 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        suite
+    }
+
+    /// A channel to the gateway.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.gateway))
+            .expect("uri")
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    /// Stops the gateway and every service still running.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.gateway_stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.gateway_task.take() {
+            let result = tokio::time::timeout(Duration::from_secs(30), task)
+                .await
+                .expect("gateway stops within 30 s")
+                .expect("gateway task");
+            result.expect("gateway exits cleanly");
+        }
+        if let Some(impact) = self.impact.take() {
+            impact.stop().await;
+        }
+        self.guidance.stop().await;
+        self.initiatives.stop().await;
+        self.membership.stop().await;
+    }
+}

@@ -146,6 +146,8 @@ pub struct DocumentQuery {
     pub stages: Vec<LifecycleStage>,
     /// Any of these publishers (resource names).
     pub publishers: Vec<String>,
+    /// Related to any of these initiatives (resource names).
+    pub initiatives: Vec<String>,
     /// Every term must occur in the title.
     pub text: Vec<String>,
 }
@@ -155,7 +157,14 @@ impl DocumentQuery {
     pub fn from_filter(filter: &str) -> Result<Self, Error> {
         let mut r = query::restrictions(
             filter,
-            &["type", "license", "topic", "lifecycle_stage", "publisher"],
+            &[
+                "type",
+                "license",
+                "topic",
+                "lifecycle_stage",
+                "publisher",
+                "related_initiative",
+            ],
         )?;
         Ok(DocumentQuery {
             types: parse_names("type", r.take("type"), DocumentType::parse)?,
@@ -167,6 +176,7 @@ impl DocumentQuery {
                 LifecycleStage::parse,
             )?,
             publishers: r.take("publisher"),
+            initiatives: r.take("related_initiative"),
             text: r
                 .text
                 .iter()

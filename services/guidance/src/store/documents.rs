@@ -108,6 +108,13 @@ impl Store {
             .map(|s| s.as_str().to_string())
             .collect();
         and_has(&mut sql, "document_stages", "stage", "d.id", &stages);
+        and_has(
+            &mut sql,
+            "document_initiatives",
+            "initiative",
+            "d.id",
+            &query.initiatives,
+        );
         for term in &query.text {
             sql.push(" AND search_text LIKE ")
                 .bind(Value::from(format!("%{}%", like_escape(term))))
@@ -181,6 +188,10 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM document_initiatives WHERE document_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         write_facets(&mut tx, id, fields).await?;
         let stored = get(&mut tx, id).await?;
         tx.commit().await?;
@@ -216,6 +227,16 @@ async fn write_facets(
             .bind(stage.as_str())
             .execute(&mut **tx)
             .await?;
+    }
+    for initiative in &fields.related_initiatives {
+        sqlx::query(
+            "INSERT INTO document_initiatives (document_id, initiative) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(initiative)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }

@@ -44,6 +44,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             description: "change log",
             sql: include_str!("../../migrations/sqlite/0002_change_log.sql"),
         },
+        EmbeddedMigration {
+            version: 3,
+            description: "document initiatives",
+            sql: include_str!("../../migrations/sqlite/0003_document_initiatives.sql"),
+        },
     ],
     postgres: &[
         EmbeddedMigration {
@@ -55,6 +60,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             version: 2,
             description: "change log",
             sql: include_str!("../../migrations/postgres/0002_change_log.sql"),
+        },
+        EmbeddedMigration {
+            version: 3,
+            description: "document initiatives",
+            sql: include_str!("../../migrations/postgres/0003_document_initiatives.sql"),
         },
     ],
 };
