@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use innolab_gateway::{GatewaySettings, UpstreamAddr};
+use innolab_proto::innolab::gateway::v1 as gw;
+use innolab_proto::innolab::initiatives::v1 as ini;
 use innolab_proto::innolab::membership::v1 as pb;
 use innolab_tests::{Backend, TestServer};
 use pb::membership_service_client::MembershipServiceClient;
@@ -407,18 +409,16 @@ async fn json_over_http_for_systems_without_grpc() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_dataset_loads_through_the_gateway_and_only_once() {
-    let service = TestServer::membership(&Backend::Sqlite).await;
-    let gw = gateway(format!("http://{}", service.addr)).await;
-    gw.wait_status(1).await;
-    let first = innolab_gateway::demo::load(gw.channel().await)
+    let suite = innolab_tests::Suite::start(&Backend::Sqlite).await;
+    let first = innolab_gateway::demo::load(suite.channel().await)
         .await
         .unwrap();
-    let again = innolab_gateway::demo::load(gw.channel().await)
+    let again = innolab_gateway::demo::load(suite.channel().await)
         .await
         .unwrap();
     assert!(again <= first, "a second load applies nothing new");
 
-    let mut client = MembershipServiceClient::new(gw.channel().await);
+    let mut client = MembershipServiceClient::new(suite.channel().await);
     let orgs = client
         .list_organizations(pb::ListOrganizationsRequest {
             page_size: 100,
@@ -451,6 +451,46 @@ async fn the_demo_dataset_loads_through_the_gateway_and_only_once() {
         !posts[0].holder.is_empty(),
         "the national contact point is held"
     );
-    gw.stop().await;
-    service.stop().await;
+
+    // Initiatives, guidance and impact data, each stored once, composing
+    // into whole dossiers.
+    let mut library =
+        ini::initiatives_service_client::InitiativesServiceClient::new(suite.channel().await);
+    let initiatives = library
+        .list_initiatives(ini::ListInitiativesRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .initiatives;
+    assert_eq!(initiatives.len(), 3, "three initiatives, not duplicated");
+    let mut gateway = gw::gateway_service_client::GatewayServiceClient::new(suite.channel().await);
+    let mut assessed = 0;
+    let mut guided = 0;
+    for initiative in &initiatives {
+        let dossier = gateway
+            .get_initiative_dossier(gw::GetInitiativeDossierRequest {
+                name: initiative.name.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            dossier.missing_parts.is_empty(),
+            "{:?}",
+            dossier.missing_parts
+        );
+        assert!(dossier.lead_organization.is_some());
+        assessed += dossier.assessments.len();
+        guided += dossier.related_guidance.len();
+    }
+    assert_eq!(assessed, 1, "one assessment");
+    assert_eq!(guided, 2, "two documents related to initiatives");
+    let overview = gateway
+        .get_portfolio_overview(gw::GetPortfolioOverviewRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(overview.initiatives.unwrap().total, 3);
+    assert_eq!(overview.evidence.unwrap().assessment_count, 1);
+    suite.stop().await;
 }

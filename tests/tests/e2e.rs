@@ -1,0 +1,547 @@
+//! The real topology: the four service binaries and the gateway binary as
+//! separate processes, configured only by environment variables (as on
+//! Kubernetes), driven through the gateway by a full scenario: register
+//! organisations, record an initiative through its lifecycle, publish
+//! guidance, complete an assessment, read the dossier, follow the change feed.
+//!
+//! The binaries come from `INNOLAB_BIN_DIR` when set (CI points it at the
+//! release build the container image holds); otherwise the test builds the
+//! workspace's binaries with the cargo that runs it and uses those.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::fmt::Debug;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use innolab_proto::google::r#type::Date;
+use innolab_proto::innolab::gateway::v1 as gw;
+use innolab_proto::innolab::guidance::v1 as gd;
+use innolab_proto::innolab::impact::v1 as im;
+use innolab_proto::innolab::initiatives::v1 as ini;
+use innolab_proto::innolab::membership::v1 as mb;
+use innolab_tests::{Backend, on_both_backends};
+use tonic::transport::Channel;
+use tonic::{Response, Status};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+trait Outcome<T> {
+    fn accepted(self, call: &str) -> T;
+}
+
+impl<T: Debug> Outcome<T> for Result<Response<T>, Status> {
+    #[track_caller]
+    fn accepted(self, call: &str) -> T {
+        match self {
+            Ok(r) => r.into_inner(),
+            Err(s) => panic!("{call}: {:?}: {}", s.code(), s.message()),
+        }
+    }
+}
+
+/// The folder holding the binaries, built once per test process.
+fn bin_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Ok(dir) = std::env::var("INNOLAB_BIN_DIR")
+            && !dir.is_empty()
+        {
+            return PathBuf::from(dir);
+        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_string());
+        let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let status = Command::new(cargo)
+            .args(["build", "--workspace", "--bins", "--quiet"])
+            .current_dir(&workspace)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "cargo build --bins failed");
+        // This test runs from <target>/<profile>/deps/; the binaries are in <target>/<profile>/.
+        let exe = std::env::current_exe().expect("test executable");
+        exe.parent()
+            .and_then(|deps| deps.parent())
+            .expect("target profile folder")
+            .to_path_buf()
+    })
+    .clone()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One process of the suite.
+struct Process {
+    name: &'static str,
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Process {
+    fn start(name: &'static str, dir: &std::path::Path, env: &[(&str, String)]) -> Process {
+        let port = free_port();
+        let log = dir.join(format!("{name}.log"));
+        let binary = bin_dir().join(name);
+        assert!(binary.exists(), "{} is missing", binary.display());
+        let child = Command::new(&binary)
+            .env_clear()
+            .env("INNOLAB_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("INNOLAB_METRICS_ADDR", "off")
+            .env("INNOLAB_SHUTDOWN_DRAIN_SECONDS", "5")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name} starts: {e}"));
+        Process {
+            name,
+            child,
+            port,
+            log,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Waits (at most 60 s) until the process reports SERVING.
+    async fn wait_serving(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(channel) = Channel::from_shared(self.url()).unwrap().connect().await
+                && let Ok(r) = HealthClient::new(channel)
+                    .check(HealthCheckRequest {
+                        service: String::new(),
+                    })
+                    .await
+                && r.into_inner().status == 1
+            {
+                return;
+            }
+            if let Ok(Some(exit)) = self.child.try_wait() {
+                panic!("{} exited with {exit}: {}", self.name, self.log_text());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} not SERVING within 60 s: {}",
+                self.name,
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, and the process exits 0 after draining.
+    fn stop(mut self) {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(exit) = self.child.try_wait().unwrap() {
+                assert!(
+                    exit.success(),
+                    "{} exited with {exit}: {}",
+                    self.name,
+                    self.log_text()
+                );
+                return;
+            }
+            assert!(Instant::now() < deadline, "{} did not stop", self.name);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Database settings for one service: a file in `dir`, or a schema of its own.
+fn database(
+    backend: &Backend,
+    dir: &std::path::Path,
+    service: &str,
+    run: &str,
+) -> Vec<(&'static str, String)> {
+    match backend {
+        Backend::Sqlite => vec![(
+            "INNOLAB_DATABASE_URL",
+            format!("sqlite://{}/{service}.db", dir.display()),
+        )],
+        Backend::Postgres(url) => vec![
+            ("INNOLAB_DATABASE_URL", url.clone()),
+            ("INNOLAB_DATABASE_SCHEMA", format!("e2e_{run}_{service}")),
+        ],
+    }
+}
+
+async fn drop_schemas(backend: &Backend, run: &str) {
+    if let Backend::Postgres(url) = backend {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(url).await.unwrap();
+        for service in ["membership", "initiatives", "guidance", "impact"] {
+            sqlx::query(&format!(
+                "DROP SCHEMA IF EXISTS e2e_{run}_{service} CASCADE"
+            ))
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        pool.close().await;
+    }
+}
+
+fn date(year: i32, month: i32, day: i32) -> Option<Date> {
+    Some(Date { year, month, day })
+}
+
+async fn organization(
+    client: &mut mb::membership_service_client::MembershipServiceClient<Channel>,
+    name: &str,
+    country: &str,
+) -> String {
+    client
+        .create_organization(mb::CreateOrganizationRequest {
+            organization: Some(mb::Organization {
+                display_names: vec![mb::LocalizedText {
+                    language_code: "en".into(),
+                    text: name.into(),
+                }],
+                kind: mb::OrganizationKind::Government as i32,
+                country_code: country.into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .accepted("CreateOrganization")
+        .name
+}
+
+async fn separate_processes_run_the_whole_scenario(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let run = uuid::Uuid::now_v7().simple().to_string();
+    let db = |service| database(&backend, dir.path(), service, &run);
+
+    let mut membership = Process::start("innolab-membership", dir.path(), &db("membership"));
+    let mut initiatives = Process::start(
+        "innolab-initiatives",
+        dir.path(),
+        &[
+            db("initiatives"),
+            vec![("INNOLAB_MEMBERSHIP_URL", membership.url())],
+        ]
+        .concat(),
+    );
+    let mut guidance = Process::start("innolab-guidance", dir.path(), &db("guidance"));
+    let mut impact = Process::start("innolab-impact", dir.path(), &db("impact"));
+    let mut gateway = Process::start(
+        "innolab-gateway",
+        dir.path(),
+        &[
+            ("INNOLAB_MEMBERSHIP_URL", membership.url()),
+            ("INNOLAB_INITIATIVES_URL", initiatives.url()),
+            ("INNOLAB_GUIDANCE_URL", guidance.url()),
+            ("INNOLAB_IMPACT_URL", impact.url()),
+        ],
+    );
+    for process in [
+        &mut membership,
+        &mut initiatives,
+        &mut guidance,
+        &mut impact,
+        &mut gateway,
+    ] {
+        process.wait_serving().await;
+    }
+
+    let channel = Channel::from_shared(gateway.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut members = mb::membership_service_client::MembershipServiceClient::new(channel.clone());
+    let mut library =
+        ini::initiatives_service_client::InitiativesServiceClient::new(channel.clone());
+    let mut guides = gd::guidance_service_client::GuidanceServiceClient::new(channel.clone());
+    let mut assessments = im::impact_service_client::ImpactServiceClient::new(channel.clone());
+    let mut suite = gw::gateway_service_client::GatewayServiceClient::new(channel);
+
+    // Register organisations.
+    let agency = organization(&mut members, "Agency for Digitisation", "DK").await;
+    let municipality = organization(&mut members, "Aarhus Municipality", "DK").await;
+
+    // Record an initiative and take it through its lifecycle.
+    let initiative = library
+        .create_initiative(ini::CreateInitiativeRequest {
+            initiative: Some(ini::Initiative {
+                titles: vec![ini::LocalizedText {
+                    language_code: "da".into(),
+                    text: "Digital post til borgere".into(),
+                }],
+                lead_organization: agency.clone(),
+                partners: vec![ini::Partner {
+                    organization: municipality.clone(),
+                    role: ini::PartnerRole::Implementing as i32,
+                }],
+                country_code: "DK".into(),
+                stage: ini::InitiativeStage::DevelopingProposals as i32,
+                ..Default::default()
+            }),
+            actor: "Lab lead".into(),
+            request_id: "e2e-initiative".into(),
+        })
+        .await
+        .accepted("CreateInitiative")
+        .name;
+    for stage in [
+        ini::InitiativeStage::ImplementingProjects,
+        ini::InitiativeStage::EvaluatingProjects,
+    ] {
+        library
+            .move_initiative_stage(ini::MoveInitiativeStageRequest {
+                name: initiative.clone(),
+                stage: stage as i32,
+                actor: "Lab lead".into(),
+                note: format!("to {}", stage.as_str_name()),
+                ..Default::default()
+            })
+            .await
+            .accepted("MoveInitiativeStage");
+    }
+    library
+        .change_initiative_status(ini::ChangeInitiativeStatusRequest {
+            name: initiative.clone(),
+            status: ini::InitiativeStatus::Implemented as i32,
+            actor: "Lab lead".into(),
+            note: "rolled out".into(),
+            ..Default::default()
+        })
+        .await
+        .accepted("ChangeInitiativeStatus");
+
+    // Publish guidance about it.
+    let document = guides
+        .create_document(gd::CreateDocumentRequest {
+            document: Some(gd::Document {
+                r#type: gd::DocumentType::CaseStudy as i32,
+                title: "Digital post: what we learnt".into(),
+                license: "CC-BY-4.0".into(),
+                related_initiatives: vec![initiative.clone()],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .accepted("CreateDocument")
+        .name;
+    let edition = guides
+        .create_edition(gd::CreateEditionRequest {
+            parent: document.clone(),
+            edition: Some(gd::Edition {
+                translations: vec![gd::Translation {
+                    language_code: "da".into(),
+                    title: "Digital post".into(),
+                    summary: String::new(),
+                    body: "Borgerne får post digitalt.".into(),
+                    original: true,
+                }],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .accepted("CreateEdition")
+        .name;
+    guides
+        .submit_edition(gd::SubmitEditionRequest {
+            name: edition.clone(),
+            etag: String::new(),
+        })
+        .await
+        .accepted("SubmitEdition");
+    guides
+        .publish_edition(gd::PublishEditionRequest {
+            name: edition,
+            etag: String::new(),
+        })
+        .await
+        .accepted("PublishEdition");
+
+    // Complete an assessment with an indicator.
+    let assessment = assessments
+        .create_assessment(im::CreateAssessmentRequest {
+            assessment: Some(im::Assessment {
+                initiative: initiative.clone(),
+                title: "Evaluation of digital post".into(),
+                nesta_level: 2,
+                maryland_level: 2,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .accepted("CreateAssessment")
+        .name;
+    assessments
+        .create_indicator(im::CreateIndicatorRequest {
+            parent: assessment.clone(),
+            indicator: Some(im::Indicator {
+                title: "Share of letters sent digitally".into(),
+                result_type: im::ResultType::Outcome as i32,
+                measure: "%".into(),
+                direction: im::Direction::HigherIsBetter as i32,
+                baseline: Some(im::Point {
+                    value: 40.0,
+                    date: date(2020, 1, 1),
+                }),
+                target: Some(im::Point {
+                    value: 90.0,
+                    date: date(2024, 1, 1),
+                }),
+                measurements: vec![im::Measurement {
+                    date: date(2023, 1, 1),
+                    value: 92.0,
+                    source: "Statistics".into(),
+                    note: String::new(),
+                }],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .accepted("CreateIndicator");
+    assessments
+        .start_assessment(im::StartAssessmentRequest {
+            name: assessment.clone(),
+            decided_by: "Evaluator".into(),
+            ..Default::default()
+        })
+        .await
+        .accepted("StartAssessment");
+    assessments
+        .submit_assessment(im::SubmitAssessmentRequest {
+            name: assessment.clone(),
+            decided_by: "Evaluator".into(),
+            reason: "done".into(),
+            ..Default::default()
+        })
+        .await
+        .accepted("SubmitAssessment");
+    assessments
+        .review_assessment(im::ReviewAssessmentRequest {
+            name: assessment.clone(),
+            reviewer: "Reviewer".into(),
+            decision: im::ReviewDecision::Approved as i32,
+            comment: "sound".into(),
+            ..Default::default()
+        })
+        .await
+        .accepted("ReviewAssessment");
+
+    // Read the dossier.
+    let dossier = suite
+        .get_initiative_dossier(gw::GetInitiativeDossierRequest {
+            name: initiative.clone(),
+        })
+        .await
+        .accepted("GetInitiativeDossier");
+    assert!(
+        dossier.missing_parts.is_empty(),
+        "{:?}",
+        dossier.missing_parts
+    );
+    let record = dossier.initiative.unwrap();
+    assert_eq!(
+        record.timeline.len(),
+        4,
+        "creation, two moves, a status change"
+    );
+    assert_eq!(
+        record.stage,
+        ini::InitiativeStage::EvaluatingProjects as i32
+    );
+    assert_eq!(dossier.lead_organization.unwrap().name, agency);
+    assert_eq!(dossier.partner_organizations[0].name, municipality);
+    assert_eq!(dossier.related_guidance[0].name, document);
+    let assessed = &dossier.assessments[0];
+    assert_eq!(
+        assessed.assessment.as_ref().unwrap().state,
+        im::AssessmentState::Completed as i32
+    );
+    assert_eq!(
+        assessed.indicators[0].progress.as_ref().unwrap().status,
+        im::ProgressStatus::Achieved as i32
+    );
+
+    // Follow the change feed: every service's changes, then a resume from
+    // the middle with no gap and no duplicate.
+    let read = |cursor: String| {
+        let mut suite = suite.clone();
+        async move {
+            let mut stream = suite
+                .stream_changes(gw::StreamChangesRequest {
+                    cursor,
+                    follow: false,
+                })
+                .await
+                .accepted("StreamChanges");
+            let mut changes = Vec::new();
+            while let Some(change) = stream.message().await.unwrap() {
+                changes.push(change);
+            }
+            changes
+        }
+    };
+    let all = read(String::new()).await;
+    for service in ["membership", "initiatives", "guidance", "impact"] {
+        assert!(
+            all.iter().any(|c| c.service == service),
+            "no change from {service}"
+        );
+    }
+    let resources: Vec<&str> = all
+        .iter()
+        .map(|c| c.change.as_ref().unwrap().resource.as_str())
+        .collect();
+    for name in [&agency, &initiative, &document, &assessment] {
+        assert!(resources.contains(&name.as_str()), "{name} not in the feed");
+    }
+    let middle = all.len() / 2;
+    let rest = read(all[middle - 1].cursor.clone()).await;
+    let key =
+        |c: &gw::StreamChangesResponse| (c.service.clone(), c.change.as_ref().unwrap().sequence);
+    let mut expected: Vec<_> = all[middle..].iter().map(key).collect();
+    let mut resumed: Vec<_> = rest.iter().map(key).collect();
+    expected.sort();
+    resumed.sort();
+    assert_eq!(resumed, expected, "resume: no gap, no duplicate");
+
+    // Every process drains and exits 0 on SIGTERM.
+    for process in [gateway, impact, guidance, initiatives, membership] {
+        process.stop();
+    }
+    drop_schemas(&backend, &run).await;
+}
+
+on_both_backends!(separate_processes_run_the_whole_scenario);
