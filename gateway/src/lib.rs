@@ -129,19 +129,35 @@ pub async fn serve(
         let forward = channel.clone();
         let grpc_name = match upstream.service {
             "membership" => {
-                routes = routes.add_service(Forward::<Membership>::new(forward));
+                routes = routes.add_service(Forward::<Membership>::new(
+                    forward,
+                    &upstream.url,
+                    settings.connect_timeout,
+                ));
                 Membership::NAME
             }
             "initiatives" => {
-                routes = routes.add_service(Forward::<Initiatives>::new(forward));
+                routes = routes.add_service(Forward::<Initiatives>::new(
+                    forward,
+                    &upstream.url,
+                    settings.connect_timeout,
+                ));
                 Initiatives::NAME
             }
             "guidance" => {
-                routes = routes.add_service(Forward::<Guidance>::new(forward));
+                routes = routes.add_service(Forward::<Guidance>::new(
+                    forward,
+                    &upstream.url,
+                    settings.connect_timeout,
+                ));
                 Guidance::NAME
             }
             "impact" => {
-                routes = routes.add_service(Forward::<Impact>::new(forward));
+                routes = routes.add_service(Forward::<Impact>::new(
+                    forward,
+                    &upstream.url,
+                    settings.connect_timeout,
+                ));
                 Impact::NAME
             }
             other => anyhow::bail!("unknown service {other}"),

@@ -10,10 +10,12 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use http::{HeaderValue, Request, Response};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use std::sync::Arc;
 use tonic::body::Body;
 use tonic::server::NamedService;
 use tonic::transport::Channel;
-use tower::ServiceExt;
 
 /// Header carrying the request id, generated when the caller sends none and
 /// echoed back in the response.
@@ -25,10 +27,18 @@ pub trait Upstream: Send + Sync + 'static {
     const NAME: &'static str;
 }
 
-/// Forwards the calls of upstream `U` over `channel`.
+/// hyper's pooled HTTP/2 client: one multiplexed connection per upstream,
+/// reused by every call, with no request queue or worker task in front of it
+/// (a tonic `Channel` adds both, about a tenth of a local call's latency).
+type Raw = hyper_util::client::legacy::Client<HttpConnector, Body>;
+
+/// Forwards the calls of upstream `U`: gRPC byte for byte over a raw HTTP/2
+/// client, JSON calls (which need a typed client) over `channel`.
 #[derive(Debug)]
 pub struct Forward<U> {
     channel: Channel,
+    raw: Raw,
+    origin: Arc<str>,
     upstream: PhantomData<fn() -> U>,
 }
 
@@ -36,16 +46,30 @@ impl<U> Clone for Forward<U> {
     fn clone(&self) -> Self {
         Forward {
             channel: self.channel.clone(),
+            raw: self.raw.clone(),
+            origin: self.origin.clone(),
             upstream: PhantomData,
         }
     }
 }
 
 impl<U: Upstream> Forward<U> {
-    /// Forwards to `channel`.
-    pub fn new(channel: Channel) -> Self {
+    /// Forwards to the service at `url` (`http://host:port`); `channel` is a
+    /// channel to the same place.
+    pub fn new(channel: Channel, url: &str, connect_timeout: Duration) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        connector.set_connect_timeout(Some(connect_timeout));
+        let raw = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .http2_only(true)
+            .timer(TokioTimer::new())
+            .pool_timer(TokioTimer::new())
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .build(connector);
         Forward {
             channel,
+            raw,
+            origin: Arc::from(url.trim_end_matches('/')),
             upstream: PhantomData,
         }
     }
@@ -68,8 +92,8 @@ impl<U: Upstream> tower::Service<Request<Body>> for Forward<U> {
 
     fn call(&mut self, mut request: Request<Body>) -> Self::Future {
         let arrived = Instant::now();
-        let channel = self.channel.clone();
         if crate::json::is_json(&request) {
+            let channel = self.channel.clone();
             return Box::pin(async move {
                 let request_id = ensure_request_id(request.headers_mut());
                 innolab_kit::telemetry::inject_current_context(request.headers_mut());
@@ -77,6 +101,8 @@ impl<U: Upstream> tower::Service<Request<Body>> for Forward<U> {
                 Ok(with_request_id(response, &request_id))
             });
         }
+        let raw = self.raw.clone();
+        let origin = self.origin.clone();
         Box::pin(async move {
             let request_id = ensure_request_id(request.headers_mut());
             innolab_kit::telemetry::inject_current_context(request.headers_mut());
@@ -94,7 +120,19 @@ impl<U: Upstream> tower::Service<Request<Body>> for Forward<U> {
                     request.headers_mut().insert("grpc-timeout", value);
                 }
             }
-            let call = channel.oneshot(request);
+            let target = format!(
+                "{}{}",
+                origin,
+                request.uri().path_and_query().map_or("/", |p| p.as_str())
+            );
+            match http::Uri::try_from(target) {
+                Ok(uri) => *request.uri_mut() = uri,
+                Err(e) => {
+                    let status = tonic::Status::internal(format!("upstream address: {e}"));
+                    return Ok(with_request_id(status.into_http(), &request_id));
+                }
+            }
+            let call = raw.request(request);
             let outcome = match remaining {
                 Some(left) => match tokio::time::timeout(left, call).await {
                     Ok(result) => result,
@@ -109,7 +147,7 @@ impl<U: Upstream> tower::Service<Request<Body>> for Forward<U> {
                 None => call.await,
             };
             let response = match outcome {
-                Ok(response) => response,
+                Ok(response) => response.map(Body::new),
                 Err(e) => {
                     tracing::warn!(upstream = U::NAME, error = %e, "upstream unreachable");
                     tonic::Status::unavailable(format!("{} is unavailable: {e}", U::NAME))
