@@ -382,8 +382,9 @@ async fn main() {
     };
     let calls = env_usize("BENCH_CALLS", 4000);
     let load_calls = env_usize("BENCH_LOAD_CALLS", 20_000);
-    let report_path =
-        std::env::var("BENCH_REPORT").unwrap_or_else(|_| "target/suite-bench.md".into());
+    let report_path = std::env::var("BENCH_REPORT").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../target/suite-bench.md").into()
+    });
     let dir = tempfile::tempdir().unwrap();
 
     // PostgreSQL: a database of its own, since the suite uses fixed schema names.
