@@ -77,13 +77,15 @@ impl GatewayService for Gateway {
 #[derive(Debug, Clone)]
 pub struct Routed {
     inner: GatewayServiceServer<Gateway>,
+    guard: crate::security::Guard,
 }
 
 impl Routed {
-    /// Routes calls to `gateway`.
-    pub fn new(gateway: Gateway) -> Self {
+    /// Routes calls to `gateway`, each admitted by `guard` first.
+    pub fn new(gateway: Gateway, guard: crate::security::Guard) -> Self {
         Routed {
             inner: GatewayServiceServer::new(gateway),
+            guard,
         }
     }
 }
@@ -101,7 +103,36 @@ impl tower::Service<http::Request<Body>> for Routed {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        let method = request.uri().path().trim_start_matches('/').to_string();
+        let admitted = self
+            .guard
+            .admit(&method, request.headers(), request.extensions())
+            .and_then(|caller| {
+                if caller.own_organization_only {
+                    // Compositions read across organisations: no ownership rule.
+                    Err(Status::permission_denied(format!(
+                        "a member editor may not call {method}"
+                    )))
+                } else {
+                    Ok(caller)
+                }
+            });
+        match admitted {
+            Ok(caller) => {
+                request.extensions_mut().insert(caller);
+            }
+            Err(status) => {
+                tracing::info!(%method, code = ?status.code(), reason = status.message(), "call refused");
+                let mut response = status.into_http();
+                if let Some(id) = request.headers().get(crate::proxy::REQUEST_ID) {
+                    response
+                        .headers_mut()
+                        .insert(crate::proxy::REQUEST_ID, id.clone());
+                }
+                return Box::pin(std::future::ready(Ok(response)));
+            }
+        }
         let mut inner = self.inner.clone();
         if crate::json::is_json(&request) {
             return Box::pin(async move { Ok(crate::json::call(inner, request).await) });

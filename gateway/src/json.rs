@@ -165,7 +165,7 @@ pub async fn invoke(
         .map_err(|e| Status::internal(format!("encoding the answer: {e}")))
 }
 
-fn method(path: &str) -> Result<MethodDescriptor, Status> {
+pub(crate) fn method(path: &str) -> Result<MethodDescriptor, Status> {
     let pool = POOL
         .as_ref()
         .map_err(|e| Status::internal(format!("descriptors: {e}")))?;

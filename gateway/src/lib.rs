@@ -9,6 +9,7 @@ pub mod demo;
 pub mod feed;
 pub mod json;
 pub mod proxy;
+pub mod security;
 pub mod suite;
 
 use std::future::Future;
@@ -103,6 +104,8 @@ pub struct GatewaySettings {
     pub shutdown_drain: Duration,
     /// How long to wait for a connection to a service before UNAVAILABLE.
     pub connect_timeout: Duration,
+    /// Identity, access rules and TLS.
+    pub security: security::Security,
 }
 
 fn channel(upstream: &UpstreamAddr, connect_timeout: Duration) -> anyhow::Result<Channel> {
@@ -120,12 +123,25 @@ pub async fn serve(
     settings: GatewaySettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let guard = settings.security.guard.clone();
     let mut channels = Vec::new();
     let mut logs = Vec::new();
     let mut by_service = std::collections::HashMap::new();
+    for upstream in &settings.upstreams {
+        by_service.insert(
+            upstream.service,
+            channel(upstream, settings.connect_timeout)?,
+        );
+    }
+    let owners = security::ownership::Owners::new(
+        by_service.get("membership").cloned(),
+        by_service.get("initiatives").cloned(),
+    );
     let mut routes = Routes::default();
     for upstream in &settings.upstreams {
-        let channel = channel(upstream, settings.connect_timeout)?;
+        let Some(channel) = by_service.get(upstream.service).cloned() else {
+            anyhow::bail!("unknown service {}", upstream.service);
+        };
         let forward = channel.clone();
         let grpc_name = match upstream.service {
             "membership" => {
@@ -133,6 +149,8 @@ pub async fn serve(
                     forward,
                     &upstream.url,
                     settings.connect_timeout,
+                    guard.clone(),
+                    owners.clone(),
                 ));
                 Membership::NAME
             }
@@ -141,6 +159,8 @@ pub async fn serve(
                     forward,
                     &upstream.url,
                     settings.connect_timeout,
+                    guard.clone(),
+                    owners.clone(),
                 ));
                 Initiatives::NAME
             }
@@ -149,6 +169,8 @@ pub async fn serve(
                     forward,
                     &upstream.url,
                     settings.connect_timeout,
+                    guard.clone(),
+                    owners.clone(),
                 ));
                 Guidance::NAME
             }
@@ -157,6 +179,8 @@ pub async fn serve(
                     forward,
                     &upstream.url,
                     settings.connect_timeout,
+                    guard.clone(),
+                    owners.clone(),
                 ));
                 Impact::NAME
             }
@@ -167,7 +191,6 @@ pub async fn serve(
             grpc_name,
             channel: channel.clone(),
         });
-        by_service.insert(upstream.service, channel.clone());
         channels.push((upstream.service, channel));
     }
     let compose = compose::Compose::new(
@@ -176,15 +199,16 @@ pub async fn serve(
         by_service.get("guidance").cloned(),
         by_service.get("impact").cloned(),
     );
-    routes = routes.add_service(api::Routed::new(api::Gateway::new(
-        feed::Feed::new(logs),
-        compose,
-    )));
+    routes = routes.add_service(api::Routed::new(
+        api::Gateway::new(feed::Feed::new(logs), compose),
+        guard,
+    ));
     let options = ServeOptions {
         grpc_name: GATEWAY_NAME,
         descriptor_sets: vec![innolab_proto::FILE_DESCRIPTOR_SET],
         drain: settings.shutdown_drain,
         accept_http1: true,
+        tls: settings.security.tls.clone(),
     };
     server::serve_routes(
         listener,

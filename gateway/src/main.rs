@@ -44,7 +44,15 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    match run(cli).await {
+    let security = match innolab_gateway::security::from_env() {
+        Ok(security) => security,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("innolab-gateway: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(cli, security).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "innolab-gateway failed");
@@ -53,7 +61,7 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli, security: innolab_gateway::security::Security) -> anyhow::Result<()> {
     if cli.metrics_addr != "off" {
         let addr: SocketAddr = cli.metrics_addr.parse().map_err(|e| {
             anyhow::anyhow!(
@@ -67,6 +75,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         upstreams: innolab_gateway::upstreams("127.0.0.1"),
         shutdown_drain: Duration::from_secs(cli.shutdown_drain_seconds),
         connect_timeout: Duration::from_millis(cli.connect_timeout_ms),
+        security,
     };
     let listener = tokio::net::TcpListener::bind(cli.listen_addr)
         .await

@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use http::{HeaderValue, Request, Response};
+use http_body_util::BodyExt;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::sync::Arc;
@@ -36,6 +37,8 @@ type Raw = hyper_util::client::legacy::Client<HttpConnector, Body>;
 /// client, JSON calls (which need a typed client) over `channel`.
 #[derive(Debug)]
 pub struct Forward<U> {
+    guard: crate::security::Guard,
+    owners: crate::security::ownership::Owners,
     channel: Channel,
     raw: Raw,
     origin: Arc<str>,
@@ -45,6 +48,8 @@ pub struct Forward<U> {
 impl<U> Clone for Forward<U> {
     fn clone(&self) -> Self {
         Forward {
+            guard: self.guard.clone(),
+            owners: self.owners.clone(),
             channel: self.channel.clone(),
             raw: self.raw.clone(),
             origin: self.origin.clone(),
@@ -56,7 +61,13 @@ impl<U> Clone for Forward<U> {
 impl<U: Upstream> Forward<U> {
     /// Forwards to the service at `url` (`http://host:port`); `channel` is a
     /// channel to the same place.
-    pub fn new(channel: Channel, url: &str, connect_timeout: Duration) -> Self {
+    pub fn new(
+        channel: Channel,
+        url: &str,
+        connect_timeout: Duration,
+        guard: crate::security::Guard,
+        owners: crate::security::ownership::Owners,
+    ) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(connect_timeout));
@@ -67,6 +78,8 @@ impl<U: Upstream> Forward<U> {
             .http2_keep_alive_interval(Duration::from_secs(30))
             .build(connector);
         Forward {
+            guard,
+            owners,
             channel,
             raw,
             origin: Arc::from(url.trim_end_matches('/')),
@@ -90,72 +103,112 @@ impl<U: Upstream> tower::Service<Request<Body>> for Forward<U> {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        Box::pin(self.clone().handle(request))
+    }
+}
+
+/// Largest unary request a member editor's call may carry (it is read whole
+/// for the ownership check).
+const OWNED_REQUEST_LIMIT: usize = 4 * 1024 * 1024;
+
+impl<U: Upstream> Forward<U> {
+    async fn handle(self, mut request: Request<Body>) -> Result<Response<Body>, Infallible> {
         let arrived = Instant::now();
-        if crate::json::is_json(&request) {
-            let channel = self.channel.clone();
-            return Box::pin(async move {
-                let request_id = ensure_request_id(request.headers_mut());
-                innolab_kit::telemetry::inject_current_context(request.headers_mut());
-                let response = crate::json::call(channel, request).await;
-                Ok(with_request_id(response, &request_id))
-            });
+        let request_id = ensure_request_id(request.headers_mut());
+        let refuse = |status: tonic::Status| Ok(with_request_id(status.into_http(), &request_id));
+        let method = request.uri().path().trim_start_matches('/').to_string();
+        let caller = match self
+            .guard
+            .admit(&method, request.headers(), request.extensions())
+        {
+            Ok(caller) => caller,
+            Err(status) => {
+                tracing::info!(%method, code = ?status.code(), reason = status.message(), "call refused");
+                return refuse(status);
+            }
+        };
+        let json = crate::json::is_json(&request);
+        if caller.own_organization_only {
+            let (parts, body) = request.into_parts();
+            let bytes = match http_body_util::Limited::new(body, OWNED_REQUEST_LIMIT)
+                .collect()
+                .await
+            {
+                Ok(collected) => collected.to_bytes(),
+                Err(e) => {
+                    return refuse(tonic::Status::invalid_argument(format!(
+                        "request: cannot read it: {e}"
+                    )));
+                }
+            };
+            let checked = match crate::security::ownership::decode(&method, &bytes, json) {
+                Ok(message) => {
+                    self.owners
+                        .check(&method, &message, caller.organization.as_deref())
+                        .await
+                }
+                Err(status) => Err(status),
+            };
+            if let Err(status) = checked {
+                tracing::info!(%method, client = %caller.client_id, reason = status.message(), "call refused");
+                return refuse(status);
+            }
+            request = Request::from_parts(parts, Body::new(http_body_util::Full::new(bytes)));
         }
-        let raw = self.raw.clone();
-        let origin = self.origin.clone();
-        Box::pin(async move {
-            let request_id = ensure_request_id(request.headers_mut());
-            innolab_kit::telemetry::inject_current_context(request.headers_mut());
-            let deadline = match grpc_timeout(request.headers()) {
-                Ok(deadline) => deadline,
-                Err(status) => return Ok(with_request_id(status.into_http(), &request_id)),
-            };
-            let remaining = deadline.map(|d| d.saturating_sub(arrived.elapsed()));
-            if let Some(left) = remaining {
-                if left.is_zero() {
-                    let status = tonic::Status::deadline_exceeded("deadline spent at the gateway");
-                    return Ok(with_request_id(status.into_http(), &request_id));
-                }
-                if let Ok(value) = HeaderValue::from_str(&encode_timeout(left)) {
-                    request.headers_mut().insert("grpc-timeout", value);
-                }
+        request.extensions_mut().insert(caller);
+        innolab_kit::telemetry::inject_current_context(request.headers_mut());
+        if json {
+            let response = crate::json::call(self.channel.clone(), request).await;
+            return Ok(with_request_id(response, &request_id));
+        }
+        let deadline = match grpc_timeout(request.headers()) {
+            Ok(deadline) => deadline,
+            Err(status) => return refuse(status),
+        };
+        let remaining = deadline.map(|d| d.saturating_sub(arrived.elapsed()));
+        if let Some(left) = remaining {
+            if left.is_zero() {
+                return refuse(tonic::Status::deadline_exceeded(
+                    "deadline spent at the gateway",
+                ));
             }
-            let target = format!(
-                "{}{}",
-                origin,
-                request.uri().path_and_query().map_or("/", |p| p.as_str())
-            );
-            match http::Uri::try_from(target) {
-                Ok(uri) => *request.uri_mut() = uri,
-                Err(e) => {
-                    let status = tonic::Status::internal(format!("upstream address: {e}"));
-                    return Ok(with_request_id(status.into_http(), &request_id));
-                }
+            if let Ok(value) = HeaderValue::from_str(&encode_timeout(left)) {
+                request.headers_mut().insert("grpc-timeout", value);
             }
-            let call = raw.request(request);
-            let outcome = match remaining {
-                Some(left) => match tokio::time::timeout(left, call).await {
-                    Ok(result) => result,
-                    Err(_) => {
-                        let status = tonic::Status::deadline_exceeded(format!(
-                            "{} did not answer within the deadline",
-                            U::NAME
-                        ));
-                        return Ok(with_request_id(status.into_http(), &request_id));
-                    }
-                },
-                None => call.await,
-            };
-            let response = match outcome {
-                Ok(response) => response.map(Body::new),
-                Err(e) => {
-                    tracing::warn!(upstream = U::NAME, error = %e, "upstream unreachable");
-                    tonic::Status::unavailable(format!("{} is unavailable: {e}", U::NAME))
-                        .into_http()
+        }
+        let target = format!(
+            "{}{}",
+            self.origin,
+            request.uri().path_and_query().map_or("/", |p| p.as_str())
+        );
+        match http::Uri::try_from(target) {
+            Ok(uri) => *request.uri_mut() = uri,
+            Err(e) => {
+                return refuse(tonic::Status::internal(format!("upstream address: {e}")));
+            }
+        }
+        let call = self.raw.request(request);
+        let outcome = match remaining {
+            Some(left) => match tokio::time::timeout(left, call).await {
+                Ok(result) => result,
+                Err(_) => {
+                    return refuse(tonic::Status::deadline_exceeded(format!(
+                        "{} did not answer within the deadline",
+                        U::NAME
+                    )));
                 }
-            };
-            Ok(with_request_id(response, &request_id))
-        })
+            },
+            None => call.await,
+        };
+        let response = match outcome {
+            Ok(response) => response.map(Body::new),
+            Err(e) => {
+                tracing::warn!(upstream = U::NAME, error = %e, "upstream unreachable");
+                tonic::Status::unavailable(format!("{} is unavailable: {e}", U::NAME)).into_http()
+            }
+        };
+        Ok(with_request_id(response, &request_id))
     }
 }
 

@@ -104,6 +104,7 @@ pub fn gateway_addr(args: &ServiceArgs) -> SocketAddr {
 pub async fn run(
     args: &ServiceArgs,
     demo: bool,
+    security: crate::security::Security,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -146,10 +147,17 @@ pub async fn run(
         .await
         .map_err(|e| anyhow::anyhow!("gateway: cannot listen on {}: {e}", gateway_addr(args)))?;
     let gateway = listener.local_addr()?;
+    if demo && security.guard.enforcing() {
+        anyhow::bail!(
+            "--demo loads its dataset through the gateway without an identity; \
+             run it without INNOLAB_ACCESS_FILE"
+        );
+    }
     let settings = GatewaySettings {
         upstreams,
         shutdown_drain: drain,
         connect_timeout: Duration::from_secs(1),
+        security,
     };
     tasks.spawn(crate::serve(listener, settings, stopped()));
     tracing::info!(%gateway, "innolab suite ready to start: gateway on {gateway}");

@@ -348,6 +348,25 @@ impl Suite {
     /// Starts every service on `backend` and the gateway, and waits until
     /// the gateway is SERVING.
     pub async fn start(backend: &Backend) -> Suite {
+        Suite::start_with(backend, Default::default()).await
+    }
+
+    /// Starts every service on `backend` and the gateway with `security`
+    /// (identity, access rules, TLS), and waits until the services are
+    /// SERVING (with TLS the gateway's own health is left to the caller, who
+    /// holds the client credentials).
+    pub async fn start_with(
+        backend: &Backend,
+        security: innolab_gateway::security::Security,
+    ) -> Suite {
+        let mut suite = Suite::start_services(backend).await;
+        suite.start_gateway(security).await;
+        suite
+    }
+
+    /// Starts every service on `backend`, without the gateway yet (tests
+    /// that store data directly first); `start_gateway` adds it.
+    pub async fn start_services(backend: &Backend) -> Suite {
         let membership = TestServer::membership(backend).await;
         let membership_url = format!("http://{}", membership.addr);
         let (initiatives, guidance, impact) = tokio::join!(
@@ -355,17 +374,32 @@ impl Suite {
             TestServer::guidance(backend),
             TestServer::impact(backend),
         );
+        Suite {
+            membership,
+            initiatives,
+            guidance,
+            impact: Some(impact),
+            gateway: SocketAddr::from(([127, 0, 0, 1], 0)),
+            gateway_stop: None,
+            gateway_task: None,
+        }
+    }
+
+    /// Starts the gateway in front of the services with `security`.
+    pub async fn start_gateway(&mut self, security: innolab_gateway::security::Security) {
+        let tls = security.tls.is_some();
         let url = |server: &TestServer| format!("http://{}", server.addr);
+        let impact = self.impact.as_ref().map(url).unwrap_or_default();
         let upstreams = innolab_gateway::SERVICES
             .iter()
             .map(|&(service, env, _)| innolab_gateway::UpstreamAddr {
                 service,
                 env,
                 url: match service {
-                    "membership" => url(&membership),
-                    "initiatives" => url(&initiatives),
-                    "guidance" => url(&guidance),
-                    _ => url(&impact),
+                    "membership" => url(&self.membership),
+                    "initiatives" => url(&self.initiatives),
+                    "guidance" => url(&self.guidance),
+                    _ => impact.clone(),
                 },
             })
             .collect();
@@ -373,27 +407,24 @@ impl Suite {
             upstreams,
             shutdown_drain: Duration::from_secs(5),
             connect_timeout: Duration::from_millis(500),
+            security,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let gateway = listener.local_addr().expect("addr");
+        self.gateway = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(innolab_gateway::serve(listener, settings, async {
             let _ = rx.await;
         }));
-        let suite = Suite {
-            membership,
-            initiatives,
-            guidance,
-            impact: Some(impact),
-            gateway,
-            gateway_stop: Some(tx),
-            gateway_task: Some(task),
-        };
+        self.gateway_stop = Some(tx);
+        self.gateway_task = Some(task);
+        if tls {
+            return;
+        }
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let mut health = HealthClient::new(suite.channel().await);
+            let mut health = HealthClient::new(self.channel().await);
             if let Ok(r) = health
                 .check(HealthCheckRequest {
                     service: String::new(),
@@ -406,7 +437,6 @@ impl Suite {
             assert!(Instant::now() < deadline, "gateway not SERVING within 30 s");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        suite
     }
 
     /// A channel to the gateway.

@@ -35,6 +35,7 @@ async fn gateway(membership_url: String) -> Gateway {
         }],
         shutdown_drain: Duration::from_secs(5),
         connect_timeout: Duration::from_millis(500),
+        security: Default::default(),
     };
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(innolab_gateway::serve(listener, settings, async {

@@ -33,7 +33,14 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     }
-    match run(cli.args, cli.demo).await {
+    let security = match innolab_gateway::security::from_env() {
+        Ok(security) => security,
+        Err(e) => {
+            eprintln!("innolab: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(cli.args, cli.demo, security).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "innolab failed");
@@ -42,7 +49,11 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(args: ServiceArgs, demo: bool) -> anyhow::Result<()> {
+async fn run(
+    args: ServiceArgs,
+    demo: bool,
+    security: innolab_gateway::security::Security,
+) -> anyhow::Result<()> {
     let metrics = match args.metrics_addr.as_deref() {
         Some("off") => None,
         Some(addr) => Some(
@@ -54,5 +65,5 @@ async fn run(args: ServiceArgs, demo: bool) -> anyhow::Result<()> {
     if let Some(addr) = metrics {
         server::install_metrics(addr)?;
     }
-    innolab_gateway::suite::run(&args, demo, server::shutdown_signal()).await
+    innolab_gateway::suite::run(&args, demo, security, server::shutdown_signal()).await
 }

@@ -63,6 +63,7 @@ pub async fn serve(
         descriptor_sets: vec![spec.descriptor_set],
         drain: settings.shutdown_drain,
         accept_http1: false,
+        tls: None,
     };
     let result = serve_routes(
         listener,
@@ -87,6 +88,8 @@ pub struct ServeOptions {
     pub drain: Duration,
     /// Also answer HTTP/1.1 (for JSON clients such as curl); gRPC needs HTTP/2.
     pub accept_http1: bool,
+    /// Serve over TLS (and ask for client certificates) instead of plaintext.
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
 /// The generic bootstrap: health, reflection, readiness gate, metrics, trace
@@ -138,7 +141,11 @@ where
     let stop = async move {
         let _ = stop_rx.wait_for(|stop| *stop).await;
     };
-    let server = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = options.tls.clone() {
+        builder = builder.tls_config(tls)?;
+    }
+    let server = builder
         .accept_http1(options.accept_http1)
         .tcp_nodelay(true)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))

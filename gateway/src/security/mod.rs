@@ -1,0 +1,336 @@
+//! Gateway security: who is calling (mutual TLS or a bearer token), what they
+//! may call (the access table, deny by default), and the guard every call
+//! passes before it is forwarded or composed.
+
+pub mod access;
+pub mod identity;
+pub mod ownership;
+
+use std::sync::Arc;
+
+use http::HeaderMap;
+use tonic::Status;
+use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
+
+pub use access::{AccessTable, Client, Grant};
+pub use identity::TokenVerifier;
+
+/// End-user id header: recorded, never used to grant access.
+pub const USER_ID: &str = "x-user-id";
+/// Case reference header: recorded, never used to grant access.
+pub const ISSUE: &str = "x-issue";
+
+/// Who made a call that the guard let through.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The client id; `development` when access control is off.
+    pub client_id: String,
+    /// Its member organisation.
+    pub organization: Option<String>,
+    /// Whether the call is limited to records of that organisation.
+    pub own_organization_only: bool,
+    /// Whether the caller holds the lab administrator role (or control is off).
+    pub admin: bool,
+    /// `x-user-id`, if sent.
+    pub user_id: Option<String>,
+    /// `x-issue`, if sent.
+    pub issue: Option<String>,
+}
+
+/// The role that may read every client's audit entries.
+pub const LAB_ADMIN: &str = "lab_admin";
+
+/// The guard: identity and access rules. `None` table: development mode,
+/// everything allowed.
+#[derive(Debug, Clone, Default)]
+pub struct Guard {
+    inner: Option<Arc<Rules>>,
+}
+
+#[derive(Debug)]
+struct Rules {
+    table: AccessTable,
+    tokens: Option<TokenVerifier>,
+}
+
+impl Guard {
+    /// No access control (development).
+    pub fn open() -> Guard {
+        Guard { inner: None }
+    }
+
+    /// Access control by `table`, clients identified by their certificate or
+    /// by tokens `tokens` verifies.
+    pub fn new(table: AccessTable, tokens: Option<TokenVerifier>) -> Guard {
+        Guard {
+            inner: Some(Arc::new(Rules { table, tokens })),
+        }
+    }
+
+    /// Whether access control is on.
+    pub fn enforcing(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    /// Admits a call to `method` (`package.Service/Method`) or says why not:
+    /// UNAUTHENTICATED without a valid identity, PERMISSION_DENIED when no
+    /// role of the client grants the method. Decided before anything is
+    /// read, so a denial never depends on whether a record exists.
+    pub fn admit(
+        &self,
+        method: &str,
+        headers: &HeaderMap,
+        extensions: &http::Extensions,
+    ) -> Result<Caller, Status> {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        let (user_id, issue) = (header(USER_ID), header(ISSUE));
+        let Some(rules) = &self.inner else {
+            return Ok(Caller {
+                client_id: "development".into(),
+                organization: None,
+                own_organization_only: false,
+                admin: true,
+                user_id,
+                issue,
+            });
+        };
+        let client_id = identify(rules, headers, extensions)?;
+        let client = rules.table.client(&client_id).ok_or_else(|| {
+            Status::permission_denied(format!(
+                "client {client_id} is not in the access table: every method is closed to it"
+            ))
+        })?;
+        let grant = rules.table.grant(client, method);
+        if grant == Grant::Denied {
+            return Err(Status::permission_denied(format!(
+                "client {client_id} may not call {method}"
+            )));
+        }
+        Ok(Caller {
+            client_id,
+            organization: client.organization.clone(),
+            own_organization_only: grant == Grant::OwnOrganization,
+            admin: client.roles.iter().any(|r| r == LAB_ADMIN),
+            user_id,
+            issue,
+        })
+    }
+}
+
+/// The client id from the TLS client certificate, else from the bearer token.
+fn identify(
+    rules: &Rules,
+    headers: &HeaderMap,
+    extensions: &http::Extensions,
+) -> Result<String, Status> {
+    let certificate = extensions
+        .get::<TlsConnectInfo<TcpConnectInfo>>()
+        .and_then(|info| info.peer_certs())
+        .and_then(|certs| certs.first().cloned());
+    if let Some(cert) = certificate {
+        return identity::certificate_client_id(&cert).map_err(|e| Status::unauthenticated(e.0));
+    }
+    let bearer = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
+    match (bearer, &rules.tokens) {
+        (Some(token), Some(verifier)) => verifier
+            .verify(token.trim())
+            .map_err(|e| Status::unauthenticated(e.0)),
+        (Some(_), None) => Err(Status::unauthenticated(
+            "bearer tokens are not accepted here (no JWKS configured); present a client certificate",
+        )),
+        (None, _) => Err(Status::unauthenticated(
+            "no identity: present a client certificate or an Authorization: Bearer token",
+        )),
+    }
+}
+
+/// The gateway's security settings: the guard, and TLS for its listener.
+#[derive(Debug, Clone, Default)]
+pub struct Security {
+    /// Identity and access rules.
+    pub guard: Guard,
+    /// TLS (with client certificates when a CA bundle is set); `None` is plaintext.
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
+}
+
+/// What `from_env` reads.
+pub const ENV_VARS: &[&str] = &[
+    "INNOLAB_ENVIRONMENT",
+    "INNOLAB_TLS_CERT_FILE",
+    "INNOLAB_TLS_KEY_FILE",
+    "INNOLAB_TLS_CLIENT_CA_FILE",
+    "INNOLAB_JWT_JWKS_FILE",
+    "INNOLAB_JWT_ISSUER",
+    "INNOLAB_JWT_AUDIENCE",
+    "INNOLAB_JWT_LEEWAY_SECONDS",
+    "INNOLAB_ACCESS_FILE",
+];
+
+use innolab_kit::config::ConfigError;
+
+fn read(name: &'static str, path: &str) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| ConfigError {
+        setting: name,
+        reason: format!("cannot read {path:?}: {e}"),
+    })
+}
+
+fn refuse(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting,
+        reason: reason.into(),
+    }
+}
+
+/// Reads the security settings from the environment.
+///
+/// `INNOLAB_ENVIRONMENT=production` refuses to start without TLS
+/// (`INNOLAB_TLS_CERT_FILE`, `INNOLAB_TLS_KEY_FILE`), without a way to
+/// identify clients (`INNOLAB_TLS_CLIENT_CA_FILE` and/or
+/// `INNOLAB_JWT_JWKS_FILE` with `INNOLAB_JWT_ISSUER` and
+/// `INNOLAB_JWT_AUDIENCE`) or without an access table (`INNOLAB_ACCESS_FILE`).
+/// In development (the default) each is optional, and whatever is missing is
+/// logged loudly at start.
+pub fn from_env() -> Result<Security, ConfigError> {
+    from_vars(|name| std::env::var(name).ok())
+}
+
+/// `from_env` over any source of variables (tests pass a map).
+pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, ConfigError> {
+    let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    let production = match var("INNOLAB_ENVIRONMENT").as_deref() {
+        None | Some("development") => false,
+        Some("production") => true,
+        Some(other) => {
+            return Err(refuse(
+                "INNOLAB_ENVIRONMENT",
+                format!("must be development or production, got {other:?}"),
+            ));
+        }
+    };
+    let (cert, key) = (var("INNOLAB_TLS_CERT_FILE"), var("INNOLAB_TLS_KEY_FILE"));
+    let client_ca = var("INNOLAB_TLS_CLIENT_CA_FILE");
+    let jwks = var("INNOLAB_JWT_JWKS_FILE");
+    let access = var("INNOLAB_ACCESS_FILE");
+    if production {
+        if cert.is_none() {
+            return Err(refuse(
+                "INNOLAB_TLS_CERT_FILE",
+                "production needs TLS: set the gateway's certificate and key",
+            ));
+        }
+        if client_ca.is_none() && jwks.is_none() {
+            return Err(refuse(
+                "INNOLAB_TLS_CLIENT_CA_FILE",
+                "production needs a way to identify clients: a client CA bundle and/or INNOLAB_JWT_JWKS_FILE",
+            ));
+        }
+        if access.is_none() {
+            return Err(refuse(
+                "INNOLAB_ACCESS_FILE",
+                "production needs an access table (deny by default)",
+            ));
+        }
+    }
+
+    let tokens = match &jwks {
+        Some(path) => {
+            let issuer = var("INNOLAB_JWT_ISSUER").ok_or_else(|| {
+                refuse("INNOLAB_JWT_ISSUER", "required with INNOLAB_JWT_JWKS_FILE")
+            })?;
+            let audience = var("INNOLAB_JWT_AUDIENCE").ok_or_else(|| {
+                refuse(
+                    "INNOLAB_JWT_AUDIENCE",
+                    "required with INNOLAB_JWT_JWKS_FILE",
+                )
+            })?;
+            let leeway = match var("INNOLAB_JWT_LEEWAY_SECONDS") {
+                None => 60,
+                Some(v) => v.parse::<u64>().ok().filter(|s| *s <= 600).ok_or_else(|| {
+                    refuse("INNOLAB_JWT_LEEWAY_SECONDS", "must be 0 to 600 seconds")
+                })?,
+            };
+            let text = read("INNOLAB_JWT_JWKS_FILE", path)?;
+            Some(
+                TokenVerifier::new(&text, &issuer, &audience, leeway)
+                    .map_err(|e| refuse("INNOLAB_JWT_JWKS_FILE", e))?,
+            )
+        }
+        None => None,
+    };
+
+    let tls = match (&cert, &key) {
+        (Some(cert), Some(key)) => {
+            let identity = tonic::transport::Identity::from_pem(
+                read("INNOLAB_TLS_CERT_FILE", cert)?,
+                read("INNOLAB_TLS_KEY_FILE", key)?,
+            );
+            let mut tls = tonic::transport::ServerTlsConfig::new().identity(identity);
+            if let Some(ca) = &client_ca {
+                tls = tls
+                    .client_ca_root(tonic::transport::Certificate::from_pem(read(
+                        "INNOLAB_TLS_CLIENT_CA_FILE",
+                        ca,
+                    )?))
+                    // Token clients connect without a certificate.
+                    .client_auth_optional(tokens.is_some());
+            }
+            Some(tls)
+        }
+        (Some(_), None) => {
+            return Err(refuse(
+                "INNOLAB_TLS_KEY_FILE",
+                "required with INNOLAB_TLS_CERT_FILE",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(refuse(
+                "INNOLAB_TLS_CERT_FILE",
+                "required with INNOLAB_TLS_KEY_FILE",
+            ));
+        }
+        (None, None) => {
+            if client_ca.is_some() {
+                return Err(refuse(
+                    "INNOLAB_TLS_CLIENT_CA_FILE",
+                    "client certificates need TLS: set INNOLAB_TLS_CERT_FILE and INNOLAB_TLS_KEY_FILE",
+                ));
+            }
+            None
+        }
+    };
+
+    let guard = match &access {
+        Some(path) => {
+            let table = AccessTable::parse(&read("INNOLAB_ACCESS_FILE", path)?)
+                .map_err(|e| refuse("INNOLAB_ACCESS_FILE", e))?;
+            Guard::new(table, tokens)
+        }
+        None => Guard::open(),
+    };
+    if tls.is_none() {
+        tracing::warn!(
+            "DEVELOPMENT MODE: the gateway serves plaintext (no TLS); \
+             set INNOLAB_TLS_CERT_FILE and INNOLAB_TLS_KEY_FILE before exposing it"
+        );
+    }
+    if !guard.enforcing() {
+        tracing::warn!(
+            "DEVELOPMENT MODE: access control is OFF, every caller may call every method; \
+             set INNOLAB_ACCESS_FILE (required with INNOLAB_ENVIRONMENT=production)"
+        );
+    }
+    Ok(Security { guard, tls })
+}

@@ -1,0 +1,203 @@
+//! Ownership: what a member editor may write is decided against the data, not
+//! trusted from the request. Each method a member editor may call has a rule
+//! here; a method without one is refused. Whatever fails (another
+//! organisation's record, a record that does not exist, a service that cannot
+//! say) is the same PERMISSION_DENIED, so a denial never reveals whether a
+//! record exists.
+
+use bytes::{Buf, Bytes};
+use initiatives::initiatives_service_client::InitiativesServiceClient;
+use innolab_proto::innolab::initiatives::v1 as initiatives;
+use innolab_proto::innolab::membership::v1 as membership;
+use membership::membership_service_client::MembershipServiceClient;
+use prost_reflect::{DynamicMessage, Value};
+use tonic::Status;
+use tonic::transport::Channel;
+
+/// How a method's target is tied to an organisation.
+#[derive(Debug, Clone, Copy)]
+enum Rule {
+    /// A field of the request names the organisation.
+    Field(&'static str),
+    /// A field names an initiative, whose stored lead must be the organisation.
+    StoredInitiative(&'static str),
+    /// A field names a person, whose stored organisation must be the organisation.
+    StoredPerson(&'static str),
+    /// A field, when set, must name the organisation (a changed owner).
+    FieldIfSet(&'static str),
+}
+
+/// The rules of each method a member editor may call; all must hold.
+fn rules(method: &str) -> Option<&'static [Rule]> {
+    use Rule::*;
+    Some(match method {
+        "innolab.membership.v1.MembershipService/UpdateOrganization" => {
+            &[Field("organization.name")]
+        }
+        "innolab.membership.v1.MembershipService/CreatePerson" => &[Field("person.organization")],
+        "innolab.membership.v1.MembershipService/UpdatePerson" => &[
+            StoredPerson("person.name"),
+            FieldIfSet("person.organization"),
+        ],
+        "innolab.initiatives.v1.InitiativesService/CreateInitiative" => {
+            &[Field("initiative.lead_organization")]
+        }
+        "innolab.initiatives.v1.InitiativesService/UpdateInitiative" => &[
+            StoredInitiative("initiative.name"),
+            FieldIfSet("initiative.lead_organization"),
+        ],
+        "innolab.initiatives.v1.InitiativesService/MoveInitiativeStage"
+        | "innolab.initiatives.v1.InitiativesService/ChangeInitiativeStatus" => {
+            &[StoredInitiative("name")]
+        }
+        "innolab.initiatives.v1.InitiativesService/CreateSubmission" => {
+            &[Field("submission.initiative.lead_organization")]
+        }
+        _ => return None,
+    })
+}
+
+/// Reads stored records to decide ownership.
+#[derive(Debug, Clone, Default)]
+pub struct Owners {
+    membership: Option<MembershipServiceClient<Channel>>,
+    initiatives: Option<InitiativesServiceClient<Channel>>,
+}
+
+/// The string at a dotted field path, empty when unset.
+fn string_at(message: &DynamicMessage, path: &str) -> String {
+    let mut current = message.clone();
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let Some(value) = current.get_field_by_name(part) else {
+            return String::new();
+        };
+        match (value.as_ref(), parts.peek()) {
+            (Value::String(s), None) => return s.clone(),
+            (Value::Message(m), Some(_)) => current = m.clone(),
+            _ => return String::new(),
+        }
+    }
+    String::new()
+}
+
+/// The request message of a unary call: a single uncompressed gRPC frame,
+/// or a JSON body.
+pub fn decode(method: &str, body: &Bytes, json: bool) -> Result<DynamicMessage, Status> {
+    let descriptor = crate::json::method(&format!("/{method}"))?.input();
+    if json {
+        let mut deserializer = serde_json::Deserializer::from_slice(body);
+        return DynamicMessage::deserialize(descriptor, &mut deserializer)
+            .map_err(|e| Status::invalid_argument(format!("request body: {e}")));
+    }
+    let mut frame = body.clone();
+    if frame.remaining() < 5 {
+        return Err(Status::invalid_argument("request: not a gRPC message"));
+    }
+    let compressed = frame.get_u8();
+    let length = frame.get_u32() as usize;
+    if compressed != 0 {
+        return Err(Status::unimplemented(
+            "compressed requests are not accepted from member editors",
+        ));
+    }
+    if frame.remaining() != length {
+        return Err(Status::invalid_argument(
+            "request: a unary call carries exactly one message",
+        ));
+    }
+    DynamicMessage::decode(descriptor, frame)
+        .map_err(|e| Status::invalid_argument(format!("request: {e}")))
+}
+
+impl Owners {
+    /// Reads through these channels.
+    pub fn new(membership: Option<Channel>, initiatives: Option<Channel>) -> Self {
+        Owners {
+            membership: membership.map(MembershipServiceClient::new),
+            initiatives: initiatives.map(InitiativesServiceClient::new),
+        }
+    }
+
+    /// PERMISSION_DENIED unless every rule of `method` ties `request` to
+    /// `organization`.
+    pub async fn check(
+        &self,
+        method: &str,
+        request: &DynamicMessage,
+        organization: Option<&str>,
+    ) -> Result<(), Status> {
+        let denied = |why: &str| {
+            Status::permission_denied(format!(
+                "a member editor may call {method} only for records of its own organisation{why}"
+            ))
+        };
+        let Some(organization) = organization else {
+            return Err(denied(""));
+        };
+        let Some(rules) = rules(method) else {
+            return Err(denied(" (this method has no ownership rule)"));
+        };
+        for rule in rules {
+            let owner = match *rule {
+                Rule::Field(path) => string_at(request, path),
+                Rule::FieldIfSet(path) => {
+                    let value = string_at(request, path);
+                    if value.is_empty() {
+                        continue;
+                    }
+                    value
+                }
+                Rule::StoredInitiative(path) => {
+                    let name = string_at(request, path);
+                    let Some(client) = &self.initiatives else {
+                        return Err(denied(""));
+                    };
+                    match client
+                        .clone()
+                        .get_initiative(initiatives::GetInitiativeRequest { name })
+                        .await
+                    {
+                        Ok(r) => r.into_inner().lead_organization,
+                        Err(_) => return Err(denied("")),
+                    }
+                }
+                Rule::StoredPerson(path) => {
+                    let name = string_at(request, path);
+                    let Some(client) = &self.membership else {
+                        return Err(denied(""));
+                    };
+                    match client
+                        .clone()
+                        .get_person(membership::GetPersonRequest { name })
+                        .await
+                    {
+                        Ok(r) => r.into_inner().organization,
+                        Err(_) => return Err(denied("")),
+                    }
+                }
+            };
+            if owner != organization {
+                return Err(denied(""));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every method with an ownership rule (for tests and docs).
+pub fn ruled_methods() -> Vec<&'static str> {
+    [
+        "innolab.membership.v1.MembershipService/UpdateOrganization",
+        "innolab.membership.v1.MembershipService/CreatePerson",
+        "innolab.membership.v1.MembershipService/UpdatePerson",
+        "innolab.initiatives.v1.InitiativesService/CreateInitiative",
+        "innolab.initiatives.v1.InitiativesService/UpdateInitiative",
+        "innolab.initiatives.v1.InitiativesService/MoveInitiativeStage",
+        "innolab.initiatives.v1.InitiativesService/ChangeInitiativeStatus",
+        "innolab.initiatives.v1.InitiativesService/CreateSubmission",
+    ]
+    .into_iter()
+    .filter(|m| rules(m).is_some())
+    .collect()
+}

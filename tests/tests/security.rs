@@ -1,0 +1,644 @@
+//! Gateway security over real TLS and real services: who is calling (client
+//! certificates, bearer tokens), deny by default for every method of the
+//! suite and every role, ownership checked against the data, and a
+//! production configuration that refuses to start without TLS. Certificates
+//! and keys are generated here, never committed.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use innolab_gateway::security::{self, Security};
+use innolab_proto::innolab::initiatives::v1 as ini;
+use innolab_proto::innolab::membership::v1 as mb;
+use innolab_tests::{Backend, Suite};
+use prost_reflect::DescriptorPool;
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, PKCS_ECDSA_P256_SHA256,
+    SanType,
+};
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tonic::{Code, Request, Status};
+
+/// A certificate authority that signs server and client certificates.
+struct Ca {
+    issuer: Issuer<'static, KeyPair>,
+    pem: String,
+}
+
+impl Ca {
+    fn new(name: &str) -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let pem = params.self_signed(&key).unwrap().pem();
+        Ca {
+            issuer: Issuer::new(params, key),
+            pem,
+        }
+    }
+
+    /// (certificate PEM, key PEM) for `names` (DNS) and SAN URIs `uris`.
+    fn sign(&self, names: &[&str], uris: &[&str]) -> (String, String) {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        for uri in uris {
+            params
+                .subject_alt_names
+                .push(SanType::URI((*uri).try_into().unwrap()));
+        }
+        params.distinguished_name.push(DnType::CommonName, "client");
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+/// An ES256 signing key and its JWKS.
+struct Signer {
+    key: jsonwebtoken::EncodingKey,
+    jwks: String,
+}
+
+impl Signer {
+    fn new(kid: &str) -> Signer {
+        let pair = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let raw = pair.public_key_raw();
+        let (x, y) = (&raw[1..33], &raw[33..65]);
+        let jwks = serde_json::json!({"keys": [{
+            "kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256", "use": "sig",
+            "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
+        }]})
+        .to_string();
+        Signer {
+            key: jsonwebtoken::EncodingKey::from_ec_der(&pair.serialize_der()),
+            jwks,
+        }
+    }
+
+    fn token(&self, kid: &str, sub: &str, audience: &str, expires_in: i64) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(kid.into());
+        let claims = serde_json::json!({
+            "sub": sub, "iss": "https://sso.example.gov", "aud": audience,
+            "iat": now, "exp": now + expires_in,
+        });
+        jsonwebtoken::encode(&header, &claims, &self.key).unwrap()
+    }
+}
+
+const EDITOR: &str = "RO/GOV/111/editor-app";
+const READER: &str = "RO/GOV/222/reader-app";
+const REVIEWER: &str = "RO/GOV/333/reviewer-app";
+const ADMIN: &str = "RO/GOV/000/admin-app";
+const UNLISTED: &str = "RO/GOV/999/unknown-app";
+
+/// Everything a secured suite needs, written into `dir`.
+struct Setup {
+    ca: Ca,
+    signer: Signer,
+    vars: HashMap<String, String>,
+}
+
+/// The shipped example table's roles, with this test's clients.
+fn access_table(editor_org: &str) -> String {
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/access.example.toml"
+    ))
+    .unwrap();
+    let roles = example.split("# Examples").next().unwrap();
+    format!(
+        "{roles}\n\
+         [[clients]]\nid = \"{ADMIN}\"\nroles = [\"lab_admin\"]\n\
+         [[clients]]\nid = \"{READER}\"\nroles = [\"reader\"]\n\
+         [[clients]]\nid = \"{REVIEWER}\"\nroles = [\"reviewer\"]\n\
+         [[clients]]\nid = \"{EDITOR}\"\norganization = \"{editor_org}\"\nroles = [\"member_editor\"]\n"
+    )
+}
+
+fn setup(dir: &Path, editor_org: &str) -> Setup {
+    let ca = Ca::new("innolab test CA");
+    let (cert, key) = ca.sign(&["localhost"], &[]);
+    let signer = Signer::new("k1");
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let vars = HashMap::from([
+        ("INNOLAB_ENVIRONMENT".to_string(), "production".to_string()),
+        ("INNOLAB_TLS_CERT_FILE".into(), write("server.pem", &cert)),
+        ("INNOLAB_TLS_KEY_FILE".into(), write("server.key", &key)),
+        (
+            "INNOLAB_TLS_CLIENT_CA_FILE".into(),
+            write("ca.pem", &ca.pem),
+        ),
+        (
+            "INNOLAB_JWT_JWKS_FILE".into(),
+            write("jwks.json", &signer.jwks),
+        ),
+        (
+            "INNOLAB_JWT_ISSUER".into(),
+            "https://sso.example.gov".into(),
+        ),
+        ("INNOLAB_JWT_AUDIENCE".into(), "innolab".into()),
+        ("INNOLAB_JWT_LEEWAY_SECONDS".into(), "5".into()),
+        (
+            "INNOLAB_ACCESS_FILE".into(),
+            write("access.toml", &access_table(editor_org)),
+        ),
+    ]);
+    Setup { ca, signer, vars }
+}
+
+fn security_of(vars: &HashMap<String, String>) -> Result<Security, String> {
+    security::from_vars(|name| vars.get(name).cloned()).map_err(|e| e.to_string())
+}
+
+/// A TLS channel to the gateway, with a client certificate or none.
+async fn connect(
+    suite: &Suite,
+    ca_pem: &str,
+    client: Option<(String, String)>,
+) -> Result<Channel, String> {
+    let mut tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(ca_pem))
+        .domain_name("localhost");
+    if let Some((cert, key)) = client {
+        tls = tls.identity(Identity::from_pem(cert, key));
+    }
+    Channel::from_shared(format!("https://{}", suite.gateway))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .map_err(|e| format!("{e:?}"))
+}
+
+fn with_token<T>(message: T, token: Option<&str>) -> Request<T> {
+    let mut request = Request::new(message);
+    if let Some(token) = token {
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    }
+    request
+}
+
+/// Passes bytes through unchanged: an empty message is valid for any method.
+#[derive(Debug, Clone, Default)]
+struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+    fn decoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+}
+
+impl Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = Status;
+    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        use bytes::BufMut;
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = Status;
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Status> {
+        use bytes::Buf;
+        let mut out = vec![0; src.remaining()];
+        src.copy_to_slice(&mut out);
+        Ok(Some(out))
+    }
+}
+
+/// Calls `method` with an empty message; the status code (OK when the call
+/// or the stream's first message succeeds).
+async fn call(
+    channel: &Channel,
+    method: &str,
+    streaming_in: bool,
+    streaming_out: bool,
+    token: Option<&str>,
+) -> Code {
+    let mut grpc = tonic::client::Grpc::new(channel.clone());
+    grpc.ready().await.unwrap();
+    let path = http::uri::PathAndQuery::try_from(format!("/{method}")).unwrap();
+    let outcome = match (streaming_in, streaming_out) {
+        (false, false) => grpc
+            .unary(with_token(Vec::new(), token), path, RawCodec)
+            .await
+            .map(|_| ()),
+        (false, true) => match grpc
+            .server_streaming(with_token(Vec::new(), token), path, RawCodec)
+            .await
+        {
+            Ok(response) => response.into_inner().message().await.map(|_| ()),
+            Err(status) => Err(status),
+        },
+        (true, false) => grpc
+            .client_streaming(
+                with_token(tokio_stream::iter(Vec::<Vec<u8>>::new()), token),
+                path,
+                RawCodec,
+            )
+            .await
+            .map(|_| ()),
+        (true, true) => Ok(()),
+    };
+    match outcome {
+        Ok(()) => Code::Ok,
+        Err(status) => status.code(),
+    }
+}
+
+/// What a reader may call, by method name, written out independently of
+/// the table's patterns.
+fn reader_may(name: &str) -> bool {
+    [
+        "Get",
+        "List",
+        "Search",
+        "Summarize",
+        "Export",
+        "Download",
+        "Render",
+        "Compare",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p))
+        || name == "StreamChanges"
+}
+
+fn reviewer_may(full: &str) -> bool {
+    full == "innolab.impact.v1.ImpactService/ReviewAssessment"
+        || full == "innolab.initiatives.v1.InitiativesService/ScreenSubmission"
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_method_is_closed_to_every_role_that_was_not_granted_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "organizations/editor-org");
+    let suite = Suite::start_with(&Backend::Sqlite, security_of(&s.vars).unwrap()).await;
+    let (cert, key) = s.ca.sign(&[], &["xroad:RO/GOV/0/anyone"]);
+    let channel = connect(&suite, &s.ca.pem, Some((cert, key))).await.unwrap();
+    // The certificate's client is not in the table; tokens name the roles below
+    // (a token is only read when no certificate is presented).
+    let token_channel = connect(&suite, &s.ca.pem, None).await.unwrap();
+    let tokens: Vec<(&str, Option<String>)> = vec![
+        ("no identity", None),
+        ("admin", Some(s.signer.token("k1", ADMIN, "innolab", 300))),
+        ("reader", Some(s.signer.token("k1", READER, "innolab", 300))),
+        (
+            "reviewer",
+            Some(s.signer.token("k1", REVIEWER, "innolab", 300)),
+        ),
+        (
+            "member editor",
+            Some(s.signer.token("k1", EDITOR, "innolab", 300)),
+        ),
+        (
+            "unlisted",
+            Some(s.signer.token("k1", UNLISTED, "innolab", 300)),
+        ),
+    ];
+
+    let pool = DescriptorPool::decode(innolab_proto::FILE_DESCRIPTOR_SET).unwrap();
+    let mut methods = 0;
+    for service in pool
+        .services()
+        .filter(|s| s.full_name().starts_with("innolab."))
+    {
+        for method in service.methods() {
+            methods += 1;
+            let full = format!("{}/{}", service.full_name(), method.name());
+            let (cin, cout) = (method.is_client_streaming(), method.is_server_streaming());
+            for (who, token) in &tokens {
+                let code = call(&token_channel, &full, cin, cout, token.as_deref()).await;
+                let denied = matches!(code, Code::PermissionDenied | Code::Unauthenticated);
+                let expected_denied = match *who {
+                    "no identity" => {
+                        assert_eq!(code, Code::Unauthenticated, "{who} {full}");
+                        true
+                    }
+                    "admin" => false,
+                    "reader" => !reader_may(method.name()),
+                    "reviewer" => !reviewer_may(&full),
+                    // Empty requests name no organisation of the editor's: every
+                    // write is refused by the ownership check, and nothing else
+                    // is granted to the role.
+                    "member editor" => true,
+                    _ => true,
+                };
+                assert_eq!(denied, expected_denied, "{who} calling {full}: {code:?}");
+            }
+            // A certificate of a client the table does not list.
+            let code = call(&channel, &full, cin, cout, None).await;
+            assert_eq!(
+                code,
+                Code::PermissionDenied,
+                "unlisted certificate calling {full}"
+            );
+        }
+    }
+    assert!(methods > 80, "only {methods} methods found");
+    suite.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificates_and_tokens_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "organizations/editor-org");
+    let suite = Suite::start_with(&Backend::Sqlite, security_of(&s.vars).unwrap()).await;
+    let list = |token: Option<String>| {
+        with_token(mb::ListOrganizationsRequest::default(), token.as_deref())
+    };
+
+    // A reader's certificate (SAN URI xroad:...): reads pass, writes do not.
+    let (cert, key) = s.ca.sign(&[], &[&format!("xroad:{READER}")]);
+    let channel = connect(&suite, &s.ca.pem, Some((cert, key))).await.unwrap();
+    let mut client = mb::membership_service_client::MembershipServiceClient::new(channel);
+    client.list_organizations(list(None)).await.unwrap();
+    let status = client
+        .create_organization(mb::CreateOrganizationRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+
+    // A certificate from a CA the gateway does not trust: no call gets through.
+    let stranger = Ca::new("someone else's CA");
+    let (cert, key) = stranger.sign(&[], &[&format!("xroad:{ADMIN}")]);
+    match connect(&suite, &s.ca.pem, Some((cert, key))).await {
+        Err(_) => {}
+        Ok(channel) => {
+            let outcome = mb::membership_service_client::MembershipServiceClient::new(channel)
+                .list_organizations(list(None))
+                .await;
+            assert!(
+                outcome.is_err(),
+                "a certificate of an unknown CA was accepted"
+            );
+        }
+    }
+
+    // Tokens: valid, expired, wrong audience, signed by a key it does not trust.
+    let channel = connect(&suite, &s.ca.pem, None).await.unwrap();
+    let mut client = mb::membership_service_client::MembershipServiceClient::new(channel);
+    let valid = s.signer.token("k1", READER, "innolab", 300);
+    client.list_organizations(list(Some(valid))).await.unwrap();
+    let impostor = Signer::new("k1");
+    for (why, token) in [
+        ("expired", s.signer.token("k1", READER, "innolab", -60)),
+        (
+            "wrong audience",
+            s.signer.token("k1", READER, "another-api", 300),
+        ),
+        ("wrong key", impostor.token("k1", READER, "innolab", 300)),
+        (
+            "unknown key id",
+            s.signer.token("k9", READER, "innolab", 300),
+        ),
+        ("not a token", "not-a-jwt".into()),
+    ] {
+        let status = client
+            .list_organizations(list(Some(token)))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{why}: {status:?}");
+    }
+    let status = client.list_organizations(list(None)).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+
+    // x-user-id and x-issue never grant anything.
+    let mut request = list(None);
+    request
+        .metadata_mut()
+        .insert("x-user-id", "admin".parse().unwrap());
+    request
+        .metadata_mut()
+        .insert("x-issue", "CASE-1".parse().unwrap());
+    let status = client.list_organizations(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    suite.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_editor_writes_only_its_own_organisations_records() {
+    // Organisations and another organisation's initiative are stored directly
+    // at the services; then the gateway starts with a table that makes the
+    // editor a member of `own`.
+    let mut suite = Suite::start_services(&Backend::Sqlite).await;
+    let mut members = mb::membership_service_client::MembershipServiceClient::new(
+        suite.membership.channel().await,
+    );
+    let mut direct = ini::initiatives_service_client::InitiativesServiceClient::new(
+        suite.initiatives.channel().await,
+    );
+    let mut organization = async |name: &str| {
+        members
+            .create_organization(mb::CreateOrganizationRequest {
+                organization: Some(mb::Organization {
+                    display_names: vec![mb::LocalizedText {
+                        language_code: "ro".into(),
+                        text: name.into(),
+                    }],
+                    kind: mb::OrganizationKind::Government as i32,
+                    country_code: "RO".into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .name
+    };
+    let own = organization("Primăria Cluj").await;
+    let other = organization("Primăria Iași").await;
+    let initiative = |lead: &str| ini::Initiative {
+        titles: vec![ini::LocalizedText {
+            language_code: "ro".into(),
+            text: "Autorizații digitale".into(),
+        }],
+        lead_organization: lead.into(),
+        country_code: "RO".into(),
+        ..Default::default()
+    };
+    let theirs = direct
+        .create_initiative(ini::CreateInitiativeRequest {
+            initiative: Some(initiative(&other)),
+            actor: "admin".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), &own);
+    suite.start_gateway(security_of(&s.vars).unwrap()).await;
+    let channel = connect(&suite, &s.ca.pem, None).await.unwrap();
+    let editor = s.signer.token("k1", EDITOR, "innolab", 300);
+    let mut library = ini::initiatives_service_client::InitiativesServiceClient::new(channel);
+    let create = |lead: &str| {
+        with_token(
+            ini::CreateInitiativeRequest {
+                initiative: Some(initiative(lead)),
+                actor: "editor".into(),
+                request_id: String::new(),
+            },
+            Some(&editor),
+        )
+    };
+
+    // Its own organisation's initiative: created and moved.
+    let mine = library
+        .create_initiative(create(&own))
+        .await
+        .unwrap()
+        .into_inner();
+    library
+        .move_initiative_stage(with_token(
+            ini::MoveInitiativeStageRequest {
+                name: mine.name.clone(),
+                stage: ini::InitiativeStage::GeneratingIdeas as i32,
+                actor: "editor".into(),
+                ..Default::default()
+            },
+            Some(&editor),
+        ))
+        .await
+        .unwrap();
+
+    // Another organisation's: refused, whether it exists or is guessed.
+    let denied = |outcome: Result<tonic::Response<ini::Initiative>, Status>, what: &str| {
+        let status = outcome.unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{what}: {status:?}");
+        status.message().to_string()
+    };
+    denied(
+        library.create_initiative(create(&other)).await,
+        "create for another organisation",
+    );
+    let update = |name: &str, lead: &str| {
+        let mut record = initiative(lead);
+        record.name = name.into();
+        with_token(
+            ini::UpdateInitiativeRequest {
+                initiative: Some(record),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["titles".into()],
+                }),
+            },
+            Some(&editor),
+        )
+    };
+    let existing = denied(
+        library.update_initiative(update(&theirs.name, &own)).await,
+        "update of another organisation's initiative",
+    );
+    let guessed = denied(
+        library
+            .update_initiative(update("initiatives/0000000000000000", &own))
+            .await,
+        "update of a guessed id",
+    );
+    assert_eq!(
+        existing, guessed,
+        "a denial does not reveal whether the record exists"
+    );
+    denied(
+        library.update_initiative(update(&mine.name, &other)).await,
+        "handing its initiative to another organisation",
+    );
+    denied(
+        library
+            .move_initiative_stage(with_token(
+                ini::MoveInitiativeStageRequest {
+                    name: theirs.name.clone(),
+                    stage: ini::InitiativeStage::GeneratingIdeas as i32,
+                    actor: "editor".into(),
+                    ..Default::default()
+                },
+                Some(&editor),
+            ))
+            .await,
+        "moving another organisation's initiative",
+    );
+    // Its own, updated through the same rule.
+    library
+        .update_initiative(update(&mine.name, &own))
+        .await
+        .unwrap();
+    let stored = direct
+        .get_initiative(ini::GetInitiativeRequest {
+            name: theirs.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        stored.etag, theirs.etag,
+        "the other organisation's record is untouched"
+    );
+    suite.stop().await;
+}
+
+#[test]
+fn production_refuses_to_start_without_tls_identity_or_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "organizations/x");
+    assert!(security_of(&s.vars).is_ok());
+    for (missing, named) in [
+        ("INNOLAB_TLS_CERT_FILE", "INNOLAB_TLS_CERT_FILE"),
+        ("INNOLAB_ACCESS_FILE", "INNOLAB_ACCESS_FILE"),
+    ] {
+        let mut vars = s.vars.clone();
+        vars.remove(missing);
+        let error = security_of(&vars).unwrap_err();
+        assert!(error.contains(named), "{error}");
+    }
+    let mut vars = s.vars.clone();
+    vars.remove("INNOLAB_TLS_CLIENT_CA_FILE");
+    vars.remove("INNOLAB_JWT_JWKS_FILE");
+    assert!(
+        security_of(&vars)
+            .unwrap_err()
+            .contains("INNOLAB_TLS_CLIENT_CA_FILE")
+    );
+    // Development runs without any of it (and says so in its log).
+    let development = security_of(&HashMap::new()).unwrap();
+    assert!(!development.guard.enforcing() && development.tls.is_none());
+    let mut vars = HashMap::new();
+    vars.insert("INNOLAB_ENVIRONMENT".to_string(), "staging".to_string());
+    assert!(
+        security_of(&vars)
+            .unwrap_err()
+            .contains("INNOLAB_ENVIRONMENT")
+    );
+}
