@@ -111,16 +111,17 @@ impl tower::Service<http::Request<Body>> for Routed {
             .and_then(|caller| {
                 if caller.own_organization_only {
                     // Compositions read across organisations: no ownership rule.
-                    Err(Status::permission_denied(format!(
+                    return Err(Status::permission_denied(format!(
                         "a member editor may not call {method}"
-                    )))
-                } else {
-                    Ok(caller)
+                    )));
                 }
+                let permit = self.guard.limits().admit(&caller.client_id)?;
+                Ok((caller, permit))
             });
-        match admitted {
-            Ok(caller) => {
+        let permit = match admitted {
+            Ok((caller, permit)) => {
                 request.extensions_mut().insert(caller);
+                permit
             }
             Err(status) => {
                 tracing::info!(%method, code = ?status.code(), reason = status.message(), "call refused");
@@ -132,11 +133,21 @@ impl tower::Service<http::Request<Body>> for Routed {
                 }
                 return Box::pin(std::future::ready(Ok(response)));
             }
-        }
+        };
+        // The place is held until the call is answered (a stream's first
+        // message), not for a followed stream's whole life.
         let mut inner = self.inner.clone();
         if crate::json::is_json(&request) {
-            return Box::pin(async move { Ok(crate::json::call(inner, request).await) });
+            return Box::pin(async move {
+                let response = crate::json::call(inner, request).await;
+                drop(permit);
+                Ok(response)
+            });
         }
-        Box::pin(async move { inner.call(request).await })
+        Box::pin(async move {
+            let response = inner.call(request).await;
+            drop(permit);
+            response
+        })
     }
 }

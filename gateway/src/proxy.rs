@@ -14,6 +14,7 @@ use http_body_util::BodyExt;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tonic::body::Body;
 use tonic::server::NamedService;
 use tonic::transport::Channel;
@@ -118,11 +119,15 @@ impl<U: Upstream> Forward<U> {
         let request_id = ensure_request_id(request.headers_mut());
         let refuse = |status: tonic::Status| Ok(with_request_id(status.into_http(), &request_id));
         let method = request.uri().path().trim_start_matches('/').to_string();
-        let caller = match self
+        let admitted = self
             .guard
             .admit(&method, request.headers(), request.extensions())
-        {
-            Ok(caller) => caller,
+            .and_then(|caller| {
+                let permit = self.guard.limits().admit(&caller.client_id)?;
+                Ok((caller, permit))
+            });
+        let (caller, _permit) = match admitted {
+            Ok(admitted) => admitted,
             Err(status) => {
                 tracing::info!(%method, code = ?status.code(), reason = status.message(), "call refused");
                 return refuse(status);
@@ -163,7 +168,13 @@ impl<U: Upstream> Forward<U> {
             return Ok(with_request_id(response, &request_id));
         }
         let deadline = match grpc_timeout(request.headers()) {
-            Ok(deadline) => deadline,
+            Ok(Some(deadline)) => Some(deadline),
+            // Unary calls without a deadline get the default one; streams
+            // (a followed change feed) may rightly last.
+            Ok(None) => crate::json::method(&format!("/{method}"))
+                .ok()
+                .filter(|m| !m.is_client_streaming() && !m.is_server_streaming())
+                .map(|_| self.guard.limits().default_deadline),
             Err(status) => return refuse(status),
         };
         let remaining = deadline.map(|d| d.saturating_sub(arrived.elapsed()));
@@ -188,6 +199,18 @@ impl<U: Upstream> Forward<U> {
                 return refuse(tonic::Status::internal(format!("upstream address: {e}")));
             }
         }
+        let limit = self.guard.limits().max_message_bytes;
+        let tripped = Arc::new(AtomicBool::new(false));
+        let request = request.map(|body| {
+            Body::new(MessageLimit {
+                inner: body,
+                limit,
+                header: [0; 5],
+                have: 0,
+                payload_left: 0,
+                tripped: tripped.clone(),
+            })
+        });
         let call = self.raw.request(request);
         let outcome = match remaining {
             Some(left) => match tokio::time::timeout(left, call).await {
@@ -203,12 +226,91 @@ impl<U: Upstream> Forward<U> {
         };
         let response = match outcome {
             Ok(response) => response.map(Body::new),
+            Err(_) if tripped.load(Ordering::SeqCst) => tonic::Status::resource_exhausted(format!(
+                "a message is larger than the gateway's limit of {limit} bytes"
+            ))
+            .into_http(),
             Err(e) => {
                 tracing::warn!(upstream = U::NAME, error = %e, "upstream unreachable");
                 tonic::Status::unavailable(format!("{} is unavailable: {e}", U::NAME)).into_http()
             }
         };
         Ok(with_request_id(response, &request_id))
+    }
+}
+
+/// A request body that fails as soon as a gRPC message's length prefix
+/// exceeds `limit` (and says so in `tripped`), without buffering anything.
+struct MessageLimit {
+    inner: Body,
+    limit: usize,
+    header: [u8; 5],
+    have: usize,
+    payload_left: usize,
+    tripped: Arc<AtomicBool>,
+}
+
+impl MessageLimit {
+    fn scan(&mut self, mut data: &[u8]) -> Result<(), tonic::Status> {
+        while !data.is_empty() {
+            if self.payload_left > 0 {
+                let skip = self.payload_left.min(data.len());
+                self.payload_left -= skip;
+                data = &data[skip..];
+                continue;
+            }
+            let take = (5 - self.have).min(data.len());
+            self.header[self.have..self.have + take].copy_from_slice(&data[..take]);
+            self.have += take;
+            data = &data[take..];
+            if self.have == 5 {
+                self.have = 0;
+                let length = u32::from_be_bytes([
+                    self.header[1],
+                    self.header[2],
+                    self.header[3],
+                    self.header[4],
+                ]) as usize;
+                if length > self.limit {
+                    self.tripped.store(true, Ordering::SeqCst);
+                    return Err(tonic::Status::resource_exhausted(format!(
+                        "a message of {length} bytes is larger than the limit of {} bytes",
+                        self.limit
+                    )));
+                }
+                self.payload_left = length;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl http_body::Body for MessageLimit {
+    type Data = bytes::Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, tonic::Status>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(data) = frame.data_ref()
+        {
+            let data = data.clone();
+            if let Err(status) = self.scan(&data) {
+                return Poll::Ready(Some(Err(status)));
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

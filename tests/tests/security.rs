@@ -24,6 +24,7 @@ use rcgen::{
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic::{Code, Request, Status};
+use tonic_types::StatusExt;
 
 /// A certificate authority that signs server and client certificates.
 struct Ca {
@@ -179,14 +180,29 @@ async fn connect(
     if let Some((cert, key)) = client {
         tls = tls.identity(Identity::from_pem(cert, key));
     }
-    Channel::from_shared(format!("https://{}", suite.gateway))
+    let channel = Channel::from_shared(format!("https://{}", suite.gateway))
         .unwrap()
         .tls_config(tls)
         .unwrap()
         .connect_timeout(Duration::from_secs(5))
         .connect()
         .await
-        .map_err(|e| format!("{e:?}"))
+        .map_err(|e| format!("{e:?}"))?;
+    // Health is open to everyone: wait until the gateway follows its services.
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+    for _ in 0..600 {
+        match health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+        {
+            Ok(r) if r.get_ref().status == 1 => return Ok(channel),
+            Ok(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) => return Err(format!("{e:?}")),
+        }
+    }
+    Err("the gateway did not become SERVING".into())
 }
 
 fn with_token<T>(message: T, token: Option<&str>) -> Request<T> {
@@ -641,4 +657,74 @@ fn production_refuses_to_start_without_tls_identity_or_table() {
             .unwrap_err()
             .contains("INNOLAB_ENVIRONMENT")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_answer_resource_exhausted_with_retry_info() {
+    let vars = HashMap::from([
+        ("INNOLAB_RATE_LIMIT_PER_SECOND".to_string(), "5".to_string()),
+        ("INNOLAB_RATE_LIMIT_BURST".into(), "5".into()),
+        ("INNOLAB_MAX_MESSAGE_BYTES".into(), "1024".into()),
+    ]);
+    let suite = Suite::start_with(&Backend::Sqlite, security_of(&vars).unwrap()).await;
+    let client = mb::membership_service_client::MembershipServiceClient::new(suite.channel().await);
+
+    // A burst of 20 calls from one client: the first 5 pass (NOT_FOUND: no such
+    // record), the rest are refused with a time to retry.
+    let calls = (0..20).map(|i| {
+        let mut client = client.clone();
+        async move {
+            client
+                .get_organization(mb::GetOrganizationRequest {
+                    name: format!("organizations/none-{i}"),
+                })
+                .await
+                .unwrap_err()
+        }
+    });
+    let statuses = futures_util::future::join_all(calls).await;
+    let exhausted: Vec<&Status> = statuses
+        .iter()
+        .filter(|s| s.code() == Code::ResourceExhausted)
+        .collect();
+    let passed = statuses
+        .iter()
+        .filter(|s| s.code() == Code::NotFound)
+        .count();
+    assert!((5..20).contains(&passed), "{passed} passed");
+    assert_eq!(exhausted.len() + passed, 20);
+    let retry = exhausted[0].get_details_retry_info().expect("RetryInfo");
+    assert!(retry.retry_delay.is_some());
+
+    // A message over the size limit is refused, and nothing is stored.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut client = client.clone();
+    let status = client
+        .create_organization(mb::CreateOrganizationRequest {
+            organization: Some(mb::Organization {
+                display_names: vec![mb::LocalizedText {
+                    language_code: "ro".into(),
+                    text: "x".repeat(2000),
+                }],
+                kind: mb::OrganizationKind::Government as i32,
+                country_code: "RO".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("1024"), "{}", status.message());
+    let mut direct = mb::membership_service_client::MembershipServiceClient::new(
+        suite.membership.channel().await,
+    );
+    let stored = direct
+        .list_organizations(mb::ListOrganizationsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .organizations;
+    assert!(stored.is_empty());
+    suite.stop().await;
 }

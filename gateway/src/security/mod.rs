@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod identity;
+pub mod limits;
 pub mod ownership;
 
 use std::sync::Arc;
@@ -45,6 +46,7 @@ pub const LAB_ADMIN: &str = "lab_admin";
 #[derive(Debug, Clone, Default)]
 pub struct Guard {
     inner: Option<Arc<Rules>>,
+    limits: limits::Limits,
 }
 
 #[derive(Debug)]
@@ -56,7 +58,18 @@ struct Rules {
 impl Guard {
     /// No access control (development).
     pub fn open() -> Guard {
-        Guard { inner: None }
+        Guard::default()
+    }
+
+    /// The same guard with these limits.
+    pub fn with_limits(mut self, limits: limits::Limits) -> Guard {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits every call is held to.
+    pub fn limits(&self) -> &limits::Limits {
+        &self.limits
     }
 
     /// Access control by `table`, clients identified by their certificate or
@@ -64,6 +77,7 @@ impl Guard {
     pub fn new(table: AccessTable, tokens: Option<TokenVerifier>) -> Guard {
         Guard {
             inner: Some(Arc::new(Rules { table, tokens })),
+            limits: limits::Limits::default(),
         }
     }
 
@@ -167,6 +181,11 @@ pub struct Security {
 
 /// What `from_env` reads.
 pub const ENV_VARS: &[&str] = &[
+    "INNOLAB_MAX_CONCURRENT_CALLS",
+    "INNOLAB_RATE_LIMIT_PER_SECOND",
+    "INNOLAB_RATE_LIMIT_BURST",
+    "INNOLAB_MAX_MESSAGE_BYTES",
+    "INNOLAB_DEFAULT_DEADLINE_MS",
     "INNOLAB_ENVIRONMENT",
     "INNOLAB_TLS_CERT_FILE",
     "INNOLAB_TLS_KEY_FILE",
@@ -319,7 +338,8 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
             Guard::new(table, tokens)
         }
         None => Guard::open(),
-    };
+    }
+    .with_limits(limits::Limits::from_vars(var, access.is_some())?);
     if tls.is_none() {
         tracing::warn!(
             "DEVELOPMENT MODE: the gateway serves plaintext (no TLS); \
