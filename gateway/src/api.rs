@@ -20,12 +20,18 @@ use crate::feed::{Feed, Stream};
 pub struct Gateway {
     feed: Feed,
     compose: Compose,
+    audit: Option<crate::audit::Store>,
 }
 
 impl Gateway {
-    /// The service over a change feed and the compositions' clients.
-    pub fn new(feed: Feed, compose: Compose) -> Self {
-        Gateway { feed, compose }
+    /// The service over a change feed, the compositions' clients and the
+    /// audit log (if kept).
+    pub fn new(feed: Feed, compose: Compose, audit: Option<crate::audit::Store>) -> Self {
+        Gateway {
+            feed,
+            compose,
+            audit,
+        }
     }
 }
 
@@ -58,6 +64,80 @@ impl GatewayService for Gateway {
         Ok(ctx.reply(profile))
     }
 
+    async fn list_audit_entries(
+        &self,
+        request: Request<pb::ListAuditEntriesRequest>,
+    ) -> Result<Response<pb::ListAuditEntriesResponse>, Status> {
+        let ctx = CallContext::of(&request)?;
+        let Some(store) = &self.audit else {
+            return Err(Status::failed_precondition(
+                "this gateway keeps no audit log (INNOLAB_AUDIT_DATABASE_URL is not set)",
+            ));
+        };
+        let caller = request
+            .extensions()
+            .get::<crate::security::Caller>()
+            .cloned();
+        let r = request.into_inner();
+        let size = match r.page_size {
+            n if n < 0 => {
+                return Err(invalid("page_size", "must not be negative"));
+            }
+            0 => 100,
+            n => i64::from(n.min(1000)),
+        };
+        let after = if r.page_token.is_empty() {
+            0
+        } else {
+            r.page_token
+                .strip_prefix("after-")
+                .and_then(|n| n.parse::<i64>().ok())
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| invalid("page_token", "is not a token this method returned"))?
+        };
+        // Administrators read every entry; anyone else only their own.
+        let own = match &caller {
+            Some(c) if c.admin => None,
+            Some(c) => Some(c.client_id.clone()),
+            None => return Err(Status::permission_denied("no caller")),
+        };
+        let mut entries = store
+            .list(after, size + 1, own.as_deref())
+            .await
+            .map_err(Status::from)?;
+        let more = entries.len() as i64 > size;
+        entries.truncate(usize::try_from(size).unwrap_or(0));
+        let next_page_token = match (more, entries.last()) {
+            (true, Some(last)) => format!("after-{}", last.sequence),
+            _ => String::new(),
+        };
+        Ok(ctx.reply(pb::ListAuditEntriesResponse {
+            entries: entries
+                .into_iter()
+                .map(|e| pb::AuditEntry {
+                    sequence: e.sequence,
+                    time: Some(prost_types::Timestamp {
+                        seconds: e.time_micros.div_euclid(1_000_000),
+                        nanos: i32::try_from(e.time_micros.rem_euclid(1_000_000) * 1000)
+                            .unwrap_or(0),
+                    }),
+                    client_id: e.client_id,
+                    user_id: e.user_id,
+                    issue: e.issue,
+                    method: e.method,
+                    resource: e.resource,
+                    request_id: e.request_id,
+                    outcome: e.outcome,
+                    request_sha256: e.request_sha256,
+                    response_sha256: e.response_sha256,
+                    previous_hash: e.previous_hash,
+                    hash: e.hash,
+                })
+                .collect(),
+            next_page_token,
+        }))
+    }
+
     async fn get_portfolio_overview(
         &self,
         request: Request<pb::GetPortfolioOverviewRequest>,
@@ -78,16 +158,33 @@ impl GatewayService for Gateway {
 pub struct Routed {
     inner: GatewayServiceServer<Gateway>,
     guard: crate::security::Guard,
+    audit: Option<crate::audit::Recorder>,
 }
 
 impl Routed {
-    /// Routes calls to `gateway`, each admitted by `guard` first.
-    pub fn new(gateway: Gateway, guard: crate::security::Guard) -> Self {
+    /// Routes calls to `gateway`, each admitted by `guard` first; denials go
+    /// to the audit log. (Every method here reads, so only denials are
+    /// recorded.)
+    pub fn new(
+        gateway: Gateway,
+        guard: crate::security::Guard,
+        audit: Option<crate::audit::Recorder>,
+    ) -> Self {
         Routed {
             inner: GatewayServiceServer::new(gateway),
             guard,
+            audit,
         }
     }
+}
+
+fn invalid(field: &str, why: &str) -> Status {
+    use tonic_types::{ErrorDetails, StatusExt};
+    Status::with_error_details(
+        tonic::Code::InvalidArgument,
+        format!("{field}: {why}"),
+        ErrorDetails::with_bad_request_violation(field, why),
+    )
 }
 
 impl tonic::server::NamedService for Routed {
@@ -125,6 +222,35 @@ impl tower::Service<http::Request<Body>> for Routed {
             }
             Err(status) => {
                 tracing::info!(%method, code = ?status.code(), reason = status.message(), "call refused");
+                if let Some(recorder) = &self.audit
+                    && matches!(
+                        status.code(),
+                        tonic::Code::PermissionDenied | tonic::Code::Unauthenticated
+                    )
+                {
+                    let text = |name: &str| {
+                        request
+                            .headers()
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_string()
+                    };
+                    let empty = crate::audit::hex(&<sha2::Sha256 as sha2::Digest>::digest(b""));
+                    recorder.record(crate::audit::Entry {
+                        client_id: self
+                            .guard
+                            .client_hint(request.headers(), request.extensions()),
+                        user_id: text(crate::security::USER_ID),
+                        issue: text(crate::security::ISSUE),
+                        method: method.clone(),
+                        request_id: text(crate::proxy::REQUEST_ID),
+                        outcome: crate::compose::code_name(status.code()).to_string(),
+                        request_sha256: empty.clone(),
+                        response_sha256: empty,
+                        ..Default::default()
+                    });
+                }
                 let mut response = status.into_http();
                 if let Some(id) = request.headers().get(crate::proxy::REQUEST_ID) {
                     response

@@ -73,7 +73,7 @@ fn missing(part: &str, failure: &Failure) -> pb::MissingPart {
 }
 
 /// The canonical name of a status code (`UNAVAILABLE`).
-fn code_name(code: Code) -> &'static str {
+pub fn code_name(code: Code) -> &'static str {
     match code {
         Code::Ok => "OK",
         Code::Cancelled => "CANCELLED",

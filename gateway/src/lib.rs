@@ -4,6 +4,7 @@
 //! composition root: the `innolab` binary runs the whole suite in one process.
 
 pub mod api;
+pub mod audit;
 pub mod compose;
 pub mod demo;
 pub mod feed;
@@ -124,6 +125,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let guard = settings.security.guard.clone();
+    let audit_store = match &settings.security.audit {
+        Some(database) => Some(audit::open(database).await?),
+        None => None,
+    };
+    let recorder = audit_store.clone().map(audit::Recorder::start);
     let mut channels = Vec::new();
     let mut logs = Vec::new();
     let mut by_service = std::collections::HashMap::new();
@@ -151,6 +157,7 @@ pub async fn serve(
                     settings.connect_timeout,
                     guard.clone(),
                     owners.clone(),
+                    recorder.clone(),
                 ));
                 Membership::NAME
             }
@@ -161,6 +168,7 @@ pub async fn serve(
                     settings.connect_timeout,
                     guard.clone(),
                     owners.clone(),
+                    recorder.clone(),
                 ));
                 Initiatives::NAME
             }
@@ -171,6 +179,7 @@ pub async fn serve(
                     settings.connect_timeout,
                     guard.clone(),
                     owners.clone(),
+                    recorder.clone(),
                 ));
                 Guidance::NAME
             }
@@ -181,6 +190,7 @@ pub async fn serve(
                     settings.connect_timeout,
                     guard.clone(),
                     owners.clone(),
+                    recorder.clone(),
                 ));
                 Impact::NAME
             }
@@ -200,8 +210,9 @@ pub async fn serve(
         by_service.get("impact").cloned(),
     );
     routes = routes.add_service(api::Routed::new(
-        api::Gateway::new(feed::Feed::new(logs), compose),
+        api::Gateway::new(feed::Feed::new(logs), compose, audit_store),
         guard,
+        recorder,
     ));
     let options = ServeOptions {
         grpc_name: GATEWAY_NAME,

@@ -32,6 +32,70 @@ struct Cli {
     /// Log format.
     #[arg(long, env = "INNOLAB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Serve (the default).
+    Serve,
+    /// The audit log at INNOLAB_AUDIT_DATABASE_URL.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum AuditAction {
+    /// Recompute the hash chain: exit 0 if every entry is intact and in
+    /// place, 1 naming the first entry that was edited, removed or reordered.
+    Verify,
+}
+
+/// `innolab-gateway audit verify`.
+#[allow(clippy::print_stdout)]
+async fn verify() -> std::process::ExitCode {
+    let Some(url) = std::env::var("INNOLAB_AUDIT_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    else {
+        eprintln!(
+            "innolab-gateway: configuration INNOLAB_AUDIT_DATABASE_URL: required to verify the audit log"
+        );
+        return std::process::ExitCode::from(2);
+    };
+    let schema = std::env::var("INNOLAB_AUDIT_DATABASE_SCHEMA")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "audit".into());
+    let settings = match innolab_kit::config::DatabaseSettings::new(&url, &schema, 2) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("innolab-gateway: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let outcome = async {
+        let store = innolab_gateway::audit::open(&settings).await?;
+        Ok::<_, anyhow::Error>(innolab_gateway::audit::verify(&store).await?)
+    }
+    .await;
+    match outcome {
+        Ok(None) => {
+            println!("audit log intact");
+            std::process::ExitCode::SUCCESS
+        }
+        Ok(Some((sequence, why))) => {
+            println!("audit log BROKEN at entry {sequence}: {why}");
+            std::process::ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("innolab-gateway: cannot read the audit log: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
 }
 
 #[tokio::main]
@@ -44,6 +108,12 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    if let Some(Command::Audit {
+        action: AuditAction::Verify,
+    }) = cli.command
+    {
+        return verify().await;
+    }
     let security = match innolab_gateway::security::from_env() {
         Ok(security) => security,
         Err(e) => {

@@ -38,6 +38,7 @@ type Raw = hyper_util::client::legacy::Client<HttpConnector, Body>;
 /// client, JSON calls (which need a typed client) over `channel`.
 #[derive(Debug)]
 pub struct Forward<U> {
+    audit: Option<crate::audit::Recorder>,
     guard: crate::security::Guard,
     owners: crate::security::ownership::Owners,
     channel: Channel,
@@ -49,6 +50,7 @@ pub struct Forward<U> {
 impl<U> Clone for Forward<U> {
     fn clone(&self) -> Self {
         Forward {
+            audit: self.audit.clone(),
             guard: self.guard.clone(),
             owners: self.owners.clone(),
             channel: self.channel.clone(),
@@ -68,6 +70,7 @@ impl<U: Upstream> Forward<U> {
         connect_timeout: Duration,
         guard: crate::security::Guard,
         owners: crate::security::ownership::Owners,
+        audit: Option<crate::audit::Recorder>,
     ) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
@@ -79,6 +82,7 @@ impl<U: Upstream> Forward<U> {
             .http2_keep_alive_interval(Duration::from_secs(30))
             .build(connector);
         Forward {
+            audit,
             guard,
             owners,
             channel,
@@ -117,8 +121,115 @@ impl<U: Upstream> Forward<U> {
     async fn handle(self, mut request: Request<Body>) -> Result<Response<Body>, Infallible> {
         let arrived = Instant::now();
         let request_id = ensure_request_id(request.headers_mut());
-        let refuse = |status: tonic::Status| Ok(with_request_id(status.into_http(), &request_id));
         let method = request.uri().path().trim_start_matches('/').to_string();
+        let json = crate::json::is_json(&request);
+        let Some(recorder) = self.audit.clone() else {
+            let (response, _) = self
+                .forward_call(request, arrived, &request_id, &method, json)
+                .await;
+            return Ok(response);
+        };
+        let mut entry = crate::audit::Entry {
+            client_id: self
+                .guard
+                .client_hint(request.headers(), request.extensions()),
+            user_id: header_text(request.headers(), crate::security::USER_ID),
+            issue: header_text(request.headers(), crate::security::ISSUE),
+            method: method.clone(),
+            request_id: request_id.to_str().unwrap_or_default().to_string(),
+            ..Default::default()
+        };
+        let write = crate::audit::is_write(&method);
+        let request_seen = crate::audit::tap::Shared::default();
+        if write {
+            let seen = request_seen.clone();
+            request = request.map(|body| Body::new(crate::audit::tap::Tap::new(body, seen)));
+        }
+        let (response, caller) = self
+            .forward_call(request, arrived, &request_id, &method, json)
+            .await;
+        let header_code = response
+            .headers()
+            .get("grpc-status")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let denied = caller.is_none() && matches!(header_code.as_deref(), Some("7" | "16"));
+        if let Some(caller) = caller {
+            entry.client_id = caller;
+        }
+        if !write {
+            if denied {
+                entry.outcome = crate::audit::code_name(header_code.as_deref());
+                entry.request_sha256 =
+                    crate::audit::hex(&<sha2::Sha256 as sha2::Digest>::digest(b""));
+                entry.response_sha256 = entry.request_sha256.clone();
+                recorder.record(entry);
+            }
+            return Ok(response);
+        }
+        let http_ok = response.status().is_success();
+        let response_seen = crate::audit::tap::Shared::default();
+        let seen = response_seen.clone();
+        Ok(response.map(move |body| {
+            Body::new(
+                crate::audit::tap::Tap::new(body, seen).on_end(move |trailer_code| {
+                    let (request_sha256, request_first) =
+                        request_seen.lock().map(|s| s.finish()).unwrap_or_default();
+                    let (response_sha256, response_first) =
+                        response_seen.lock().map(|s| s.finish()).unwrap_or_default();
+                    entry.outcome = if json {
+                        crate::audit::json_outcome(http_ok, &response_first)
+                    } else {
+                        match (header_code, trailer_code) {
+                            (Some(code), _) | (None, Some(code)) => {
+                                crate::audit::code_name(Some(&code))
+                            }
+                            (None, None) => "CANCELLED".into(),
+                        }
+                    };
+                    entry.resource = crate::audit::tap::resource(
+                        &entry.method,
+                        &request_first,
+                        &response_first,
+                        json,
+                    );
+                    entry.request_sha256 = request_sha256;
+                    entry.response_sha256 = response_sha256;
+                    recorder.record(entry);
+                }),
+            )
+        }))
+    }
+
+    /// The call itself: admission, ownership, forwarding. Also returns the
+    /// admitted client's id.
+    async fn forward_call(
+        &self,
+        mut request: Request<Body>,
+        arrived: Instant,
+        request_id: &HeaderValue,
+        method: &str,
+        json: bool,
+    ) -> (Response<Body>, Option<String>) {
+        let mut client = None;
+        let response = self
+            .forward_admitted(&mut request, arrived, request_id, method, json, &mut client)
+            .await;
+        (response, client)
+    }
+
+    async fn forward_admitted(
+        &self,
+        request: &mut Request<Body>,
+        arrived: Instant,
+        request_id: &HeaderValue,
+        method: &str,
+        json: bool,
+        client: &mut Option<String>,
+    ) -> Response<Body> {
+        let mut request = std::mem::take(request);
+        let refuse = |status: tonic::Status| with_request_id(status.into_http(), request_id);
+        let method = method.to_string();
         let admitted = self
             .guard
             .admit(&method, request.headers(), request.extensions())
@@ -133,7 +244,6 @@ impl<U: Upstream> Forward<U> {
                 return refuse(status);
             }
         };
-        let json = crate::json::is_json(&request);
         if caller.own_organization_only {
             let (parts, body) = request.into_parts();
             let bytes = match http_body_util::Limited::new(body, OWNED_REQUEST_LIMIT)
@@ -161,11 +271,12 @@ impl<U: Upstream> Forward<U> {
             }
             request = Request::from_parts(parts, Body::new(http_body_util::Full::new(bytes)));
         }
+        *client = Some(caller.client_id.clone());
         request.extensions_mut().insert(caller);
         innolab_kit::telemetry::inject_current_context(request.headers_mut());
         if json {
             let response = crate::json::call(self.channel.clone(), request).await;
-            return Ok(with_request_id(response, &request_id));
+            return with_request_id(response, request_id);
         }
         let deadline = match grpc_timeout(request.headers()) {
             Ok(Some(deadline)) => Some(deadline),
@@ -235,7 +346,7 @@ impl<U: Upstream> Forward<U> {
                 tonic::Status::unavailable(format!("{} is unavailable: {e}", U::NAME)).into_http()
             }
         };
-        Ok(with_request_id(response, &request_id))
+        with_request_id(response, request_id)
     }
 }
 
@@ -312,6 +423,15 @@ impl http_body::Body for MessageLimit {
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
     }
+}
+
+/// A header's text, or empty.
+fn header_text(headers: &http::HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The caller's request id, or a new one written into the headers.

@@ -160,6 +160,10 @@ fn setup(dir: &Path, editor_org: &str) -> Setup {
             "INNOLAB_ACCESS_FILE".into(),
             write("access.toml", &access_table(editor_org)),
         ),
+        (
+            "INNOLAB_AUDIT_DATABASE_URL".into(),
+            format!("sqlite://{}/audit.db", dir.display()),
+        ),
     ]);
     Setup { ca, signer, vars }
 }
@@ -633,6 +637,7 @@ fn production_refuses_to_start_without_tls_identity_or_table() {
     for (missing, named) in [
         ("INNOLAB_TLS_CERT_FILE", "INNOLAB_TLS_CERT_FILE"),
         ("INNOLAB_ACCESS_FILE", "INNOLAB_ACCESS_FILE"),
+        ("INNOLAB_AUDIT_DATABASE_URL", "INNOLAB_AUDIT_DATABASE_URL"),
     ] {
         let mut vars = s.vars.clone();
         vars.remove(missing);
@@ -728,3 +733,220 @@ async fn limits_answer_resource_exhausted_with_retry_info() {
     assert!(stored.is_empty());
     suite.stop().await;
 }
+
+async fn the_audit_log_chains_every_write_and_denial_and_verify_detects_an_edit(backend: Backend) {
+    use prost::Message as _;
+    use sha2::Digest as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = setup(dir.path(), "organizations/editor-org");
+    // The audit log on the backend under test (a schema of its own on PostgreSQL).
+    let schema = format!("test_audit_{}", uuid::Uuid::now_v7().simple());
+    let (audit_url, table) = match &backend {
+        Backend::Postgres(url) => {
+            s.vars
+                .insert("INNOLAB_AUDIT_DATABASE_URL".into(), url.clone());
+            s.vars
+                .insert("INNOLAB_AUDIT_DATABASE_SCHEMA".into(), schema.clone());
+            (url.clone(), format!("\"{schema}\".audit_log"))
+        }
+        Backend::Sqlite => (
+            s.vars["INNOLAB_AUDIT_DATABASE_URL"].clone(),
+            "audit_log".to_string(),
+        ),
+    };
+    let suite = Suite::start_with(&backend, security_of(&s.vars).unwrap()).await;
+    let channel = connect(&suite, &s.ca.pem, None).await.unwrap();
+    let mut members = mb::membership_service_client::MembershipServiceClient::new(channel.clone());
+    let mut gateway =
+        innolab_proto::innolab::gateway::v1::gateway_service_client::GatewayServiceClient::new(
+            channel,
+        );
+    let admin = s.signer.token("k1", ADMIN, "innolab", 300);
+    let reader = s.signer.token("k1", READER, "innolab", 300);
+
+    // 1. A write that succeeds, naming an end user and a case.
+    let create = mb::CreateOrganizationRequest {
+        organization: Some(mb::Organization {
+            display_names: vec![mb::LocalizedText {
+                language_code: "ro".into(),
+                text: "Primăria Brașov".into(),
+            }],
+            kind: mb::OrganizationKind::Government as i32,
+            country_code: "RO".into(),
+            ..Default::default()
+        }),
+        request_id: "audit-1".into(),
+    };
+    let mut request = with_token(create.clone(), Some(&admin));
+    for (name, value) in [
+        ("x-user-id", "ana.popescu"),
+        ("x-issue", "CASE-7"),
+        ("x-request-id", "req-1"),
+    ] {
+        request.metadata_mut().insert(name, value.parse().unwrap());
+    }
+    let created = members
+        .create_organization(request)
+        .await
+        .unwrap()
+        .into_inner();
+    // 2. A write that is denied, 3. a read (not recorded), 4. a read without identity.
+    let status = members
+        .create_organization(with_token(create.clone(), Some(&reader)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    members
+        .list_organizations(with_token(
+            mb::ListOrganizationsRequest::default(),
+            Some(&reader),
+        ))
+        .await
+        .unwrap();
+    members
+        .list_organizations(with_token(mb::ListOrganizationsRequest::default(), None))
+        .await
+        .unwrap_err();
+    // 5. A write that fails validation.
+    let mut bad = create.clone();
+    bad.organization.as_mut().unwrap().country_code = "XX".into();
+    bad.request_id = String::new();
+    members
+        .create_organization(with_token(bad, Some(&admin)))
+        .await
+        .unwrap_err();
+
+    // Entries are appended by one writer: wait for all four.
+    let list = |token: &str| {
+        with_token(
+            innolab_proto::innolab::gateway::v1::ListAuditEntriesRequest::default(),
+            Some(token),
+        )
+    };
+    let mut entries = Vec::new();
+    for _ in 0..100 {
+        entries = gateway
+            .list_audit_entries(list(&admin))
+            .await
+            .unwrap()
+            .into_inner()
+            .entries;
+        if entries.len() >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let summary: Vec<(String, String, String)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.client_id.clone(),
+                e.method.rsplit('/').next().unwrap().to_string(),
+                e.outcome.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                ADMIN.to_string(),
+                "CreateOrganization".to_string(),
+                "OK".to_string()
+            ),
+            (
+                READER.into(),
+                "CreateOrganization".into(),
+                "PERMISSION_DENIED".into()
+            ),
+            (
+                String::new(),
+                "ListOrganizations".into(),
+                "UNAUTHENTICATED".into()
+            ),
+            (
+                ADMIN.into(),
+                "CreateOrganization".into(),
+                "INVALID_ARGUMENT".into()
+            ),
+        ]
+    );
+    let first = &entries[0];
+    assert_eq!(first.resource, created.name, "a create names what it made");
+    assert_eq!(
+        (
+            first.user_id.as_str(),
+            first.issue.as_str(),
+            first.request_id.as_str()
+        ),
+        ("ana.popescu", "CASE-7", "req-1")
+    );
+    // The request hash is of the bytes received: the gRPC frame of the message.
+    let body = create.encode_to_vec();
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&body);
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    assert_eq!(first.request_sha256, hex(&sha2::Sha256::digest(&frame)));
+    assert_eq!(first.previous_hash, "0".repeat(64));
+    for pair in entries.windows(2) {
+        assert_eq!(
+            pair[1].previous_hash, pair[0].hash,
+            "each entry chains the one before"
+        );
+        assert_eq!(pair[1].sequence, pair[0].sequence + 1);
+    }
+
+    // A reader sees only its own entries.
+    let own = gateway
+        .list_audit_entries(list(&reader))
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    assert!(
+        !own.is_empty() && own.iter().all(|e| e.client_id == READER),
+        "{own:?}"
+    );
+
+    // The chain verifies; the table refuses edits; an edit made behind its
+    // back (trigger dropped) is detected.
+    let store_schema = if matches!(backend, Backend::Postgres(_)) {
+        schema.as_str()
+    } else {
+        "audit"
+    };
+    let settings = innolab_kit::config::DatabaseSettings::new(&audit_url, store_schema, 2).unwrap();
+    let store = innolab_gateway::audit::open(&settings).await.unwrap();
+    assert_eq!(innolab_gateway::audit::verify(&store).await.unwrap(), None);
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&audit_url).await.unwrap();
+    let edit = format!("UPDATE {table} SET outcome = 'OK' WHERE sequence = 2");
+    let refused = sqlx::query(&edit).execute(&pool).await;
+    assert!(refused.is_err(), "the audit table is append-only");
+    let drop_trigger = match backend {
+        Backend::Postgres(_) => format!("DROP TRIGGER audit_log_append_only ON {table}"),
+        Backend::Sqlite => "DROP TRIGGER audit_log_no_update".to_string(),
+    };
+    sqlx::query(&drop_trigger).execute(&pool).await.unwrap();
+    sqlx::query(&edit).execute(&pool).await.unwrap();
+    let broken = innolab_gateway::audit::verify(&store).await.unwrap();
+    assert_eq!(
+        broken.map(|(sequence, _)| sequence),
+        Some(2),
+        "the edited entry is found"
+    );
+    if matches!(backend, Backend::Postgres(_)) {
+        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+    suite.stop().await;
+}
+
+innolab_tests::on_both_backends!(
+    the_audit_log_chains_every_write_and_denial_and_verify_detects_an_edit
+);

@@ -86,6 +86,15 @@ impl Guard {
         self.inner.is_some()
     }
 
+    /// The client id the call presents, for the audit log of a refused
+    /// call; empty when it presents none (or access control is off).
+    pub fn client_hint(&self, headers: &HeaderMap, extensions: &http::Extensions) -> String {
+        match &self.inner {
+            Some(rules) => identify(rules, headers, extensions).unwrap_or_default(),
+            None => "development".into(),
+        }
+    }
+
     /// Admits a call to `method` (`package.Service/Method`) or says why not:
     /// UNAUTHENTICATED without a valid identity, PERMISSION_DENIED when no
     /// role of the client grants the method. Decided before anything is
@@ -170,13 +179,16 @@ fn identify(
     }
 }
 
-/// The gateway's security settings: the guard, and TLS for its listener.
+/// The gateway's security settings: the guard, TLS for its listener, and
+/// where the audit log is kept.
 #[derive(Debug, Clone, Default)]
 pub struct Security {
-    /// Identity and access rules.
+    /// Identity, access rules and limits.
     pub guard: Guard,
     /// TLS (with client certificates when a CA bundle is set); `None` is plaintext.
     pub tls: Option<tonic::transport::ServerTlsConfig>,
+    /// The audit log's database; `None` keeps no audit log (development only).
+    pub audit: Option<innolab_kit::config::DatabaseSettings>,
 }
 
 /// What `from_env` reads.
@@ -195,6 +207,8 @@ pub const ENV_VARS: &[&str] = &[
     "INNOLAB_JWT_AUDIENCE",
     "INNOLAB_JWT_LEEWAY_SECONDS",
     "INNOLAB_ACCESS_FILE",
+    "INNOLAB_AUDIT_DATABASE_URL",
+    "INNOLAB_AUDIT_DATABASE_SCHEMA",
 ];
 
 use innolab_kit::config::ConfigError;
@@ -262,7 +276,24 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
                 "production needs an access table (deny by default)",
             ));
         }
+        if var("INNOLAB_AUDIT_DATABASE_URL").is_none() {
+            return Err(refuse(
+                "INNOLAB_AUDIT_DATABASE_URL",
+                "production needs an audit log: a database URL (PostgreSQL when the gateway \
+                 runs as several replicas; schema INNOLAB_AUDIT_DATABASE_SCHEMA, default audit)",
+            ));
+        }
     }
+    let audit = match var("INNOLAB_AUDIT_DATABASE_URL") {
+        Some(url) => {
+            let schema = var("INNOLAB_AUDIT_DATABASE_SCHEMA").unwrap_or_else(|| "audit".into());
+            Some(
+                innolab_kit::config::DatabaseSettings::new(&url, &schema, 4)
+                    .map_err(|e| refuse("INNOLAB_AUDIT_DATABASE_URL", e.reason))?,
+            )
+        }
+        None => None,
+    };
 
     let tokens = match &jwks {
         Some(path) => {
@@ -352,5 +383,11 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
              set INNOLAB_ACCESS_FILE (required with INNOLAB_ENVIRONMENT=production)"
         );
     }
-    Ok(Security { guard, tls })
+    if audit.is_none() {
+        tracing::warn!(
+            "DEVELOPMENT MODE: no audit log is kept; set INNOLAB_AUDIT_DATABASE_URL \
+             (required with INNOLAB_ENVIRONMENT=production)"
+        );
+    }
+    Ok(Security { guard, tls, audit })
 }

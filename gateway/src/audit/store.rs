@@ -1,0 +1,128 @@
+//! The audit log's table (the only module of the gateway that sees sqlx).
+
+use innolab_kit::db::{Database, EmbeddedMigration, Migrations};
+use innolab_kit::error::Error;
+use sqlx::Row;
+
+use super::Entry;
+
+/// The schema, one list per backend.
+pub const MIGRATIONS: Migrations = Migrations {
+    sqlite: &[EmbeddedMigration {
+        version: 1,
+        description: "audit log",
+        sql: include_str!("../../migrations/sqlite/0001_audit.sql"),
+    }],
+    postgres: &[EmbeddedMigration {
+        version: 1,
+        description: "audit log",
+        sql: include_str!("../../migrations/postgres/0001_audit.sql"),
+    }],
+};
+
+const COLUMNS: &str = "sequence, time, client_id, user_id, issue, method, resource, request_id, \
+     outcome, request_sha256, response_sha256, previous_hash, hash";
+
+/// The audit table.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// Over `db` (migrated).
+    pub fn new(db: Database) -> Store {
+        Store { db }
+    }
+
+    /// Appends `entry` after the last one, chaining its hash; one writer at a
+    /// time (the database's write lock), so the chain has no fork.
+    pub async fn append(&self, mut entry: Entry) -> Result<Entry, Error> {
+        let mut tx = self.db.begin().await?;
+        let last =
+            sqlx::query("SELECT sequence, hash FROM audit_log ORDER BY sequence DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (sequence, previous) = match last {
+            Some(row) => (
+                row.try_get::<i64, _>("sequence")? + 1,
+                row.try_get::<String, _>("hash")?,
+            ),
+            None => (1, super::GENESIS.to_string()),
+        };
+        entry.sequence = sequence;
+        entry.previous_hash = previous;
+        entry.hash = entry.chain_hash();
+        sqlx::query(&format!(
+            "INSERT INTO audit_log ({COLUMNS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
+        .bind(entry.sequence)
+        .bind(entry.time_micros)
+        .bind(&entry.client_id)
+        .bind(&entry.user_id)
+        .bind(&entry.issue)
+        .bind(&entry.method)
+        .bind(&entry.resource)
+        .bind(&entry.request_id)
+        .bind(&entry.outcome)
+        .bind(&entry.request_sha256)
+        .bind(&entry.response_sha256)
+        .bind(&entry.previous_hash)
+        .bind(&entry.hash)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(entry)
+    }
+
+    /// Entries after `after`, oldest first, at most `limit`; only `client`'s
+    /// when given.
+    pub async fn list(
+        &self,
+        after: i64,
+        limit: i64,
+        client: Option<&str>,
+    ) -> Result<Vec<Entry>, Error> {
+        let rows =
+            match client {
+                Some(client) => {
+                    sqlx::query(&format!(
+                        "SELECT {COLUMNS} FROM audit_log WHERE client_id = $1 AND sequence > $2 \
+                     ORDER BY sequence LIMIT $3"
+                    ))
+                    .bind(client)
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all(self.db.pool())
+                    .await?
+                }
+                None => sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM audit_log WHERE sequence > $1 ORDER BY sequence LIMIT $2"
+                ))
+                .bind(after)
+                .bind(limit)
+                .fetch_all(self.db.pool())
+                .await?,
+            };
+        rows.iter().map(entry).collect()
+    }
+}
+
+fn entry(row: &sqlx::any::AnyRow) -> Result<Entry, Error> {
+    Ok(Entry {
+        sequence: row.try_get("sequence")?,
+        time_micros: row.try_get("time")?,
+        client_id: row.try_get("client_id")?,
+        user_id: row.try_get("user_id")?,
+        issue: row.try_get("issue")?,
+        method: row.try_get("method")?,
+        resource: row.try_get("resource")?,
+        request_id: row.try_get("request_id")?,
+        outcome: row.try_get("outcome")?,
+        request_sha256: row.try_get("request_sha256")?,
+        response_sha256: row.try_get("response_sha256")?,
+        previous_hash: row.try_get("previous_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
