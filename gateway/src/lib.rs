@@ -220,6 +220,7 @@ pub async fn serve(
         drain: settings.shutdown_drain,
         accept_http1: true,
         tls: settings.security.tls.clone(),
+        probe_addr: settings.security.probe_addr,
     };
     server::serve_routes(
         listener,

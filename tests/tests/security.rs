@@ -393,8 +393,47 @@ async fn every_method_is_closed_to_every_role_that_was_not_granted_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certificates_and_tokens_are_checked() {
     let dir = tempfile::tempdir().unwrap();
-    let s = setup(dir.path(), "organizations/editor-org");
+    let mut s = setup(dir.path(), "organizations/editor-org");
+    let probe_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    s.vars.insert(
+        "INNOLAB_PROBE_ADDR".into(),
+        format!("127.0.0.1:{probe_port}"),
+    );
     let suite = Suite::start_with(&Backend::Sqlite, security_of(&s.vars).unwrap()).await;
+    // Kubernetes probes cannot speak TLS: health alone answers in plaintext
+    // on the probe port, and nothing else does.
+    let probe = Channel::from_shared(format!("http://127.0.0.1:{probe_port}"))
+        .unwrap()
+        .connect_lazy();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(probe.clone());
+    let mut serving = false;
+    for _ in 0..200 {
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .map(|r| r.into_inner().status);
+        if status.ok() == Some(1) {
+            serving = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(serving, "the probe port reports readiness");
+    let status = mb::membership_service_client::MembershipServiceClient::new(probe)
+        .list_organizations(mb::ListOrganizationsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        status.code(),
+        Code::Unimplemented,
+        "the probe port serves health only"
+    );
     let list = |token: Option<String>| {
         with_token(mb::ListOrganizationsRequest::default(), token.as_deref())
     };

@@ -189,6 +189,9 @@ pub struct Security {
     pub tls: Option<tonic::transport::ServerTlsConfig>,
     /// The audit log's database; `None` keeps no audit log (development only).
     pub audit: Option<innolab_kit::config::DatabaseSettings>,
+    /// Where health is also served alone in plaintext, for Kubernetes probes
+    /// (which cannot speak TLS).
+    pub probe_addr: Option<std::net::SocketAddr>,
 }
 
 /// What `from_env` reads.
@@ -209,6 +212,7 @@ pub const ENV_VARS: &[&str] = &[
     "INNOLAB_ACCESS_FILE",
     "INNOLAB_AUDIT_DATABASE_URL",
     "INNOLAB_AUDIT_DATABASE_SCHEMA",
+    "INNOLAB_PROBE_ADDR",
 ];
 
 use innolab_kit::config::ConfigError;
@@ -389,5 +393,19 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
              (required with INNOLAB_ENVIRONMENT=production)"
         );
     }
-    Ok(Security { guard, tls, audit })
+    let probe_addr = match var("INNOLAB_PROBE_ADDR") {
+        Some(addr) => Some(addr.parse().map_err(|e| {
+            refuse(
+                "INNOLAB_PROBE_ADDR",
+                format!("{addr:?} is not host:port: {e}"),
+            )
+        })?),
+        None => None,
+    };
+    Ok(Security {
+        guard,
+        tls,
+        audit,
+        probe_addr,
+    })
 }

@@ -64,6 +64,7 @@ pub async fn serve(
         drain: settings.shutdown_drain,
         accept_http1: false,
         tls: None,
+        probe_addr: None,
     };
     let result = serve_routes(
         listener,
@@ -90,6 +91,9 @@ pub struct ServeOptions {
     pub accept_http1: bool,
     /// Serve over TLS (and ask for client certificates) instead of plaintext.
     pub tls: Option<tonic::transport::ServerTlsConfig>,
+    /// Also serve `grpc.health.v1` alone, in plaintext, here: Kubernetes'
+    /// native gRPC probes cannot speak TLS.
+    pub probe_addr: Option<std::net::SocketAddr>,
 }
 
 /// The generic bootstrap: health, reflection, readiness gate, metrics, trace
@@ -127,6 +131,24 @@ where
         reflection_v1 = reflection_v1.register_encoded_file_descriptor_set(set);
         reflection_v1alpha = reflection_v1alpha.register_encoded_file_descriptor_set(set);
     }
+    let probe = match options.probe_addr {
+        Some(addr) => {
+            let probe_listener = TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen for probes on {addr}: {e}"))?;
+            tracing::info!(%addr, "serving health alone, in plaintext, for probes on {addr}");
+            let health = health.clone();
+            Some(tokio::spawn(async move {
+                let served = tonic::transport::Server::builder()
+                    .add_service(health)
+                    .serve_with_incoming(TcpIncoming::from(probe_listener));
+                if let Err(e) = served.await {
+                    tracing::error!(error = %e, "the probe listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
     let routes = routes
         .add_service(health)
         .add_service(reflection_v1.build_v1()?)
@@ -160,9 +182,15 @@ where
         .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), stop);
     tokio::pin!(server);
 
+    let stop_probe = move || {
+        if let Some(probe) = &probe {
+            probe.abort();
+        }
+    };
     tokio::select! {
         result = &mut server => {
             watchdog.abort();
+            stop_probe();
             return result.map_err(Into::into);
         }
         () = shutdown => {}
@@ -179,7 +207,9 @@ where
         .set_service_status(LIVENESS, ServingStatus::NotServing)
         .await;
     let _ = stop_tx.send(true);
-    match tokio::time::timeout(options.drain, &mut server).await {
+    let drained = tokio::time::timeout(options.drain, &mut server).await;
+    stop_probe();
+    match drained {
         Ok(result) => result?,
         Err(_) => tracing::warn!("drain time exceeded; remaining calls are cut off"),
     }
