@@ -60,15 +60,24 @@ def check_pod(where, spec, configmaps, long_running):
         if not long_running:
             continue
         ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
-        if set(ports) != {"grpc", "metrics"}:
-            fail(cw, "ports must be named grpc and metrics (the NetworkPolicies use the names)")
+        if set(ports) - {"probe"} != {"grpc", "metrics"}:
+            fail(cw, "ports must be named grpc and metrics, and probe if any (the NetworkPolicies use the names)")
         grpc_port = ports.get("grpc")
+        # A TLS listener cannot be probed natively: then health is also
+        # served in plaintext on INNOLAB_PROBE_ADDR, the "probe" port.
+        probe_addr = env_value(c, configmaps, "INNOLAB_PROBE_ADDR")
+        tls = env_value(c, configmaps, "INNOLAB_TLS_CERT_FILE")
+        if tls and not probe_addr:
+            fail(cw, "a TLS gateway needs INNOLAB_PROBE_ADDR: Kubernetes gRPC probes cannot speak TLS")
+        if probe_addr and probe_addr != f"0.0.0.0:{ports.get('probe')}":
+            fail(cw, f"INNOLAB_PROBE_ADDR {probe_addr!r} must be 0.0.0.0:{ports.get('probe')} (the probe port)")
+        probe_port = ports.get("probe") if probe_addr else grpc_port
         for probe, service in (("startupProbe", "liveness"), ("readinessProbe", ""), ("livenessProbe", "liveness")):
             grpc = c.get(probe, {}).get("grpc")
             if grpc is None:
                 fail(cw, f"{probe} must be a native gRPC probe")
-            elif grpc.get("port") != grpc_port or grpc.get("service") != service:
-                fail(cw, f"{probe} must ask service {service!r} on the gRPC port {grpc_port}")
+            elif grpc.get("port") != probe_port or grpc.get("service") != service:
+                fail(cw, f"{probe} must ask service {service!r} on port {probe_port}")
         listen = env_value(c, configmaps, "INNOLAB_LISTEN_ADDR") or ""
         if listen != f"0.0.0.0:{grpc_port}":
             fail(cw, f"INNOLAB_LISTEN_ADDR {listen!r} must be 0.0.0.0:{grpc_port}")

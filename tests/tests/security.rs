@@ -116,7 +116,7 @@ struct Setup {
 fn access_table(editor_org: &str) -> String {
     let example = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../deploy/access.example.toml"
+        "/../deploy/k8s/overlays/prod/access.toml"
     ))
     .unwrap();
     let roles = example.split("# Examples").next().unwrap();
