@@ -70,3 +70,17 @@ async fn verify_detects_an_edited_entry() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("INNOLAB_AUDIT_DATABASE_URL"));
 }
+
+#[test]
+fn production_without_tls_refuses_to_start() {
+    let output = Command::new(env!("CARGO_BIN_EXE_innolab-gateway"))
+        .env_clear()
+        .env("INNOLAB_ENVIRONMENT", "production")
+        .env("INNOLAB_LISTEN_ADDR", "127.0.0.1:0")
+        .env("INNOLAB_METRICS_ADDR", "off")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("INNOLAB_TLS_CERT_FILE"), "{stderr}");
+}
