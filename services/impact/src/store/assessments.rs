@@ -86,6 +86,8 @@ impl Store {
             now_micros(),
         )
         .await?;
+        let after = super::rollup::share(&mut tx, &id).await?;
+        super::rollup::apply(&mut tx, None, after).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -123,6 +125,7 @@ impl Store {
         fields: &AssessmentFields,
     ) -> Result<Assessment, Error> {
         let mut tx = self.begin().await?;
+        let before = super::rollup::share(&mut tx, id).await?;
         let current = read(&mut tx, id).await?;
         let name = current.name();
         check_etag(&name, &current.meta, expected_revision)?;
@@ -152,6 +155,8 @@ impl Store {
             .await?;
         let revision = current.meta.revision + 1;
         log(&self.db, &mut tx, &name, ChangeType::Updated, revision, now).await?;
+        let after = super::rollup::share(&mut tx, id).await?;
+        super::rollup::apply(&mut tx, before, after).await?;
         tx.commit().await?;
         self.get_assessment(id).await
     }
@@ -163,6 +168,7 @@ impl Store {
         expected_revision: Option<i64>,
     ) -> Result<(), Error> {
         let mut tx = self.begin().await?;
+        let before = super::rollup::share(&mut tx, id).await?;
         let current = read(&mut tx, id).await?;
         check_etag(&current.name(), &current.meta, expected_revision)?;
         current.check_delete()?;
@@ -211,6 +217,8 @@ impl Store {
             now,
         )
         .await?;
+        let after = super::rollup::share(&mut tx, id).await?;
+        super::rollup::apply(&mut tx, before, after).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -222,6 +230,7 @@ impl Store {
         t: &Transition,
     ) -> Result<Assessment, Error> {
         let mut tx = self.begin().await?;
+        let before = super::rollup::share(&mut tx, id).await?;
         let current = read(&mut tx, id).await?;
         let name = current.name();
         check_etag(&name, &current.meta, t.expected_revision)?;
@@ -254,6 +263,8 @@ impl Store {
             .await?;
         let revision = current.meta.revision + 1;
         log(&self.db, &mut tx, &name, ChangeType::Updated, revision, now).await?;
+        let after = super::rollup::share(&mut tx, id).await?;
+        super::rollup::apply(&mut tx, before, after).await?;
         tx.commit().await?;
         self.get_assessment(id).await
     }

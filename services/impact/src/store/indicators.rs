@@ -85,6 +85,7 @@ impl Store {
         request_id: Option<&str>,
     ) -> Result<String, Error> {
         let mut tx = self.begin().await?;
+        let before = super::rollup::share(&mut tx, assessment_id).await?;
         if let Some(id) = existing_request(&mut tx, "indicators", request_id).await? {
             return Ok(id);
         }
@@ -100,6 +101,8 @@ impl Store {
             now_micros(),
         )
         .await?;
+        let after = super::rollup::share(&mut tx, assessment_id).await?;
+        super::rollup::apply(&mut tx, before, after).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -154,6 +157,7 @@ impl Store {
     ) -> Result<Indicator, Error> {
         let d = derived(fields)?;
         let mut tx = self.begin().await?;
+        let before = super::rollup::share(&mut tx, assessment_id).await?;
         let current = read(&mut tx, assessment_id, id).await?;
         let name = current.name();
         check_etag(&name, &current.meta, expected_revision)?;
@@ -185,6 +189,8 @@ impl Store {
             .await?;
         let revision = current.meta.revision + 1;
         log(&self.db, &mut tx, &name, ChangeType::Updated, revision, now).await?;
+        let after = super::rollup::share(&mut tx, assessment_id).await?;
+        super::rollup::apply(&mut tx, before, after).await?;
         tx.commit().await?;
         self.get_indicator(assessment_id, id).await
     }
@@ -197,6 +203,7 @@ impl Store {
         expected_revision: Option<i64>,
     ) -> Result<(), Error> {
         let mut tx = self.begin().await?;
+        let before = super::rollup::share(&mut tx, assessment_id).await?;
         let current = read(&mut tx, assessment_id, id).await?;
         check_etag(&current.name(), &current.meta, expected_revision)?;
         sqlx::query("DELETE FROM indicator_documents WHERE id = $1")
@@ -220,6 +227,8 @@ impl Store {
             now,
         )
         .await?;
+        let after = super::rollup::share(&mut tx, assessment_id).await?;
+        super::rollup::apply(&mut tx, before, after).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -32,6 +32,8 @@ impl Store {
             for indicator in &item.indicators {
                 write_indicator(&self.db, &mut tx, &id, &new_id(), indicator, None, now).await?;
             }
+            let after = super::rollup::share(&mut tx, &id).await?;
+            super::rollup::apply(&mut tx, None, after).await?;
             ids.push(id);
         }
         tx.commit().await?;

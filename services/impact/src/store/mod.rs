@@ -44,6 +44,11 @@ const SCHEMA: &[EmbeddedMigration] = &[
         description: "change log",
         sql: include_str!("../../migrations/0003_change_log.sql"),
     },
+    EmbeddedMigration {
+        version: 4,
+        description: "rollup counts",
+        sql: include_str!("../../migrations/0004_rollup_counts.sql"),
+    },
 ];
 
 /// A page of results and the cursor after it (`None` on the last page).
