@@ -30,6 +30,20 @@ pub static POOL: LazyLock<Result<Arc<DescriptorPool>, String>> = LazyLock::new(|
     Ok(Arc::new(pool))
 });
 
+/// `package.Service/Method` of every unary method of the suite, for the
+/// default deadline (looked up once, not per call).
+pub static UNARY: LazyLock<std::collections::HashSet<String>> = LazyLock::new(|| {
+    POOL.as_ref()
+        .map(|pool| {
+            pool.services()
+                .flat_map(|s| s.methods().collect::<Vec<_>>())
+                .filter(|m| !m.is_client_streaming() && !m.is_server_streaming())
+                .map(|m| format!("{}/{}", m.parent_service().full_name(), m.name()))
+                .collect()
+        })
+        .unwrap_or_default()
+});
+
 /// Whether a request asks for JSON.
 pub fn is_json(request: &http::Request<Body>) -> bool {
     request

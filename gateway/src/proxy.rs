@@ -278,14 +278,17 @@ impl<U: Upstream> Forward<U> {
             let response = crate::json::call(self.channel.clone(), request).await;
             return with_request_id(response, request_id);
         }
-        let deadline = match grpc_timeout(request.headers()) {
-            Ok(Some(deadline)) => Some(deadline),
-            // Unary calls without a deadline get the default one; streams
-            // (a followed change feed) may rightly last.
-            Ok(None) => crate::json::method(&format!("/{method}"))
-                .ok()
-                .filter(|m| !m.is_client_streaming() && !m.is_server_streaming())
-                .map(|_| self.guard.limits().default_deadline),
+        let (deadline, propagate) = match grpc_timeout(request.headers()) {
+            Ok(Some(deadline)) => (Some(deadline), true),
+            // Unary calls without a deadline get the default one, enforced
+            // here (on expiry the stream to the service is reset, which
+            // cancels its work); streams (a followed change feed) may last.
+            Ok(None) => (
+                crate::json::UNARY
+                    .contains(method.as_str())
+                    .then(|| self.guard.limits().default_deadline),
+                false,
+            ),
             Err(status) => return refuse(status),
         };
         let remaining = deadline.map(|d| d.saturating_sub(arrived.elapsed()));
@@ -295,7 +298,7 @@ impl<U: Upstream> Forward<U> {
                     "deadline spent at the gateway",
                 ));
             }
-            if let Ok(value) = HeaderValue::from_str(&encode_timeout(left)) {
+            if propagate && let Ok(value) = HeaderValue::from_str(&encode_timeout(left)) {
                 request.headers_mut().insert("grpc-timeout", value);
             }
         }
