@@ -469,3 +469,35 @@ impl Suite {
         self.membership.stop().await;
     }
 }
+
+/// Records the tests make again and again, created over gRPC.
+pub mod fixtures {
+    use innolab_proto::innolab::membership::v1 as mb;
+    use mb::membership_service_client::MembershipServiceClient;
+    use tonic::transport::Channel;
+
+    /// A government organisation named `name` in `country`; its resource name.
+    pub async fn organization(
+        client: &mut MembershipServiceClient<Channel>,
+        name: &str,
+        country: &str,
+    ) -> String {
+        client
+            .create_organization(mb::CreateOrganizationRequest {
+                organization: Some(mb::Organization {
+                    display_names: vec![mb::LocalizedText {
+                        language_code: "en".into(),
+                        text: name.into(),
+                    }],
+                    kind: mb::OrganizationKind::Government as i32,
+                    country_code: country.into(),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap_or_else(|s| panic!("CreateOrganization {name:?}: {s:?}"))
+            .into_inner()
+            .name
+    }
+}

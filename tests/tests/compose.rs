@@ -12,6 +12,7 @@ use innolab_proto::innolab::guidance::v1 as gd;
 use innolab_proto::innolab::impact::v1 as im;
 use innolab_proto::innolab::initiatives::v1 as ini;
 use innolab_proto::innolab::membership::v1 as mb;
+use innolab_tests::fixtures::organization;
 use innolab_tests::{Backend, Suite, on_both_backends};
 use tonic::transport::Channel;
 use tonic::{Code, Response, Status};
@@ -51,28 +52,6 @@ struct World {
     draft_doc: String,
     assessment: String,
     capacity: String,
-}
-
-async fn organization(
-    client: &mut mb::membership_service_client::MembershipServiceClient<Channel>,
-    name: &str,
-) -> String {
-    client
-        .create_organization(mb::CreateOrganizationRequest {
-            organization: Some(mb::Organization {
-                display_names: vec![mb::LocalizedText {
-                    language_code: "ro".into(),
-                    text: name.into(),
-                }],
-                kind: mb::OrganizationKind::Government as i32,
-                country_code: "RO".into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .accepted("CreateOrganization")
-        .name
 }
 
 async fn document(
@@ -159,9 +138,9 @@ async fn world(suite: &Suite) -> World {
     let mut guides = gd::guidance_service_client::GuidanceServiceClient::new(channel.clone());
     let mut impact = im::impact_service_client::ImpactServiceClient::new(channel);
 
-    let ministry = organization(&mut members, "Secretariatul General al Guvernului").await;
-    let university = organization(&mut members, "Universitatea Babeș-Bolyai").await;
-    let other = organization(&mut members, "Ministerul Finanțelor").await;
+    let ministry = organization(&mut members, "Secretariatul General al Guvernului", "RO").await;
+    let university = organization(&mut members, "Universitatea Babeș-Bolyai", "RO").await;
+    let other = organization(&mut members, "Ministerul Finanțelor", "RO").await;
     let person = members
         .create_person(mb::CreatePersonRequest {
             person: Some(mb::Person {

@@ -22,6 +22,7 @@ use innolab_proto::innolab::guidance::v1 as gd;
 use innolab_proto::innolab::impact::v1 as im;
 use innolab_proto::innolab::initiatives::v1 as ini;
 use innolab_proto::innolab::membership::v1 as mb;
+use innolab_tests::fixtures::organization;
 use innolab_tests::{Backend, on_both_backends};
 use tonic::transport::Channel;
 use tonic::{Response, Status};
@@ -213,29 +214,6 @@ async fn drop_schemas(backend: &Backend, run: &str) {
 
 fn date(year: i32, month: i32, day: i32) -> Option<Date> {
     Some(Date { year, month, day })
-}
-
-async fn organization(
-    client: &mut mb::membership_service_client::MembershipServiceClient<Channel>,
-    name: &str,
-    country: &str,
-) -> String {
-    client
-        .create_organization(mb::CreateOrganizationRequest {
-            organization: Some(mb::Organization {
-                display_names: vec![mb::LocalizedText {
-                    language_code: "en".into(),
-                    text: name.into(),
-                }],
-                kind: mb::OrganizationKind::Government as i32,
-                country_code: country.into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .accepted("CreateOrganization")
-        .name
 }
 
 async fn separate_processes_run_the_whole_scenario(backend: Backend) {

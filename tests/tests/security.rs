@@ -15,6 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use innolab_gateway::security::{self, Security};
 use innolab_proto::innolab::initiatives::v1 as ini;
 use innolab_proto::innolab::membership::v1 as mb;
+use innolab_tests::fixtures::organization;
 use innolab_tests::{Backend, Suite};
 use prost_reflect::DescriptorPool;
 use rcgen::{
@@ -518,27 +519,8 @@ async fn a_member_editor_writes_only_its_own_organisations_records() {
     let mut direct = ini::initiatives_service_client::InitiativesServiceClient::new(
         suite.initiatives.channel().await,
     );
-    let mut organization = async |name: &str| {
-        members
-            .create_organization(mb::CreateOrganizationRequest {
-                organization: Some(mb::Organization {
-                    display_names: vec![mb::LocalizedText {
-                        language_code: "ro".into(),
-                        text: name.into(),
-                    }],
-                    kind: mb::OrganizationKind::Government as i32,
-                    country_code: "RO".into(),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .name
-    };
-    let own = organization("Primăria Cluj").await;
-    let other = organization("Primăria Iași").await;
+    let own = organization(&mut members, "Primăria Cluj", "RO").await;
+    let other = organization(&mut members, "Primăria Iași", "RO").await;
     let initiative = |lead: &str| ini::Initiative {
         titles: vec![ini::LocalizedText {
             language_code: "ro".into(),
