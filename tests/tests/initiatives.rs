@@ -12,6 +12,7 @@
 use innolab_proto::google::r#type::Date;
 use innolab_proto::innolab::initiatives::v1 as pb;
 use innolab_proto::innolab::membership::v1 as mpb;
+use innolab_tests::fixtures::organization;
 use innolab_tests::{Backend, TestServer, on_both_backends};
 use mpb::membership_service_client::MembershipServiceClient;
 use pb::initiatives_service_client::InitiativesServiceClient;
@@ -197,30 +198,6 @@ impl World {
             .await
             .map(tonic::Response::into_inner)
     }
-}
-
-async fn organization(
-    client: &mut MembershipServiceClient<Channel>,
-    name: &str,
-    country: &str,
-) -> String {
-    client
-        .create_organization(mpb::CreateOrganizationRequest {
-            organization: Some(mpb::Organization {
-                display_names: vec![mpb::LocalizedText {
-                    language_code: "en".into(),
-                    text: name.into(),
-                }],
-                kind: mpb::OrganizationKind::Government as i32,
-                country_code: country.into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .expect("create organization")
-        .into_inner()
-        .name
 }
 
 fn text(language: &str, text: &str) -> pb::LocalizedText {
