@@ -251,7 +251,11 @@ impl tower::Service<http::Request<Body>> for Routed {
                         ..Default::default()
                     });
                 }
-                let mut response = status.into_http();
+                let mut response = if crate::json::is_json(&request) {
+                    crate::json::error_response(&status)
+                } else {
+                    status.into_http()
+                };
                 if let Some(id) = request.headers().get(crate::proxy::REQUEST_ID) {
                     response
                         .headers_mut()

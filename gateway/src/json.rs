@@ -237,7 +237,7 @@ fn code_name(code: Code) -> &'static str {
 
 /// `{"code", "message", "details"}`, each detail with its type, its encoded
 /// value and a readable `debug` form (e.g. the BadRequest field violations).
-fn error_response(status: &Status) -> Response<Body> {
+pub(crate) fn error_response(status: &Status) -> Response<Body> {
     let details = decode_details(status.details());
     let body = serde_json::json!({
         "code": code_name(status.code()),

@@ -153,6 +153,13 @@ impl<U: Upstream> Forward<U> {
             .get("grpc-status")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        // A refusal answers gRPC callers with grpc-status 7 or 16, JSON
+        // callers with HTTP 403 or 401.
+        let header_code = header_code.or_else(|| match (json, response.status().as_u16()) {
+            (true, 403) => Some("7".into()),
+            (true, 401) => Some("16".into()),
+            _ => None,
+        });
         let denied = caller.is_none() && matches!(header_code.as_deref(), Some("7" | "16"));
         if let Some(caller) = caller {
             entry.client_id = caller;
@@ -228,7 +235,15 @@ impl<U: Upstream> Forward<U> {
         client: &mut Option<String>,
     ) -> Response<Body> {
         let mut request = std::mem::take(request);
-        let refuse = |status: tonic::Status| with_request_id(status.into_http(), request_id);
+        // A JSON caller gets its error as JSON, a gRPC caller as gRPC.
+        let refuse = |status: tonic::Status| {
+            let response = if json {
+                crate::json::error_response(&status)
+            } else {
+                status.into_http()
+            };
+            with_request_id(response, request_id)
+        };
         let method = method.to_string();
         let admitted = self
             .guard
