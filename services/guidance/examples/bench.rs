@@ -1,9 +1,9 @@
 //! Benchmark of issue 4's scale targets; writes a Markdown report.
 //!
 //! ```sh
-//! cargo run --release -p innolab-guidance --example bench                 # SQLite
+//! cargo run --release -p innolab-guidance --example guidance-bench                 # SQLite
 //! INNOLAB_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
-//!   cargo run --release -p innolab-guidance --example bench               # PostgreSQL
+//!   cargo run --release -p innolab-guidance --example guidance-bench               # PostgreSQL
 //! ```
 //!
 //! Settings (environment): `BENCH_DOCS` (published documents, default

@@ -8,7 +8,7 @@
 //! reports what it saw and never fails on a slow number.
 //!
 //! ```sh
-//! cargo run --release -p innolab-impact --example bench -- \
+//! cargo run --release -p innolab-impact --example impact-bench -- \
 //!     [--assessments 50000] [--indicators 10] [--measurements 24] [--runs 20] \
 //!     [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--report impact-bench.md] \
 //!     [--no-postgres] [--sqlite-file FILE]
