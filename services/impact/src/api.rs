@@ -1,6 +1,7 @@
 //! The gRPC API: protobuf <-> domain, and nothing else. The only module of the
 //! service that knows generated types.
 
+use innolab_kit::api::{Reply, enum_in, enum_out, fingerprint, merge, reply};
 use innolab_kit::changes::{Change, ChangeType};
 use innolab_kit::page::PageTokens;
 use innolab_kit::{Error, Violations, query};
@@ -8,7 +9,7 @@ use innolab_proto::google::r#type::Date as PbDate;
 use innolab_proto::innolab::common::v1::{Change as PbChange, ChangeType as PbChangeType};
 use innolab_proto::innolab::impact::v1 as pb;
 use pb::impact_service_server::ImpactService;
-use prost_types::{FieldMask, Timestamp};
+use prost_types::Timestamp;
 use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status};
 
@@ -55,16 +56,6 @@ impl ImpactApi {
             .map(|cursor| self.tokens.encode(cursor, &fingerprint(method, filter)))
             .unwrap_or_default()
     }
-}
-
-fn fingerprint(method: &str, filter: &str) -> String {
-    format!("{method}\n{filter}")
-}
-
-type Reply<T> = Result<Response<T>, Status>;
-
-fn reply<T>(result: Result<T, Error>) -> Reply<T> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 /// The id in `name`, or INVALID_ARGUMENT naming `field`.
@@ -740,71 +731,7 @@ impl ImpactApi {
     }
 }
 
-/// Applies an AIP-134 update: copies the masked fields of `new` onto `current`.
-/// The mask is required; `*` means every writable field.
-fn merge<T>(
-    mut current: T,
-    new: T,
-    mask: Option<FieldMask>,
-    writable: &[&str],
-    copy: impl Fn(&mut T, &T, &str),
-) -> Result<T, Error> {
-    let paths = mask.map(|m| m.paths).unwrap_or_default();
-    if paths.is_empty() {
-        return Err(Error::invalid(
-            "update_mask",
-            format!(
-                "is required: list the fields to change ({}), or `*` for all",
-                writable.join(", ")
-            ),
-        ));
-    }
-    let mut v = Violations::new();
-    for path in &paths {
-        if path == "*" {
-            for w in writable {
-                copy(&mut current, &new, w);
-            }
-        } else if writable.contains(&path.as_str()) {
-            copy(&mut current, &new, path);
-        } else {
-            v.add(
-                "update_mask",
-                format!(
-                    "{path:?} is not a writable field; writable: {}",
-                    writable.join(", ")
-                ),
-            );
-        }
-    }
-    v.finish()?;
-    Ok(current)
-}
-
 // ---- enums: the protobuf value `<PREFIX>_<NAME>` carries the domain name ----
-
-/// The domain value of a protobuf enum; `None` for UNSPECIFIED, an error for a
-/// number the contract does not define.
-fn enum_in<D>(
-    field: &str,
-    number: i32,
-    proto_name: Option<&'static str>,
-    prefix: &str,
-    parse: fn(&str) -> Option<D>,
-) -> Result<Option<D>, Error> {
-    let unknown = || Error::invalid(field, format!("{number} is not a known value"));
-    let name = proto_name.ok_or_else(unknown)?;
-    let short = name.strip_prefix(prefix).ok_or_else(unknown)?;
-    if short == "UNSPECIFIED" {
-        return Ok(None);
-    }
-    parse(short).map(Some).ok_or_else(unknown)
-}
-
-/// The protobuf number of a domain value.
-fn enum_out(prefix: &str, name: &str, from_name: fn(&str) -> Option<i32>) -> i32 {
-    from_name(&format!("{prefix}{name}")).unwrap_or(0)
-}
 
 fn review_in(n: i32) -> Result<Option<ReviewDecision>, Error> {
     let name = pb::ReviewDecision::try_from(n)

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use innolab_kit::api::{Reply, enum_in, fingerprint, mask_paths, reply};
 use innolab_kit::changes::{Change, ChangeType};
 use innolab_kit::page::PageRequest;
 use innolab_kit::page::PageTokens;
@@ -78,16 +79,6 @@ impl InitiativesApi {
             .await
             .map_err(|e| e.within(prefix))
     }
-}
-
-fn fingerprint(method: &str, filter: &str) -> String {
-    format!("{method}\n{filter}")
-}
-
-type Reply<T> = Result<Response<T>, Status>;
-
-fn reply<T>(result: Result<T, Error>) -> Reply<T> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 /// The id in `name`, or INVALID_ARGUMENT naming `field`.
@@ -789,78 +780,15 @@ fn merge(
     mask: Option<FieldMask>,
     writable: &[&str],
 ) -> Result<pb::Initiative, Error> {
-    for path in mask_paths(mask, writable, &["stage", "status"])? {
+    const MOVED: &str = "moves only by MoveInitiativeStage or ChangeInitiativeStatus, \
+                         so that the move is recorded";
+    for path in mask_paths(mask, writable, &[("stage", MOVED), ("status", MOVED)])? {
         copy_field(&mut current, &new, &path);
     }
     Ok(current)
 }
 
-/// The writable fields an update mask names (`*` for all of them); the mask
-/// is required and every path must be writable.
-/// `moved_apart` are fields that change only by transition methods.
-fn mask_paths(
-    mask: Option<FieldMask>,
-    writable: &[&str],
-    moved_apart: &[&str],
-) -> Result<Vec<String>, Error> {
-    let paths = mask.map(|m| m.paths).unwrap_or_default();
-    if paths.is_empty() {
-        return Err(Error::invalid(
-            "update_mask",
-            format!(
-                "is required: list the fields to change ({}), or `*` for all",
-                writable.join(", ")
-            ),
-        ));
-    }
-    let mut v = Violations::new();
-    let mut out = Vec::new();
-    for path in paths {
-        if path == "*" {
-            out.extend(writable.iter().map(|w| w.to_string()));
-        } else if writable.contains(&path.as_str()) {
-            out.push(path);
-        } else if moved_apart.contains(&path.as_str()) {
-            v.add(
-                "update_mask",
-                format!(
-                    "{path:?} moves only by MoveInitiativeStage or ChangeInitiativeStatus, \
-                     so that the move is recorded"
-                ),
-            );
-        } else {
-            v.add(
-                "update_mask",
-                format!(
-                    "{path:?} is not a writable field; writable: {}",
-                    writable.join(", ")
-                ),
-            );
-        }
-    }
-    v.finish()?;
-    Ok(out)
-}
-
 // ---- enums: the protobuf value `<PREFIX>_<NAME>` carries the domain name ----
-
-/// The domain value of a protobuf enum; `None` for UNSPECIFIED, an error for a
-/// number the contract does not define.
-fn enum_in<D>(
-    field: &str,
-    number: i32,
-    proto_name: Option<&'static str>,
-    prefix: &str,
-    parse: fn(&str) -> Option<D>,
-) -> Result<Option<D>, Error> {
-    let unknown = || Error::invalid(field, format!("{number} is not a known value"));
-    let name = proto_name.ok_or_else(unknown)?;
-    let short = name.strip_prefix(prefix).ok_or_else(unknown)?;
-    if short == "UNSPECIFIED" {
-        return Ok(None);
-    }
-    parse(short).map(Some).ok_or_else(unknown)
-}
 
 /// Defines `$in(field, number)` and `$out(value)` for one vocabulary.
 macro_rules! enum_mapping {

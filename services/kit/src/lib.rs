@@ -2,6 +2,7 @@
 //! telemetry, server bootstrap, error mapping, pagination, filters and the
 //! database pool with migrations.
 
+pub mod api;
 pub mod changes;
 pub mod config;
 pub mod db;
