@@ -245,7 +245,7 @@ impl tower::Service<http::Request<Body>> for Routed {
                         issue: text(crate::security::ISSUE),
                         method: method.clone(),
                         request_id: text(crate::proxy::REQUEST_ID),
-                        outcome: crate::compose::code_name(status.code()).to_string(),
+                        outcome: innolab_kit::server::code_name(status.code()).to_string(),
                         request_sha256: empty.clone(),
                         response_sha256: empty,
                         ..Default::default()

@@ -26,6 +26,7 @@ use initiatives::initiatives_service_client::InitiativesServiceClient;
 use membership::membership_service_client::MembershipServiceClient;
 
 use crate::proxy::REQUEST_ID;
+use innolab_kit::server::code_name;
 
 /// Most items a composed list holds (one page of the service's list).
 const LIST_LIMIT: i32 = 500;
@@ -69,29 +70,6 @@ fn missing(part: &str, failure: &Failure) -> pb::MissingPart {
         service: failure.service.to_string(),
         code: code_name(failure.status.code()).to_string(),
         message: failure.status.message().to_string(),
-    }
-}
-
-/// The canonical name of a status code (`UNAVAILABLE`).
-pub fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
     }
 }
 

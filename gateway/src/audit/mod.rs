@@ -71,7 +71,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// The name of a numeric gRPC status (`"7"` -> `PERMISSION_DENIED`).
 pub fn code_name(code: Option<&str>) -> String {
     let number = code.and_then(|c| c.trim().parse::<i32>().ok()).unwrap_or(2);
-    crate::compose::code_name(tonic::Code::from_i32(number)).to_string()
+    innolab_kit::server::code_name(tonic::Code::from_i32(number)).to_string()
 }
 
 /// The outcome of a JSON call: OK, or the error body's `code` upper-cased.

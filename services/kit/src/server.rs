@@ -390,7 +390,8 @@ fn record(path: &str, code: &'static str, started: Instant) {
         .record(started.elapsed().as_secs_f64());
 }
 
-fn code_name(code: tonic::Code) -> &'static str {
+/// The canonical name of a gRPC status code (`UNAVAILABLE`).
+pub fn code_name(code: tonic::Code) -> &'static str {
     use tonic::Code::*;
     match code {
         Ok => "OK",
