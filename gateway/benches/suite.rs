@@ -5,8 +5,8 @@
 //! child process, stores a small world through the gateway, and measures from
 //! outside:
 //! - a unary read (`GetOrganization`) made directly to the membership service
-//!   and through the gateway, one call at a time, in alternating rounds so
-//!   that drift hits both alike: median and p99 (target: gateway at most 1.25x
+//!   and through the gateway, one call at a time, the two paths taking turns
+//!   call by call so that drift hits both alike: median and p99 (target: gateway at most 1.25x
 //!   direct, median and p99);
 //! - `GetInitiativeDossier` of an initiative with partners, challenges,
 //!   guidance and two assessments with indicators: p99 (target under 15 ms);
@@ -453,15 +453,23 @@ async fn main() {
 
     let world = world(channel(&gateway_addr).await).await;
 
-    // Unary read: direct vs through the gateway, alternating rounds.
+    // Unary read: direct vs through the gateway, call by call in turns (the
+    // order swapped every pair), so that both see the same moments of the
+    // machine: a burst of other work lands on both paths, not on one.
     let mut direct = Membership::new(channel(&membership_addr).await);
     let mut through = Membership::new(channel(&gateway_addr).await);
     reads(&mut direct, &world.organizations, 500).await;
     reads(&mut through, &world.organizations, 500).await;
-    let (mut d, mut g) = (Vec::new(), Vec::new());
-    for _ in 0..8 {
-        d.extend(reads(&mut direct, &world.organizations, calls / 8).await);
-        g.extend(reads(&mut through, &world.organizations, calls / 8).await);
+    let (mut d, mut g) = (Vec::with_capacity(calls), Vec::with_capacity(calls));
+    for i in 0..calls {
+        let names = std::slice::from_ref(&world.organizations[i % world.organizations.len()]);
+        if i % 2 == 0 {
+            d.extend(reads(&mut direct, names, 1).await);
+            g.extend(reads(&mut through, names, 1).await);
+        } else {
+            g.extend(reads(&mut through, names, 1).await);
+            d.extend(reads(&mut direct, names, 1).await);
+        }
     }
     d.sort();
     g.sort();
@@ -492,7 +500,8 @@ async fn main() {
         report,
         "`cargo bench -p innolab-gateway --bench suite`: the real `innolab` binary (whole suite, one \
          process) as a child process on {backend}, called over loopback from this program; {cpus} CPUs. \
-         World: 200 organisations, 50 initiatives, 4 published guides, 2 assessments with 3 indicators \
+         Inside the suite the gateway calls each service's stack in process (no socket); the direct \
+         calls go to the service's own port. Direct and gateway calls take turns, call by call. World: 200 organisations, 50 initiatives, 4 published guides, 2 assessments with 3 indicators \
          of 6 measurements each.\n"
     );
     let _ = writeln!(report, "| measurement | median | p99 | target |");

@@ -70,6 +70,9 @@ pub struct UpstreamAddr {
     pub env: &'static str,
     /// Its URL, e.g. `http://membership:50051`.
     pub url: String,
+    /// When the service runs in this process (the suite): its stack, called
+    /// directly instead of over `url` (compositions and JSON still use `url`).
+    pub in_process: Option<innolab_kit::server::InProcess>,
 }
 
 /// The services behind the gateway: (name, URL variable, default port).
@@ -92,6 +95,7 @@ pub fn upstreams(host: &str) -> Vec<UpstreamAddr> {
                 .ok()
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| format!("http://{host}:{port}")),
+            in_process: None,
         })
         .collect()
 }
@@ -158,6 +162,7 @@ pub async fn serve(
                     guard.clone(),
                     owners.clone(),
                     recorder.clone(),
+                    upstream.in_process.clone(),
                 ));
                 Membership::NAME
             }
@@ -169,6 +174,7 @@ pub async fn serve(
                     guard.clone(),
                     owners.clone(),
                     recorder.clone(),
+                    upstream.in_process.clone(),
                 ));
                 Initiatives::NAME
             }
@@ -180,6 +186,7 @@ pub async fn serve(
                     guard.clone(),
                     owners.clone(),
                     recorder.clone(),
+                    upstream.in_process.clone(),
                 ));
                 Guidance::NAME
             }
@@ -191,6 +198,7 @@ pub async fn serve(
                     guard.clone(),
                     owners.clone(),
                     recorder.clone(),
+                    upstream.in_process.clone(),
                 ));
                 Impact::NAME
             }
@@ -221,6 +229,7 @@ pub async fn serve(
         accept_http1: true,
         tls: settings.security.tls.clone(),
         probe_addr: settings.security.probe_addr,
+        in_process: None,
     };
     server::serve_routes(
         listener,

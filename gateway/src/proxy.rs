@@ -43,6 +43,7 @@ pub struct Forward<U> {
     owners: crate::security::ownership::Owners,
     channel: Channel,
     raw: Raw,
+    local: Option<innolab_kit::server::InProcess>,
     origin: Arc<str>,
     upstream: PhantomData<fn() -> U>,
 }
@@ -55,6 +56,7 @@ impl<U> Clone for Forward<U> {
             owners: self.owners.clone(),
             channel: self.channel.clone(),
             raw: self.raw.clone(),
+            local: self.local.clone(),
             origin: self.origin.clone(),
             upstream: PhantomData,
         }
@@ -63,7 +65,8 @@ impl<U> Clone for Forward<U> {
 
 impl<U: Upstream> Forward<U> {
     /// Forwards to the service at `url` (`http://host:port`); `channel` is a
-    /// channel to the same place.
+    /// channel to the same place. With `local` (the service runs in this
+    /// process), gRPC calls go to its published stack instead, once it is up.
     pub fn new(
         channel: Channel,
         url: &str,
@@ -71,6 +74,7 @@ impl<U: Upstream> Forward<U> {
         guard: crate::security::Guard,
         owners: crate::security::ownership::Owners,
         audit: Option<crate::audit::Recorder>,
+        local: Option<innolab_kit::server::InProcess>,
     ) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
@@ -87,6 +91,7 @@ impl<U: Upstream> Forward<U> {
             owners,
             channel,
             raw,
+            local,
             origin: Arc::from(url.trim_end_matches('/')),
             upstream: PhantomData,
         }
@@ -340,7 +345,17 @@ impl<U: Upstream> Forward<U> {
                 tripped: tripped.clone(),
             })
         });
-        let call = self.raw.request(request);
+        let local = self.local.as_ref().and_then(|slot| slot.get());
+        let call = async move {
+            match local {
+                // In the same process: the service's own stack, no socket.
+                Some(service) => match tower::ServiceExt::oneshot(service, request).await {
+                    Ok(response) => Ok(response),
+                    Err(never) => match never {},
+                },
+                None => self.raw.request(request).await.map(|r| r.map(Body::new)),
+            }
+        };
         let outcome = match remaining {
             Some(left) => match tokio::time::timeout(left, call).await {
                 Ok(result) => result,
@@ -353,12 +368,17 @@ impl<U: Upstream> Forward<U> {
             },
             None => call.await,
         };
-        let response = match outcome {
-            Ok(response) => response.map(Body::new),
-            Err(_) if tripped.load(Ordering::SeqCst) => tonic::Status::resource_exhausted(format!(
+        let too_large = || {
+            tonic::Status::resource_exhausted(format!(
                 "a message is larger than the gateway's limit of {limit} bytes"
             ))
-            .into_http(),
+            .into_http()
+        };
+        let response = match outcome {
+            // A service in this process reports the cut-off body as its own error.
+            Ok(_) if tripped.load(Ordering::SeqCst) => too_large(),
+            Ok(response) => response,
+            Err(_) if tripped.load(Ordering::SeqCst) => too_large(),
             Err(e) => {
                 tracing::warn!(upstream = U::NAME, error = %e, "upstream unreachable");
                 tonic::Status::unavailable(format!("{} is unavailable: {e}", U::NAME)).into_http()

@@ -119,8 +119,11 @@ pub async fn run(
     let mut upstreams = crate::upstreams("127.0.0.1");
     let mut drain = Duration::from_secs(args.shutdown_drain_seconds);
     for (defaults, serve) in SERVICES {
-        let settings = service_settings(args, defaults)?;
+        let mut settings = service_settings(args, defaults)?;
         drain = settings.shutdown_drain;
+        // The gateway calls the services of its own process directly.
+        let slot = innolab_kit::server::InProcess::new();
+        settings.in_process = Some(slot.clone());
         let listener = TcpListener::bind(settings.listen_addr).await.map_err(|e| {
             anyhow::anyhow!(
                 "{}: cannot listen on {}: {e}",
@@ -134,6 +137,7 @@ pub async fn run(
             .filter(|u| u.service == defaults.service)
         {
             upstream.url = format!("http://{bound}");
+            upstream.in_process = Some(slot.clone());
         }
         let membership = upstreams
             .iter()

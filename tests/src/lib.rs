@@ -98,6 +98,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// Its database.
     pub db: TestDb,
+    /// Its stack, for a gateway in this process to call without a socket.
+    pub local: innolab_kit::server::InProcess,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -143,6 +145,8 @@ impl TestServer {
         let db = TestDb::new(backend, "initiatives");
         let mut settings = Settings::new(db.settings.clone());
         settings.shutdown_drain = Duration::from_secs(5);
+        let local = innolab_kit::server::InProcess::new();
+        settings.in_process = Some(local.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -157,6 +161,7 @@ impl TestServer {
         let server = TestServer {
             addr,
             db,
+            local,
             shutdown: Some(tx),
             task: Some(task),
         };
@@ -206,6 +211,8 @@ impl TestServer {
         let db = TestDb::new(backend, service);
         let mut settings = Settings::new(db.settings.clone());
         settings.shutdown_drain = Duration::from_secs(5);
+        let local = innolab_kit::server::InProcess::new();
+        settings.in_process = Some(local.clone());
         adjust(&mut settings);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -216,6 +223,7 @@ impl TestServer {
         TestServer {
             addr,
             db,
+            local,
             shutdown: Some(tx),
             task: Some(task),
         }
@@ -340,6 +348,9 @@ pub struct Suite {
     pub impact: Option<TestServer>,
     /// Where the gateway listens.
     pub gateway: SocketAddr,
+    /// Whether the gateway calls the services' stacks directly, as in the
+    /// one-process suite, instead of over their sockets.
+    pub in_process: bool,
     gateway_stop: Option<oneshot::Sender<()>>,
     gateway_task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -364,6 +375,18 @@ impl Suite {
         suite
     }
 
+    /// Starts every service on `backend` and the gateway calling them in
+    /// process, as the one-process suite does, and waits until it is SERVING.
+    pub async fn start_in_process(
+        backend: &Backend,
+        security: innolab_gateway::security::Security,
+    ) -> Suite {
+        let mut suite = Suite::start_services(backend).await;
+        suite.in_process = true;
+        suite.start_gateway(security).await;
+        suite
+    }
+
     /// Starts every service on `backend`, without the gateway yet (tests
     /// that store data directly first); `start_gateway` adds it.
     pub async fn start_services(backend: &Backend) -> Suite {
@@ -380,6 +403,7 @@ impl Suite {
             guidance,
             impact: Some(impact),
             gateway: SocketAddr::from(([127, 0, 0, 1], 0)),
+            in_process: false,
             gateway_stop: None,
             gateway_task: None,
         }
@@ -390,6 +414,7 @@ impl Suite {
         let tls = security.tls.is_some();
         let url = |server: &TestServer| format!("http://{}", server.addr);
         let impact = self.impact.as_ref().map(url).unwrap_or_default();
+        let impact_local = self.impact.as_ref().map(|s| s.local.clone());
         let upstreams = innolab_gateway::SERVICES
             .iter()
             .map(|&(service, env, _)| innolab_gateway::UpstreamAddr {
@@ -400,6 +425,13 @@ impl Suite {
                     "initiatives" => url(&self.initiatives),
                     "guidance" => url(&self.guidance),
                     _ => impact.clone(),
+                },
+                in_process: match service {
+                    _ if !self.in_process => None,
+                    "membership" => Some(self.membership.local.clone()),
+                    "initiatives" => Some(self.initiatives.local.clone()),
+                    "guidance" => Some(self.guidance.local.clone()),
+                    _ => impact_local.clone(),
                 },
             })
             .collect();

@@ -17,6 +17,7 @@ use tonic::Code;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
+use tonic_types::StatusExt as _;
 
 struct Gateway {
     addr: SocketAddr,
@@ -32,6 +33,7 @@ async fn gateway(membership_url: String) -> Gateway {
             service: "membership",
             env: "INNOLAB_MEMBERSHIP_URL",
             url: membership_url,
+            in_process: None,
         }],
         shutdown_drain: Duration::from_secs(5),
         connect_timeout: Duration::from_millis(500),
@@ -98,6 +100,27 @@ fn organization(name: &str) -> pb::Organization {
     }
 }
 
+/// A refused write comes back through the gateway with its code, message
+/// and field details unchanged.
+async fn errors_pass_through_with_details(client: &mut MembershipServiceClient<Channel>) {
+    let status = client
+        .create_organization(pb::CreateOrganizationRequest {
+            organization: Some(pb::Organization {
+                country_code: "XX".into(),
+                ..organization("X")
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("organization.country_code"));
+    let bad = status
+        .get_details_bad_request()
+        .expect("BadRequest details");
+    assert_eq!(bad.field_violations[0].field, "organization.country_code");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_pass_through_with_request_ids_and_deadlines() {
     let service = TestServer::membership(&Backend::Sqlite).await;
@@ -139,19 +162,7 @@ async fn calls_pass_through_with_request_ids_and_deadlines() {
     );
     assert_eq!(got.into_inner(), org);
 
-    // Errors pass through unchanged, details included.
-    let status = client
-        .create_organization(pb::CreateOrganizationRequest {
-            organization: Some(pb::Organization {
-                country_code: "XX".into(),
-                ..organization("X")
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::InvalidArgument);
-    assert!(status.message().contains("organization.country_code"));
+    errors_pass_through_with_details(&mut client).await;
 
     gw.stop().await;
     service.stop().await;
@@ -494,4 +505,101 @@ async fn the_demo_dataset_loads_through_the_gateway_and_only_once() {
     assert_eq!(overview.initiatives.unwrap().total, 3);
     assert_eq!(overview.evidence.unwrap().assessment_count, 1);
     suite.stop().await;
+}
+
+/// The one-process suite's path: the gateway calls each service's stack
+/// directly (no socket), with the same behaviour as over the network.
+async fn services_in_the_same_process_are_called_without_a_socket(backend: Backend) {
+    let security = innolab_gateway::security::from_vars(|name| {
+        (name == "INNOLAB_MAX_MESSAGE_BYTES").then(|| "4096".to_string())
+    })
+    .unwrap();
+    let suite = innolab_tests::Suite::start_in_process(&backend, security).await;
+    let mut client = MembershipServiceClient::new(suite.channel().await);
+
+    // A write and a read, with the request id echoed and a deadline passed on.
+    let mut create = tonic::Request::new(pb::CreateOrganizationRequest {
+        organization: Some(organization("Guvernul României")),
+        request_id: "in-process-1".into(),
+    });
+    create.set_timeout(Duration::from_secs(5));
+    create
+        .metadata_mut()
+        .insert("x-request-id", "req-local".parse().unwrap());
+    let created = client.create_organization(create).await.unwrap();
+    assert_eq!(created.metadata().get("x-request-id").unwrap(), "req-local");
+    let org = created.into_inner();
+    let got = client
+        .get_organization(pb::GetOrganizationRequest {
+            name: org.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got, org);
+
+    errors_pass_through_with_details(&mut client).await;
+
+    // A server stream passes through whole.
+    let mut changes = client
+        .stream_changes(pb::StreamChangesRequest {
+            after_sequence: 0,
+            follow: false,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut seen = Vec::new();
+    while let Some(change) = changes.message().await.unwrap() {
+        seen.push(change);
+    }
+    assert_eq!(seen.len(), 1, "{seen:?}");
+
+    // A message over the gateway's limit is refused and nothing is stored.
+    let status = client
+        .create_organization(pb::CreateOrganizationRequest {
+            organization: Some(organization(&"x".repeat(8000))),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    let listed = client
+        .list_organizations(pb::ListOrganizationsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .organizations;
+    assert_eq!(listed.len(), 1);
+
+    // Proof that no socket is used: with the membership server stopped, its
+    // stack answers for itself (not serving), where a socket would be refused.
+    let innolab_tests::Suite {
+        membership,
+        initiatives,
+        guidance,
+        impact,
+        ..
+    } = suite;
+    membership.stop().await;
+    let status = client
+        .get_organization(pb::GetOrganizationRequest { name: org.name })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable);
+    assert!(
+        status.message().contains("the service is starting"),
+        "{}",
+        status.message()
+    );
+    initiatives.stop().await;
+    guidance.stop().await;
+    if let Some(impact) = impact {
+        impact.stop().await;
+    }
+}
+
+mod in_process {
+    use super::*;
+    innolab_tests::on_both_backends!(services_in_the_same_process_are_called_without_a_socket);
 }

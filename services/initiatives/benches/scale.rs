@@ -391,10 +391,17 @@ async fn main() {
          release build, client and servers in one process over loopback gRPC.\n",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    // BENCH_BACKENDS=postgres skips SQLite (for measuring one change quickly).
+    let backends = std::env::var("BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = format!("sqlite://{}/initiatives.db", dir.path().display());
-    run_backend("SQLite", &sqlite, "initiatives", rows, far, &mut report).await;
-    if let Ok(url) = std::env::var("INNOLAB_BENCH_POSTGRES_URL") {
+    if backends.contains("sqlite") {
+        let sqlite = format!("sqlite://{}/initiatives.db", dir.path().display());
+        run_backend("SQLite", &sqlite, "initiatives", rows, far, &mut report).await;
+    }
+    if let (Ok(url), true) = (
+        std::env::var("INNOLAB_BENCH_POSTGRES_URL"),
+        backends.contains("postgres"),
+    ) {
         let schema = format!("bench_{}", uuid::Uuid::now_v7().simple());
         run_backend("PostgreSQL", &url, &schema, rows, far, &mut report).await;
         sqlx::any::install_default_drivers();

@@ -675,6 +675,8 @@ impl InitiativesService for InitiativesApi {
         let mut actor = String::new();
         let mut known: HashSet<String> = HashSet::new();
         let mut batch: Vec<ImportRow> = Vec::new();
+        // The batch being stored while the next one is read and validated.
+        let mut storing: Option<Storing> = None;
         let mut position: i64 = 0;
         while let Some(message) = stream.message().await? {
             position += 1;
@@ -693,10 +695,23 @@ impl InitiativesService for InitiativesApi {
                 Err(other) => return Err(other.into()),
             }
             if batch.len() >= IMPORT_BATCH {
-                self.flush(&mut batch, &actor, &mut out).await?;
+                if let Some(previous) = storing.take() {
+                    record(previous.finish().await?, &mut out)?;
+                }
+                storing = Some(Storing::start(
+                    self.store.clone(),
+                    std::mem::take(&mut batch),
+                    actor.clone(),
+                ));
             }
         }
-        self.flush(&mut batch, &actor, &mut out).await?;
+        if let Some(previous) = storing.take() {
+            record(previous.finish().await?, &mut out)?;
+        }
+        if !batch.is_empty() {
+            let outcomes = self.store.import_batch(&batch, &actor).await?;
+            record((batch, outcomes), &mut out)?;
+        }
         out.received = position;
         out.errors.sort_by_key(|e| e.position);
         out.rows.sort_by_key(|r| r.position);
@@ -1217,6 +1232,65 @@ fn submission_pb(s: domain::Submission) -> pb::Submission {
     }
 }
 
+/// One batch of an import being stored, on its own task so that reading and
+/// validating the next batch overlaps the database's work. Dropping it (the
+/// caller went away) aborts the task, which rolls its transaction back.
+struct Storing(tokio::task::JoinHandle<Result<Stored, Error>>);
+
+/// A stored batch: its rows and what became of each.
+type Stored = (Vec<ImportRow>, Vec<RowOutcome>);
+
+impl Storing {
+    fn start(store: Store, rows: Vec<ImportRow>, actor: String) -> Storing {
+        Storing(tokio::spawn(async move {
+            let outcomes = store.import_batch(&rows, &actor).await?;
+            Ok((rows, outcomes))
+        }))
+    }
+
+    async fn finish(mut self) -> Result<Stored, Error> {
+        match (&mut self.0).await {
+            Ok(result) => result,
+            Err(e) => Err(Error::Internal(format!("import batch task failed: {e}"))),
+        }
+    }
+}
+
+impl Drop for Storing {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Records what became of each row of a stored batch.
+fn record((rows, outcomes): Stored, out: &mut pb::ImportInitiativesResponse) -> Result<(), Error> {
+    for (row, outcome) in rows.iter().zip(outcomes) {
+        match outcome {
+            RowOutcome::Stored(id) => {
+                out.imported += 1;
+                out.rows.push(pb::ImportedRow {
+                    position: row.position,
+                    initiative: format!("initiatives/{id}"),
+                    already_imported: false,
+                });
+            }
+            RowOutcome::AlreadyStored(id) => {
+                out.already_imported += 1;
+                out.rows.push(pb::ImportedRow {
+                    position: row.position,
+                    initiative: format!("initiatives/{id}"),
+                    already_imported: true,
+                });
+            }
+            RowOutcome::Refused(Error::InvalidArgument(violations)) => {
+                out.errors.push(row_error(row.position, violations));
+            }
+            RowOutcome::Refused(other) => return Err(other),
+        }
+    }
+    Ok(())
+}
+
 /// Rows stored per transaction by ImportInitiatives.
 const IMPORT_BATCH: usize = 1000;
 /// Initiatives read per query by ExportInitiatives.
@@ -1259,45 +1333,6 @@ impl InitiativesApi {
             status,
             key: import_key.map(|k| format!("{k}#{position}")),
         })
-    }
-
-    /// Stores the rows collected so far and records what became of each.
-    async fn flush(
-        &self,
-        batch: &mut Vec<ImportRow>,
-        actor: &str,
-        out: &mut pb::ImportInitiativesResponse,
-    ) -> Result<(), Error> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let outcomes = self.store.import_batch(batch, actor).await?;
-        for (row, outcome) in batch.iter().zip(outcomes) {
-            match outcome {
-                RowOutcome::Stored(id) => {
-                    out.imported += 1;
-                    out.rows.push(pb::ImportedRow {
-                        position: row.position,
-                        initiative: format!("initiatives/{id}"),
-                        already_imported: false,
-                    });
-                }
-                RowOutcome::AlreadyStored(id) => {
-                    out.already_imported += 1;
-                    out.rows.push(pb::ImportedRow {
-                        position: row.position,
-                        initiative: format!("initiatives/{id}"),
-                        already_imported: true,
-                    });
-                }
-                RowOutcome::Refused(Error::InvalidArgument(violations)) => {
-                    out.errors.push(row_error(row.position, violations));
-                }
-                RowOutcome::Refused(other) => return Err(other),
-            }
-        }
-        batch.clear();
-        Ok(())
     }
 }
 

@@ -165,6 +165,9 @@ pub struct Settings {
     pub migrate_on_start: bool,
     /// Log format.
     pub log_format: LogFormat,
+    /// Set by an embedder running this service and its caller in one process
+    /// (the suite): the server publishes its stack here. Never from the environment.
+    pub in_process: Option<crate::server::InProcess>,
 }
 
 impl Settings {
@@ -180,6 +183,7 @@ impl Settings {
             shutdown_drain: Duration::from_secs(20),
             migrate_on_start: true,
             log_format: LogFormat::Text,
+            in_process: None,
         }
     }
 }
@@ -245,6 +249,7 @@ impl ServiceArgs {
             shutdown_drain: Duration::from_secs(self.shutdown_drain_seconds),
             migrate_on_start: self.migrate_on_start,
             log_format: self.log_format,
+            in_process: None,
         })
     }
 }

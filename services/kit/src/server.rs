@@ -2,11 +2,12 @@
 //! a shutdown signal (as in tokio's mini-redis), adding health, reflection,
 //! a readiness gate, metrics and a bounded graceful drain.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,40 @@ pub struct ServiceSpec {
     pub descriptor_set: &'static [u8],
     /// The service's migrations.
     pub migrations: Migrations,
+}
+
+/// A server's whole stack (its routes, health, reflection and the readiness
+/// gate), called as a tower service with no socket in between.
+pub type LocalService = tower::util::BoxCloneSyncService<
+    http::Request<tonic::body::Body>,
+    http::Response<tonic::body::Body>,
+    Infallible,
+>;
+
+/// Where a server running in this process publishes its [`LocalService`], so
+/// that a caller in the same process (the gateway of the one-process suite)
+/// reaches it without HTTP/2 over loopback. Empty until the server starts.
+#[derive(Clone, Default)]
+pub struct InProcess(Arc<OnceLock<LocalService>>);
+
+impl InProcess {
+    /// An empty slot.
+    pub fn new() -> Self {
+        InProcess::default()
+    }
+
+    /// The published stack, once its server has started.
+    pub fn get(&self) -> Option<LocalService> {
+        self.0.get().cloned()
+    }
+}
+
+impl std::fmt::Debug for InProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InProcess")
+            .field("published", &self.0.get().is_some())
+            .finish()
+    }
 }
 
 /// Installs the Prometheus exporter on its own port. Call once per process.
@@ -65,6 +100,7 @@ pub async fn serve(
         accept_http1: false,
         tls: None,
         probe_addr: None,
+        in_process: settings.in_process.clone(),
     };
     let result = serve_routes(
         listener,
@@ -94,6 +130,8 @@ pub struct ServeOptions {
     /// Also serve `grpc.health.v1` alone, in plaintext, here: Kubernetes'
     /// native gRPC probes cannot speak TLS.
     pub probe_addr: Option<std::net::SocketAddr>,
+    /// Also publish the stack here for callers in this process.
+    pub in_process: Option<InProcess>,
 }
 
 /// The generic bootstrap: health, reflection, readiness gate, metrics, trace
@@ -153,6 +191,16 @@ where
         .add_service(health)
         .add_service(reflection_v1.build_v1()?)
         .add_service(reflection_v1alpha.build_v1alpha()?);
+
+    if let Some(slot) = &options.in_process {
+        // The same stack the socket serves, minus the transport: the gate
+        // refuses calls while not ready and records the same metrics.
+        let gate = Gate {
+            inner: routes.clone().prepare(),
+            ready: readiness.ready.clone(),
+        };
+        let _ = slot.0.set(LocalService::new(gate));
+    }
 
     let local = listener.local_addr()?;
     tracing::info!(service = options.grpc_name, addr = %local, "listening for gRPC on {local}");

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use innolab_kit::db::now_micros;
+use innolab_kit::db::{Backend, now_micros};
 use innolab_kit::sql::{Sql, Value};
 use innolab_kit::{Error, Violations};
 use sqlx::Row;
@@ -149,22 +149,39 @@ impl Store {
                         .map(move |(t, v)| (id.as_str(), t, v))
                 })
                 .collect();
-            for terms in terms.chunks(1000) {
-                let mut sql =
-                    Sql::new("INSERT INTO initiative_terms (term, value, initiative_id) VALUES ");
-                for (i, (id, term, value)) in terms.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
+            if self.db.backend() == Backend::Postgres {
+                // One parameter for all the batch's terms: PostgreSQL spends
+                // less parsing one JSON array than binding thousands of values.
+                let rows: Vec<[&str; 3]> = terms
+                    .iter()
+                    .map(|(id, term, value)| [*term, value.as_str(), *id])
+                    .collect();
+                sqlx::query(
+                    "INSERT INTO initiative_terms (term, value, initiative_id) \
+                     SELECT x->>0, x->>1, x->>2 FROM json_array_elements($1::json) AS x",
+                )
+                .bind(serde_json::to_string(&rows).map_err(|e| Error::Internal(e.to_string()))?)
+                .execute(&mut *tx)
+                .await?;
+            } else {
+                for terms in terms.chunks(1000) {
+                    let mut sql = Sql::new(
+                        "INSERT INTO initiative_terms (term, value, initiative_id) VALUES ",
+                    );
+                    for (i, (id, term, value)) in terms.iter().enumerate() {
+                        if i > 0 {
+                            sql.push(", ");
+                        }
+                        sql.push("(")
+                            .bind(*term)
+                            .push(", ")
+                            .bind(value.as_str())
+                            .push(", ")
+                            .bind(*id)
+                            .push(")");
                     }
-                    sql.push("(")
-                        .bind(*term)
-                        .push(", ")
-                        .bind(value.as_str())
-                        .push(", ")
-                        .bind(*id)
-                        .push(")");
+                    sql.build().execute(&mut *tx).await?;
                 }
-                sql.build().execute(&mut *tx).await?;
             }
 
             let mut sql = Sql::new(

@@ -33,11 +33,19 @@ use crate::domain::Meta;
 
 /// The schema, for both backends.
 pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: SCHEMA,
-    postgres: SCHEMA,
+    sqlite: &SCHEMA,
+    postgres: &[
+        SCHEMA[0],
+        SCHEMA[1],
+        EmbeddedMigration {
+            version: 3,
+            description: "terms without foreign key",
+            sql: include_str!("../../migrations/0003_postgres_terms_bulk.sql"),
+        },
+    ],
 };
 
-const SCHEMA: &[EmbeddedMigration] = &[
+const SCHEMA: [EmbeddedMigration; 2] = [
     EmbeddedMigration {
         version: 1,
         description: "initiatives",
