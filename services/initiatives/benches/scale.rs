@@ -405,7 +405,9 @@ async fn main() {
         let schema = format!("bench_{}", uuid::Uuid::now_v7().simple());
         run_backend("PostgreSQL", &url, &schema, rows, far, &mut report).await;
         sqlx::any::install_default_drivers();
-        if let Ok(pool) = sqlx::AnyPool::connect(&url).await {
+        if std::env::var_os("BENCH_KEEP_SCHEMA").is_some() {
+            eprintln!("kept schema {schema} (BENCH_KEEP_SCHEMA)");
+        } else if let Ok(pool) = sqlx::AnyPool::connect(&url).await {
             let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
                 .execute(&pool)
                 .await;

@@ -712,6 +712,16 @@ impl InitiativesService for InitiativesApi {
             let outcomes = self.store.import_batch(&batch, &actor).await?;
             record((batch, outcomes), &mut out)?;
         }
+        if out.imported > 0 {
+            // In the background: the import is answered now.
+            let store = self.store.clone();
+            let stored = out.imported;
+            tokio::spawn(async move {
+                if let Err(e) = store.refresh_statistics(stored).await {
+                    tracing::warn!(error = %e, "statistics not refreshed after an import");
+                }
+            });
+        }
         out.received = position;
         out.errors.sort_by_key(|e| e.position);
         out.rows.sort_by_key(|r| r.position);

@@ -214,6 +214,35 @@ impl Store {
     }
 }
 
+impl Store {
+    /// After an import that stored `stored` initiatives, refreshes
+    /// PostgreSQL's planner statistics when they grew the library by a tenth
+    /// or more (autovacuum's default threshold, acted on at once). Until
+    /// autovacuum gets there, up to minutes after a large load, the planner
+    /// keeps the old row counts and may sort every match for one page (seen:
+    /// 0.8 s instead of 0.5 ms for a filtered page over 1,000,000
+    /// initiatives). SQLite keeps no statistics unless asked and plans these
+    /// queries from the indexes alone.
+    pub async fn refresh_statistics(&self, stored: i64) -> Result<(), Error> {
+        if self.db.backend() != Backend::Postgres {
+            return Ok(());
+        }
+        let total: Option<i64> = sqlx::query(
+            "SELECT count FROM portfolio_counts WHERE dimension = 'total' AND value = ''",
+        )
+        .fetch_optional(self.db.pool())
+        .await?
+        .map(|row| row.try_get("count"))
+        .transpose()?;
+        if stored.saturating_mul(10) >= total.unwrap_or(0) {
+            sqlx::query("ANALYZE initiatives, initiative_terms, initiative_events")
+                .execute(self.db.pool())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 /// Binds an optional text followed by `, ` (NULL when absent).
 fn bind_opt(sql: &mut Sql, value: Option<&str>) {
     match value {

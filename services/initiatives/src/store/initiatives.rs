@@ -105,7 +105,7 @@ impl Store {
         deltas.add(old.portfolio_facts(stage, status), -1);
         deltas.add(fields.portfolio_facts(stage, status), 1);
         super::challenges::require_challenges(&mut tx, &fields.challenges, "initiative.").await?;
-        write_fields(&mut tx, id, fields).await?;
+        write_fields(&mut tx, id, fields, Some(&old)).await?;
         deltas.apply(&mut tx).await?;
         tx.commit().await?;
         self.get_initiative(id).await
@@ -296,7 +296,7 @@ pub(super) async fn insert_initiative(
     .bind(now)
     .execute(&mut **tx)
     .await?;
-    write_fields(tx, &id, fields).await?;
+    write_fields(tx, &id, fields, None).await?;
     let event = InitiativeEvent {
         from_stage: None,
         to_stage: start.stage,
@@ -313,11 +313,13 @@ pub(super) async fn insert_initiative(
     Ok(id)
 }
 
-/// Writes the descriptive fields and replaces the terms.
+/// Writes the descriptive fields and replaces the terms (`old`'s, which are
+/// deleted by primary key: there is no index by initiative, see migration 3).
 async fn write_fields(
     tx: &mut Transaction<'static, Any>,
     id: &str,
     fields: &InitiativeFields,
+    old: Option<&InitiativeFields>,
 ) -> Result<(), Error> {
     sqlx::query(
         "UPDATE initiatives SET body = $1, country_code = $2, nuts_code = $3, \
@@ -335,10 +337,16 @@ async fn write_fields(
     .bind(id)
     .execute(&mut **tx)
     .await?;
-    sqlx::query("DELETE FROM initiative_terms WHERE initiative_id = $1")
+    for (term, value) in old.map(InitiativeFields::terms).unwrap_or_default() {
+        sqlx::query(
+            "DELETE FROM initiative_terms WHERE term = $1 AND value = $2 AND initiative_id = $3",
+        )
+        .bind(term)
+        .bind(value)
         .bind(id)
         .execute(&mut **tx)
         .await?;
+    }
     let terms = fields.terms();
     // One multi-row INSERT per chunk keeps round trips low for bulk imports.
     for chunk in terms.chunks(100) {

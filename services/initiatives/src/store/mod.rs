@@ -33,14 +33,22 @@ use crate::domain::Meta;
 
 /// The schema, for both backends.
 pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &SCHEMA,
+    sqlite: &[
+        SCHEMA[0],
+        SCHEMA[1],
+        EmbeddedMigration {
+            version: 3,
+            description: "terms for bulk import",
+            sql: include_str!("../../migrations/0003_terms_bulk_sqlite.sql"),
+        },
+    ],
     postgres: &[
         SCHEMA[0],
         SCHEMA[1],
         EmbeddedMigration {
             version: 3,
-            description: "terms without foreign key",
-            sql: include_str!("../../migrations/0003_postgres_terms_bulk.sql"),
+            description: "terms for bulk import",
+            sql: include_str!("../../migrations/0003_terms_bulk_postgres.sql"),
         },
     ],
 };
