@@ -7,7 +7,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -47,9 +47,10 @@ pub type LocalService = tower::util::BoxCloneSyncService<
 
 /// Where a server running in this process publishes its [`LocalService`], so
 /// that a caller in the same process (the gateway of the one-process suite)
-/// reaches it without HTTP/2 over loopback. Empty until the server starts.
+/// reaches it without HTTP/2 over loopback. Empty until the server starts; a
+/// server started again with the same slot replaces what the last one put there.
 #[derive(Clone, Default)]
-pub struct InProcess(Arc<OnceLock<LocalService>>);
+pub struct InProcess(Arc<RwLock<Option<LocalService>>>);
 
 impl InProcess {
     /// An empty slot.
@@ -59,14 +60,20 @@ impl InProcess {
 
     /// The published stack, once its server has started.
     pub fn get(&self) -> Option<LocalService> {
-        self.0.get().cloned()
+        self.0.read().ok().and_then(|s| s.clone())
+    }
+
+    fn publish(&self, service: LocalService) {
+        if let Ok(mut slot) = self.0.write() {
+            *slot = Some(service);
+        }
     }
 }
 
 impl std::fmt::Debug for InProcess {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InProcess")
-            .field("published", &self.0.get().is_some())
+            .field("published", &self.get().is_some())
             .finish()
     }
 }
@@ -199,7 +206,7 @@ where
             inner: routes.clone().prepare(),
             ready: readiness.ready.clone(),
         };
-        let _ = slot.0.set(LocalService::new(gate));
+        slot.publish(LocalService::new(gate));
     }
 
     let local = listener.local_addr()?;
