@@ -1275,28 +1275,25 @@ impl Drop for Storing {
 /// Records what became of each row of a stored batch.
 fn record((rows, outcomes): Stored, out: &mut pb::ImportInitiativesResponse) -> Result<(), Error> {
     for (row, outcome) in rows.iter().zip(outcomes) {
-        match outcome {
-            RowOutcome::Stored(id) => {
-                out.imported += 1;
-                out.rows.push(pb::ImportedRow {
-                    position: row.position,
-                    initiative: format!("initiatives/{id}"),
-                    already_imported: false,
-                });
-            }
-            RowOutcome::AlreadyStored(id) => {
-                out.already_imported += 1;
-                out.rows.push(pb::ImportedRow {
-                    position: row.position,
-                    initiative: format!("initiatives/{id}"),
-                    already_imported: true,
-                });
-            }
+        let (id, already_imported) = match outcome {
+            RowOutcome::Stored(id) => (id, false),
+            RowOutcome::AlreadyStored(id) => (id, true),
             RowOutcome::Refused(Error::InvalidArgument(violations)) => {
                 out.errors.push(row_error(row.position, violations));
+                continue;
             }
             RowOutcome::Refused(other) => return Err(other),
+        };
+        if already_imported {
+            out.already_imported += 1;
+        } else {
+            out.imported += 1;
         }
+        out.rows.push(pb::ImportedRow {
+            position: row.position,
+            initiative: format!("initiatives/{id}"),
+            already_imported,
+        });
     }
     Ok(())
 }

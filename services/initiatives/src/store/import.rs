@@ -8,6 +8,7 @@ use innolab_kit::sql::{Sql, Value};
 use innolab_kit::{Error, Violations};
 use sqlx::Row;
 
+use super::initiatives::insert_terms;
 use super::*;
 use crate::domain::{InitiativeFields, Stage, Status};
 
@@ -149,40 +150,11 @@ impl Store {
                         .map(move |(t, v)| (id.as_str(), t, v))
                 })
                 .collect();
-            if self.db.backend() == Backend::Postgres {
-                // One parameter for all the batch's terms: PostgreSQL spends
-                // less parsing one JSON array than binding thousands of values.
-                let rows: Vec<[&str; 3]> = terms
-                    .iter()
-                    .map(|(id, term, value)| [*term, value.as_str(), *id])
-                    .collect();
-                sqlx::query(
-                    "INSERT INTO initiative_terms (term, value, initiative_id) \
-                     SELECT x->>0, x->>1, x->>2 FROM json_array_elements($1::json) AS x",
-                )
-                .bind(serde_json::to_string(&rows).map_err(|e| Error::Internal(e.to_string()))?)
-                .execute(&mut *tx)
-                .await?;
-            } else {
-                for terms in terms.chunks(1000) {
-                    let mut sql = Sql::new(
-                        "INSERT INTO initiative_terms (term, value, initiative_id) VALUES ",
-                    );
-                    for (i, (id, term, value)) in terms.iter().enumerate() {
-                        if i > 0 {
-                            sql.push(", ");
-                        }
-                        sql.push("(")
-                            .bind(*term)
-                            .push(", ")
-                            .bind(value.as_str())
-                            .push(", ")
-                            .bind(*id)
-                            .push(")");
-                    }
-                    sql.build().execute(&mut *tx).await?;
-                }
-            }
+            let terms: Vec<(&str, &str, &str)> = terms
+                .iter()
+                .map(|(id, term, value)| (*id, *term, value.as_str()))
+                .collect();
+            insert_terms(&self.db, &mut tx, &terms).await?;
 
             let mut sql = Sql::new(
                 "INSERT INTO initiative_events (initiative_id, seq, from_stage, to_stage, \
