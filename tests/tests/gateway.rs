@@ -314,37 +314,9 @@ async fn one_change_feed_with_a_resumable_cursor() {
     service.stop().await;
 }
 
-/// A plain HTTP/1.1 POST, the way curl sends it.
+/// A plain HTTP/1.1 POST, the way curl sends it; the body as JSON.
 async fn http_post(addr: SocketAddr, path: &str, json: &str) -> (u16, serde_json::Value) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{json}",
-        json.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8(raw).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        // One chunk is all these small answers take.
-        body.split_once("\r\n")
-            .unwrap()
-            .1
-            .rsplit_once("\r\n0")
-            .unwrap()
-            .0
-            .trim_end()
-            .to_string()
-    } else {
-        body.to_string()
-    };
+    let (status, body) = innolab_tests::http_post(addr, path, json).await;
     (
         status,
         serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),

@@ -723,7 +723,7 @@ async fn limits_answer_resource_exhausted_with_retry_info() {
     assert!(retry.retry_delay.is_some());
 
     // JSON callers get the refusal as JSON: HTTP 429 with the gRPC code.
-    let (status, body) = json_post(
+    let (status, body) = innolab_tests::http_post(
         suite.gateway,
         "/innolab.membership.v1.MembershipService/GetOrganization",
         r#"{"name": "organizations/none"}"#,
@@ -981,25 +981,3 @@ async fn the_audit_log_chains_every_write_and_denial_and_verify_detects_an_edit(
 innolab_tests::on_both_backends!(
     the_audit_log_chains_every_write_and_denial_and_verify_detects_an_edit
 );
-
-/// POSTs JSON over plain HTTP/1.1; (status, body).
-async fn json_post(addr: std::net::SocketAddr, path: &str, json: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{json}",
-        json.len()
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, body.to_string())
-}
