@@ -48,6 +48,7 @@ on_both_backends!(
     challenge_rules,
     accepted_submission_enters_the_case_library,
     submissions_outside_the_open_period_are_refused,
+    updating_a_call_reopens_it_and_checks_everything,
     call_submission_and_screening_rules,
     bulk_import_reports_bad_rows_and_stores_good_ones,
     retried_import_stores_nothing_twice,
@@ -1661,6 +1662,112 @@ async fn submissions_outside_the_open_period_are_refused(backend: Backend) {
             .into_inner();
         assert!(listed.submissions.is_empty());
     }
+    w.stop().await;
+}
+
+async fn updating_a_call_reopens_it_and_checks_everything(backend: Backend) {
+    let mut w = World::new(backend).await;
+    let call = create_call(&mut w, date(2020, 1, 1), date(2020, 12, 31)).await;
+    let late = w
+        .submit(&call.name, w.initiative("Late"))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&late), "CALL_NOT_OPEN");
+    let update =
+        |etag: &str, close: Option<Date>, paths: &[&str]| pb::UpdateInnovationCallRequest {
+            call: Some(pb::InnovationCall {
+                name: call.name.clone(),
+                etag: etag.into(),
+                title: "Ignored: not in the mask".into(),
+                close_date: close,
+                ..Default::default()
+            }),
+            update_mask: Some(FieldMask {
+                paths: paths.iter().map(|p| p.to_string()).collect(),
+            }),
+        };
+    // Extending the close date reopens the call; only masked fields change.
+    let extended = w
+        .client
+        .update_innovation_call(update(&call.etag, date(2999, 12, 31), &["close_date"]))
+        .await
+        .expect("extend")
+        .into_inner();
+    assert_eq!(extended.close_date, date(2999, 12, 31));
+    assert_eq!(extended.open_date, call.open_date);
+    assert_eq!(extended.title, call.title);
+    assert_ne!(extended.etag, call.etag);
+    assert_ne!(extended.update_time, call.update_time);
+    let submitted = w.submit(&call.name, w.initiative("In time")).await.unwrap();
+    // The stale etag is refused and changes nothing.
+    let err = w
+        .client
+        .update_innovation_call(update(&call.etag, date(2020, 6, 30), &["close_date"]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Aborted, "{err:?}");
+    // Closing it again refuses later submissions and keeps the earlier one.
+    let closed = w
+        .client
+        .update_innovation_call(update(&extended.etag, date(2020, 6, 30), &["close_date"]))
+        .await
+        .expect("close")
+        .into_inner();
+    assert_eq!(closed.close_date, date(2020, 6, 30));
+    let err = w
+        .submit(&call.name, w.initiative("Too late"))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&err), "CALL_NOT_OPEN");
+    let listed = w
+        .client
+        .list_submissions(pb::ListSubmissionsRequest {
+            parent: call.name.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        listed
+            .submissions
+            .iter()
+            .map(|s| &s.name)
+            .collect::<Vec<_>>(),
+        vec![&submitted.name]
+    );
+    // Bad input names the field and stores nothing.
+    let mut untitled = update("", None, &["title"]);
+    untitled.call.as_mut().unwrap().title = String::new();
+    for (request, field) in [
+        (
+            update("", date(2019, 12, 31), &["close_date"]),
+            "call.close_date",
+        ),
+        (update("", None, &["close_date"]), "call.close_date"),
+        (untitled, "call.title"),
+        (update("", None, &["colour"]), "update_mask"),
+        (update("", None, &[]), "update_mask"),
+        (update("not-an-etag", None, &["title"]), "call.etag"),
+    ] {
+        let err = w.client.update_innovation_call(request).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{field}: {err:?}");
+        assert_eq!(violations(&err), vec![field]);
+    }
+    let mut request = update("", None, &["title"]);
+    request.call.as_mut().unwrap().name = "calls/0190b7c0-0000-7000-8000-000000000000".into();
+    request.call.as_mut().unwrap().title = "Nobody's".into();
+    let err = w.client.update_innovation_call(request).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    let got = w
+        .client
+        .get_innovation_call(pb::GetInnovationCallRequest {
+            name: call.name.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got, closed);
     w.stop().await;
 }
 

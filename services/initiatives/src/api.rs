@@ -513,6 +513,36 @@ impl InitiativesService for InitiativesApi {
         )
     }
 
+    async fn update_innovation_call(
+        &self,
+        request: Request<pb::UpdateInnovationCallRequest>,
+    ) -> Reply<pb::InnovationCall> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let new = r
+                    .call
+                    .ok_or_else(|| Error::invalid("call", "is required"))?;
+                let id = id("call.name", &new.name, "calls")?;
+                let expected = domain::parse_etag(&new.etag).map_err(|e| e.within("call"))?;
+                let mut merged = call_pb(self.store.get_call(&id).await?);
+                let writable = ["title", "description", "open_date", "close_date"];
+                for path in mask_paths(r.update_mask, &writable, &[])? {
+                    match path.as_str() {
+                        "title" => merged.title = new.title.clone(),
+                        "description" => merged.description = new.description.clone(),
+                        "open_date" => merged.open_date = new.open_date,
+                        _ => merged.close_date = new.close_date,
+                    }
+                }
+                let fields = call_fields(merged).map_err(|e| e.within("call"))?;
+                let stored = self.store.update_call(&id, expected, &fields).await?;
+                Ok(call_pb(stored))
+            }
+            .await,
+        )
+    }
+
     async fn create_submission(
         &self,
         request: Request<pb::CreateSubmissionRequest>,

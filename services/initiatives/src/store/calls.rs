@@ -96,6 +96,38 @@ impl Store {
         Ok(paginate(items, page, |c| c.id.as_str()))
     }
 
+    /// Replaces a call's fields if its revision is still `expected_revision`
+    /// (when given). Submissions already made are not touched.
+    pub async fn update_call(
+        &self,
+        id: &str,
+        expected_revision: Option<i64>,
+        fields: &CallFields,
+    ) -> Result<InnovationCall, Error> {
+        let mut tx = self
+            .begin_update(
+                "innovation_calls",
+                id,
+                &format!("calls/{id}"),
+                expected_revision,
+            )
+            .await?;
+        sqlx::query(
+            "UPDATE innovation_calls SET title = $1, description = $2, open_date = $3, \
+             close_date = $4, search_text = $5 WHERE id = $6",
+        )
+        .bind(&fields.title)
+        .bind(&fields.description)
+        .bind(fields.open_date.map(|d| d.to_string()))
+        .bind(fields.close_date.map(|d| d.to_string()))
+        .bind(fields.search_text())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.get_call(id).await
+    }
+
     /// Stores a submission if the call is open on `today`.
     pub async fn create_submission(
         &self,

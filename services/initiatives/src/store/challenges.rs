@@ -87,25 +87,14 @@ impl Store {
         expected_revision: Option<i64>,
         fields: &ChallengeFields,
     ) -> Result<Challenge, Error> {
-        let name = format!("challenges/{id}");
-        let mut tx = self.begin().await?;
-        let current: i64 = sqlx::query("SELECT revision FROM challenges WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| Error::not_found(&name))?
-            .try_get("revision")?;
-        check_etag(&name, current, expected_revision)?;
-        bump_revision(
-            &self.db,
-            &mut tx,
-            "challenges",
-            id,
-            &name,
-            current,
-            now_micros(),
-        )
-        .await?;
+        let mut tx = self
+            .begin_update(
+                "challenges",
+                id,
+                &format!("challenges/{id}"),
+                expected_revision,
+            )
+            .await?;
         sqlx::query(
             "UPDATE challenges SET title = $1, description = $2, process = $3, raised_by = $4, \
              country_code = $5, search_text = $6 WHERE id = $7",

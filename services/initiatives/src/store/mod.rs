@@ -229,6 +229,40 @@ fn check_etag(resource: &str, current: i64, expected: Option<i64>) -> Result<(),
     }
 }
 
+impl Store {
+    /// Starts the update of one row of `table`: refuses an unknown id
+    /// (NOT_FOUND) or a stale `expected_revision` (ABORTED), then bumps the
+    /// revision and logs the change. The caller writes the new values and
+    /// commits.
+    async fn begin_update(
+        &self,
+        table: &str,
+        id: &str,
+        resource: &str,
+        expected_revision: Option<i64>,
+    ) -> Result<Transaction<'static, Any>, Error> {
+        let mut tx = self.begin().await?;
+        let current: i64 = sqlx::query(&format!("SELECT revision FROM {table} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| Error::not_found(resource))?
+            .try_get("revision")?;
+        check_etag(resource, current, expected_revision)?;
+        bump_revision(
+            &self.db,
+            &mut tx,
+            table,
+            id,
+            resource,
+            current,
+            innolab_kit::db::now_micros(),
+        )
+        .await?;
+        Ok(tx)
+    }
+}
+
 /// Bumps the revision from `current`, logging the change; the
 /// `WHERE revision = ...` guard makes a concurrent writer lose cleanly with
 /// ABORTED (and its logged change is rolled back with it). Call it before the
