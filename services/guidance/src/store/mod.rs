@@ -49,6 +49,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             description: "document initiatives",
             sql: include_str!("../../migrations/sqlite/0003_document_initiatives.sql"),
         },
+        EmbeddedMigration {
+            version: 4,
+            description: "search postings",
+            sql: include_str!("../../migrations/sqlite/0004_search_postings.sql"),
+        },
     ],
     postgres: &[
         EmbeddedMigration {
@@ -65,6 +70,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             version: 3,
             description: "document initiatives",
             sql: include_str!("../../migrations/postgres/0003_document_initiatives.sql"),
+        },
+        EmbeddedMigration {
+            version: 4,
+            description: "search postings",
+            sql: include_str!("../../migrations/postgres/0004_search_postings.sql"),
         },
     ],
 };

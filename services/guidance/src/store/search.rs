@@ -1,11 +1,19 @@
 //! The search index and ranked, language-aware search.
 //!
-//! PostgreSQL: a weighted `tsvector` per translation built by the
-//! configuration of its language (title A, summary B, body D), `ts_rank` and
-//! `ts_headline`. SQLite: the same analysis done in Rust (fold, stop words,
-//! Snowball stems), stored as config-prefixed terms with the same weights
-//! (A = 10, B = 4, D = 1), ranked by their sum. Both fold Romanian cedilla
-//! letters before analysis, on the text and on the query.
+//! Both backends keep the same postings: one row per analysed term
+//! (configuration-prefixed, e.g. `swedish:tjänst`) and search entry (one
+//! translation of a current published edition), weighted by where the term
+//! occurs (title 10, summary 4, body 1 per occurrence: PostgreSQL's A:B:D
+//! ratio). PostgreSQL analyses with the text-search configuration of the
+//! language (`to_tsvector`, `ts_headline`); SQLite does the same analysis in
+//! Rust (fold, stop words, Snowball stems). Both fold Romanian cedilla letters
+//! before analysis, on the text and on the query.
+//!
+//! A translation matches when it holds every term of its configuration's
+//! analysis of the query, and scores the sum of their weights. Postings are
+//! indexed by term in weight order, so a one-term query reads only the top of
+//! its list (however common the word) and a longer query starts from its
+//! rarest term and probes the others by (entry, term).
 
 use std::collections::BTreeMap;
 
@@ -38,9 +46,25 @@ pub struct SearchHit {
     pub doc_type: DocumentType,
 }
 
-/// Weights of title, summary and body terms on SQLite, in the ratio of
-/// PostgreSQL's default A, B and D weights (1.0, 0.4, 0.1).
+/// Weights of title, summary and body terms, in the ratio of PostgreSQL's
+/// default A, B and D weights (1.0, 0.4, 0.1).
 const WEIGHTS: [i64; 3] = [10, 4, 1];
+
+/// How many postings of a term are counted to find a query's rarest term;
+/// beyond this a term counts as common (counting further costs time and
+/// changes no choice that matters).
+const COUNT_CAP: i64 = 5_000;
+
+/// Rows per multi-row INSERT of postings (three values each, far under
+/// SQLite's 32,766 bound values).
+const POSTINGS_PER_INSERT: usize = 500;
+
+/// One configuration's share of a query: its analysed terms, rarest first.
+struct Branch {
+    config: Config,
+    /// Configuration-prefixed terms and their (capped) posting counts.
+    terms: Vec<(String, i64)>,
+}
 
 impl Store {
     pub(super) async fn unindex(
@@ -48,15 +72,13 @@ impl Store {
         tx: &mut Transaction<'static, Any>,
         document_id: &str,
     ) -> Result<(), Error> {
-        if self.db.backend() == Backend::Sqlite {
-            sqlx::query(
-                "DELETE FROM search_terms WHERE entry_id IN \
-                 (SELECT id FROM search_entries WHERE document_id = $1)",
-            )
-            .bind(document_id)
-            .execute(&mut **tx)
-            .await?;
-        }
+        sqlx::query(
+            "DELETE FROM search_terms WHERE entry_id IN \
+             (SELECT id FROM search_entries WHERE document_id = $1)",
+        )
+        .bind(document_id)
+        .execute(&mut **tx)
+        .await?;
         sqlx::query("DELETE FROM search_entries WHERE document_id = $1")
             .bind(document_id)
             .execute(&mut **tx)
@@ -74,22 +96,34 @@ impl Store {
         let config = Config::for_language(&t.language_code);
         let id = new_id();
         let body = crate::domain::text::fold(&t.body);
+        sqlx::query(
+            "INSERT INTO search_entries (id, document_id, edition_number, language_code, \
+             config, title, body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&id)
+        .bind(document_id)
+        .bind(number)
+        .bind(&t.language_code)
+        .bind(config.name())
+        .bind(&t.title)
+        .bind(&body)
+        .execute(&mut **tx)
+        .await?;
         match self.db.backend() {
             Backend::Postgres => {
+                // The configuration's own analysis; a lexeme's weight is the
+                // sum over its positions of A = 10, B = 4, D = 1.
                 sqlx::query(
-                    "INSERT INTO search_entries (id, document_id, edition_number, language_code, \
-                     config, title, body, tsv) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-                     setweight(to_tsvector($5::regconfig, $8), 'A') || \
-                     setweight(to_tsvector($5::regconfig, $9), 'B') || \
-                     setweight(to_tsvector($5::regconfig, $10), 'D'))",
+                    "INSERT INTO search_terms (entry_id, term, weight) \
+                     SELECT $1, $2 || ':' || t.lexeme, \
+                     (SELECT sum(CASE w WHEN 'A' THEN 10 WHEN 'B' THEN 4 ELSE 1 END) \
+                      FROM unnest(t.weights) w) \
+                     FROM unnest(setweight(to_tsvector($2::regconfig, $3), 'A') || \
+                     setweight(to_tsvector($2::regconfig, $4), 'B') || \
+                     setweight(to_tsvector($2::regconfig, $5), 'D')) t",
                 )
                 .bind(&id)
-                .bind(document_id)
-                .bind(number)
-                .bind(&t.language_code)
                 .bind(config.name())
-                .bind(&t.title)
-                .bind(&body)
                 .bind(config.prepare(&t.title))
                 .bind(config.prepare(&t.summary))
                 .bind(config.prepare(&t.body))
@@ -97,34 +131,29 @@ impl Store {
                 .await?;
             }
             Backend::Sqlite => {
-                sqlx::query(
-                    "INSERT INTO search_entries (id, document_id, edition_number, language_code, \
-                     config, title, body) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(&id)
-                .bind(document_id)
-                .bind(number)
-                .bind(&t.language_code)
-                .bind(config.name())
-                .bind(&t.title)
-                .bind(&body)
-                .execute(&mut **tx)
-                .await?;
                 let mut weights: BTreeMap<String, i64> = BTreeMap::new();
                 for (text, weight) in [&t.title, &t.summary, &t.body].into_iter().zip(WEIGHTS) {
                     for term in config.terms(text) {
                         *weights.entry(term).or_default() += weight;
                     }
                 }
-                for (term, weight) in weights {
-                    sqlx::query(
-                        "INSERT INTO search_terms (term, entry_id, weight) VALUES ($1, $2, $3)",
-                    )
-                    .bind(format!("{}:{term}", config.name()))
-                    .bind(&id)
-                    .bind(weight)
-                    .execute(&mut **tx)
-                    .await?;
+                let postings: Vec<(String, i64)> = weights.into_iter().collect();
+                for chunk in postings.chunks(POSTINGS_PER_INSERT) {
+                    let mut sql =
+                        Sql::new("INSERT INTO search_terms (entry_id, term, weight) VALUES ");
+                    for (i, (term, weight)) in chunk.iter().enumerate() {
+                        if i > 0 {
+                            sql.push(", ");
+                        }
+                        sql.push("(")
+                            .bind(id.as_str())
+                            .push(", ")
+                            .bind(format!("{}:{term}", config.name()))
+                            .push(", ")
+                            .bind(*weight)
+                            .push(")");
+                    }
+                    sql.build().execute(&mut **tx).await?;
                 }
             }
         }
@@ -138,129 +167,270 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> Result<Vec<SearchHit>, Error> {
-        match self.db.backend() {
-            Backend::Postgres => self.search_postgres(query, offset, limit).await,
-            Backend::Sqlite => self.search_sqlite(query, offset, limit).await,
-        }
-    }
-
-    async fn search_postgres(
-        &self,
-        query: &SearchQuery,
-        offset: i64,
-        limit: i64,
-    ) -> Result<Vec<SearchHit>, Error> {
-        let mut sql = Sql::new("WITH q (config, query) AS (VALUES ");
-        for (i, config) in query.configs().into_iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.push("(")
-                .bind(config.name())
-                .push(", plainto_tsquery(")
-                .bind(config.name())
-                .push("::regconfig, ")
-                .bind(config.prepare(&query.text))
-                .push("))");
-        }
-        sql.push(
-            "), hits AS (SELECT s.id, s.document_id, s.edition_number, s.language_code, s.title, \
-             s.config, s.body, d.doc_type, q.query, ts_rank(s.tsv, q.query)::float8 AS score \
-             FROM search_entries s JOIN q ON q.config = s.config \
-             JOIN documents d ON d.id = s.document_id WHERE (",
-        );
-        // The match is spelled out per configuration with constant queries,
-        // so PostgreSQL can use the GIN index (a BitmapOr of index scans).
-        for (i, config) in query.configs().into_iter().enumerate() {
-            if i > 0 {
-                sql.push(" OR ");
-            }
-            sql.push("(s.config = ")
-                .bind(config.name())
-                .push(" AND s.tsv @@ plainto_tsquery(")
-                .bind(config.name())
-                .push("::regconfig, ")
-                .bind(config.prepare(&query.text))
-                .push("))");
-        }
-        sql.push(")");
-        filters(&mut sql, query);
-        sql.push(" ORDER BY score DESC, s.id LIMIT ")
-            .bind(Value::Int(limit + 1))
-            .push(" OFFSET ")
-            .bind(Value::Int(offset));
-        sql.push(
-            ") SELECT id, document_id, edition_number, language_code, title, doc_type, score, \
-             ts_headline(config::regconfig, body, query, 'MaxWords=30, MinWords=10') AS snippet \
-             FROM hits ORDER BY score DESC, id",
-        );
-        let rows = sql.build().fetch_all(self.db.pool()).await?;
-        rows.iter().map(hit).collect()
-    }
-
-    async fn search_sqlite(
-        &self,
-        query: &SearchQuery,
-        offset: i64,
-        limit: i64,
-    ) -> Result<Vec<SearchHit>, Error> {
-        // Each configuration analyses the query its own way; a translation
-        // matches when every term of its configuration's analysis occurs.
-        let analysed: Vec<(Config, Vec<String>)> = query
-            .configs()
-            .into_iter()
-            .map(|c| {
-                let mut terms = c.terms(&query.text);
-                terms.sort();
-                terms.dedup();
-                (c, terms)
-            })
-            .filter(|(_, terms)| !terms.is_empty())
-            .collect();
-        if analysed.is_empty() {
+        let branches = self.branches(query).await?;
+        if branches.is_empty() {
             return Ok(Vec::new());
         }
-        // One pass over the postings of the query's terms: an entry matches
-        // a configuration when it holds all of that configuration's terms
-        // (one row per term and entry), and its score is their weight sum.
-        let mut sql = Sql::new("WITH m (entry_id, score) AS (");
-        for (i, (config, terms)) in analysed.iter().enumerate() {
+        let postgres = self.db.backend() == Backend::Postgres;
+        let page = self.ranked(&branches, query, offset + limit + 1).await?;
+        let page: Vec<(String, i64)> = page
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .collect();
+        if page.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new(
+            "SELECT s.id, s.document_id, s.edition_number, s.language_code, s.title, s.config, \
+             s.body, d.doc_type",
+        );
+        if postgres {
+            // The highlight uses the configuration's own query (Romanian
+            // without our stop words), as the postings do.
+            sql.push(
+                ", ts_headline(s.config::regconfig, s.body, \
+                 plainto_tsquery(s.config::regconfig, CASE s.config",
+            );
+            for branch in &branches {
+                sql.push(" WHEN ")
+                    .bind(branch.config.name())
+                    .push(" THEN ")
+                    .bind(branch.config.prepare(&query.text));
+            }
+            sql.push(" END), 'MaxWords=30, MinWords=10') AS snippet");
+        }
+        sql.push(" FROM search_entries s JOIN documents d ON d.id = s.document_id WHERE s.id IN ");
+        sql.bind_list(page.iter().map(|(id, _)| Value::from(id.as_str())));
+        let rows = sql
+            .build()
+            .persistent(false)
+            .fetch_all(self.db.pool())
+            .await?;
+        let mut hits = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id = text(row, "id")?;
+            let rank = page
+                .iter()
+                .position(|(p, _)| *p == id)
+                .unwrap_or(usize::MAX);
+            let mut h = hit(row, page.get(rank).map_or(0.0, |(_, score)| *score as f64))?;
+            if !postgres {
+                let config_name = text(row, "config")?;
+                let branch = branches
+                    .iter()
+                    .find(|b| b.config.name() == config_name)
+                    .ok_or_else(|| {
+                        Error::Internal(format!("unknown configuration {config_name}"))
+                    })?;
+                let prefix = format!("{config_name}:");
+                let terms: Vec<String> = branch
+                    .terms
+                    .iter()
+                    .filter_map(|(t, _)| t.strip_prefix(&prefix).map(str::to_string))
+                    .collect();
+                h.snippet = branch.config.snippet(&text(row, "body")?, &terms);
+            }
+            hits.push((rank, h));
+        }
+        hits.sort_by_key(|(rank, _)| *rank);
+        Ok(hits.into_iter().map(|(_, h)| h).collect())
+    }
+
+    /// The best `wanted` matches that pass the query's filters, as (entry,
+    /// score), best first (ties by entry id). Each branch gives its best
+    /// `n` matches from the postings alone; with filters, each candidate is
+    /// checked by primary key, and `n` grows until every branch either ran
+    /// out of matches or has `wanted` that pass (so nothing it left out can
+    /// rank higher). Filters never join the postings: a join's plan depends
+    /// on estimates, and a bad one scanned every entry (146 ms).
+    async fn ranked(
+        &self,
+        branches: &[Branch],
+        query: &SearchQuery,
+        wanted: i64,
+    ) -> Result<Vec<(String, i64)>, Error> {
+        let filtered = !(query.types.is_empty()
+            && query.licenses.is_empty()
+            && query.languages.is_empty()
+            && query.topics.is_empty()
+            && query.stages.is_empty());
+        let mut n = if filtered { wanted.max(25) * 4 } else { wanted };
+        loop {
+            let mut sql = Sql::new("WITH c (b, id, score) AS (");
+            for (i, branch) in branches.iter().enumerate() {
+                if i > 0 {
+                    sql.push(" UNION ALL ");
+                }
+                sql.push(&format!(
+                    "SELECT * FROM (SELECT CAST({i} AS BIGINT) AS b, x.* FROM ("
+                ));
+                branch_sql(&mut sql, branch);
+                sql.push(" LIMIT ")
+                    .bind(Value::Int(n))
+                    .push(&format!(") AS x) AS b{i}"));
+            }
+            sql.push(") SELECT b, id, score, ");
+            if filtered {
+                sql.push(
+                    "CASE WHEN EXISTS (SELECT 1 FROM search_entries s JOIN documents d \
+                     ON d.id = s.document_id WHERE s.id = c.id",
+                );
+                filters(&mut sql, query);
+                sql.push(") THEN CAST(1 AS BIGINT) ELSE CAST(0 AS BIGINT) END AS pass FROM c");
+            } else {
+                sql.push("CAST(1 AS BIGINT) AS pass FROM c");
+            }
+            // Planned with the actual terms each time: how common a term
+            // is decides the plan.
+            let rows = sql
+                .build()
+                .persistent(false)
+                .fetch_all(self.db.pool())
+                .await?;
+            let mut fetched = vec![0_i64; branches.len()];
+            let mut passed = vec![0_i64; branches.len()];
+            let mut found = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let b = usize::try_from(row.try_get::<i64, _>("b")?).unwrap_or(0);
+                fetched[b] += 1;
+                if row.try_get::<i64, _>("pass")? == 1 {
+                    passed[b] += 1;
+                    found.push((text(row, "id")?, row.try_get::<i64, _>("score")?));
+                }
+            }
+            let complete = fetched
+                .iter()
+                .zip(&passed)
+                .all(|(f, p)| *f < n || *p >= wanted);
+            if complete {
+                found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                found.truncate(usize::try_from(wanted).unwrap_or(usize::MAX));
+                return Ok(found);
+            }
+            n = n.saturating_mul(8);
+        }
+    }
+
+    /// The query analysed by each configuration it searches, with each
+    /// term's posting count; configurations where some term has no posting
+    /// cannot match and are left out.
+    async fn branches(&self, query: &SearchQuery) -> Result<Vec<Branch>, Error> {
+        let mut analysed: Vec<(Config, Vec<String>)> = Vec::new();
+        match self.db.backend() {
+            Backend::Postgres => {
+                let mut sql = Sql::new("");
+                for (i, config) in query.configs().into_iter().enumerate() {
+                    if i > 0 {
+                        sql.push(" UNION ALL ");
+                    }
+                    sql.push("SELECT ")
+                        .bind(config.name())
+                        .push(" AS config, lexeme FROM unnest(to_tsvector(")
+                        .bind(config.name())
+                        .push("::regconfig, ")
+                        .bind(config.prepare(&query.text))
+                        .push("))");
+                }
+                let rows = sql.build().fetch_all(self.db.pool()).await?;
+                for config in query.configs() {
+                    let terms = rows
+                        .iter()
+                        .filter(|r| text(r, "config").is_ok_and(|c| c == config.name()))
+                        .map(|r| text(r, "lexeme"))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    analysed.push((config, terms));
+                }
+            }
+            Backend::Sqlite => {
+                for config in query.configs() {
+                    analysed.push((config, config.terms(&query.text)));
+                }
+            }
+        }
+        let mut branches: Vec<Branch> = analysed
+            .into_iter()
+            .map(|(config, mut terms)| {
+                terms.sort();
+                terms.dedup();
+                Branch {
+                    config,
+                    terms: terms
+                        .into_iter()
+                        .map(|t| (format!("{}:{t}", config.name()), 0))
+                        .collect(),
+                }
+            })
+            .filter(|b| !b.terms.is_empty())
+            .collect();
+        if branches.is_empty() {
+            return Ok(branches);
+        }
+        let mut sql = Sql::new("");
+        let all: Vec<&str> = branches
+            .iter()
+            .flat_map(|b| b.terms.iter().map(|(t, _)| t.as_str()))
+            .collect();
+        for (i, term) in all.iter().enumerate() {
             if i > 0 {
                 sql.push(" UNION ALL ");
             }
-            sql.push("SELECT entry_id, SUM(weight) FROM search_terms WHERE term IN ");
-            sql.bind_list(
-                terms
-                    .iter()
-                    .map(|t| Value::from(format!("{}:{t}", config.name()))),
-            );
-            sql.push(" GROUP BY entry_id HAVING COUNT(*) = ")
-                .bind(Value::Int(i64::try_from(terms.len()).unwrap_or(i64::MAX)));
+            sql.push("SELECT ")
+                .bind(*term)
+                .push(" AS term, (SELECT count(*) FROM (SELECT 1 FROM search_terms WHERE term = ")
+                .bind(*term)
+                .push(" LIMIT ")
+                .bind(Value::Int(COUNT_CAP))
+                .push(") AS c) AS n");
         }
-        sql.push(
-            ") SELECT s.id, s.document_id, s.edition_number, s.language_code, s.title, \
-             s.config, s.body, d.doc_type, m.score * 1.0 AS score FROM m \
-             JOIN search_entries s ON s.id = m.entry_id \
-             JOIN documents d ON d.id = s.document_id WHERE 1 = 1",
-        );
-        filters(&mut sql, query);
-        sql.push(" ORDER BY score DESC, s.id LIMIT ")
-            .bind(Value::Int(limit + 1))
-            .push(" OFFSET ")
-            .bind(Value::Int(offset));
-        let rows = sql.build().fetch_all(self.db.pool()).await?;
-        let mut hits = Vec::with_capacity(rows.len());
+        let rows = sql
+            .build()
+            .persistent(false)
+            .fetch_all(self.db.pool())
+            .await?;
+        let mut counts: BTreeMap<String, i64> = BTreeMap::new();
         for row in &rows {
-            let mut h = hit(row)?;
-            let config_name = text(row, "config")?;
-            let (config, terms) = analysed
-                .iter()
-                .find(|(c, _)| c.name() == config_name)
-                .ok_or_else(|| Error::Internal(format!("unknown configuration {config_name}")))?;
-            h.snippet = config.snippet(&text(row, "body")?, terms);
-            hits.push(h);
+            counts.insert(text(row, "term")?, row.try_get("n")?);
         }
-        Ok(hits)
+        for branch in &mut branches {
+            for (term, n) in &mut branch.terms {
+                *n = counts.get(term.as_str()).copied().unwrap_or(0);
+            }
+            branch
+                .terms
+                .sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        }
+        branches.retain(|b| b.terms.iter().all(|(_, n)| *n > 0));
+        Ok(branches)
+    }
+}
+
+/// One branch's matches, best first, from the postings alone (the caller
+/// appends the LIMIT). A one-term branch reads its postings in weight order
+/// and stops at the limit. A longer one joins the postings of its terms on
+/// the entry: SQLite reads the rarest term's postings and probes each other
+/// term by (entry, term), an order `CROSS JOIN` keeps; PostgreSQL chooses
+/// from its statistics (it hashes the other lists when probing would cost
+/// more).
+fn branch_sql(sql: &mut Sql, branch: &Branch) {
+    let others = &branch.terms[1..];
+    sql.push("SELECT p.entry_id AS id, p.weight");
+    for i in 0..others.len() {
+        sql.push(&format!(" + q{i}.weight"));
+    }
+    sql.push(" AS score FROM search_terms p");
+    for i in 0..others.len() {
+        sql.push(&format!(" CROSS JOIN search_terms q{i}"));
+    }
+    sql.push(" WHERE p.term = ")
+        .bind(branch.terms[0].0.as_str());
+    for (i, (term, _)) in others.iter().enumerate() {
+        sql.push(&format!(" AND q{i}.entry_id = p.entry_id AND q{i}.term = "))
+            .bind(term.as_str());
+    }
+    if others.is_empty() {
+        sql.push(" ORDER BY p.weight DESC, p.entry_id");
+    } else {
+        sql.push(" ORDER BY score DESC, p.entry_id");
     }
 }
 
@@ -279,7 +449,8 @@ fn filters(sql: &mut Sql, query: &SearchQuery) {
     and_has(sql, "document_stages", "stage", "d.id", &stages);
 }
 
-fn hit(row: &AnyRow) -> Result<SearchHit, Error> {
+/// A hit from a row of search_entries joined with documents.
+fn hit(row: &AnyRow, score: f64) -> Result<SearchHit, Error> {
     Ok(SearchHit {
         document_id: row.try_get("document_id")?,
         edition: row.try_get("edition_number")?,
@@ -290,7 +461,7 @@ fn hit(row: &AnyRow) -> Result<SearchHit, Error> {
             .ok()
             .flatten()
             .unwrap_or_default(),
-        score: row.try_get::<Option<f64>, _>("score")?.unwrap_or(0.0),
+        score,
         doc_type: vocab(&text(row, "doc_type")?, DocumentType::parse)?,
     })
 }
