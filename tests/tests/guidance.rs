@@ -1256,6 +1256,22 @@ async fn search_covers_only_current_published_editions(backend: Backend) {
     let found = search(&mut client, "beta", "").await;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].edition, e2.name);
+    // The index holds the current edition's postings and nothing else.
+    let postings = || async {
+        let db = innolab_kit::db::Database::connect_lazy(&server.db.settings).unwrap();
+        let counted: (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM search_terms), (SELECT count(*) FROM search_terms \
+             WHERE entry_id NOT IN (SELECT id FROM search_entries))",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        db.pool().close().await;
+        counted
+    };
+    let (all, orphaned) = postings().await;
+    assert!(all > 0);
+    assert_eq!(orphaned, 0, "postings of the superseded edition");
     client
         .withdraw_edition(pb::WithdrawEditionRequest {
             name: e2.name.clone(),
@@ -1267,6 +1283,11 @@ async fn search_covers_only_current_published_editions(backend: Backend) {
     assert!(
         search(&mut client, "beta", "").await.is_empty(),
         "withdrawn"
+    );
+    assert_eq!(
+        postings().await,
+        (0, 0),
+        "postings of the withdrawn edition"
     );
     server.stop().await;
 }

@@ -72,13 +72,37 @@ impl Store {
         tx: &mut Transaction<'static, Any>,
         document_id: &str,
     ) -> Result<(), Error> {
-        sqlx::query(
-            "DELETE FROM search_terms WHERE entry_id IN \
-             (SELECT id FROM search_entries WHERE document_id = $1)",
-        )
-        .bind(document_id)
-        .execute(&mut **tx)
-        .await?;
+        match self.db.backend() {
+            Backend::Postgres => {
+                sqlx::query(
+                    "DELETE FROM search_terms WHERE entry_id IN \
+                     (SELECT id FROM search_entries WHERE document_id = $1)",
+                )
+                .bind(document_id)
+                .execute(&mut **tx)
+                .await?;
+            }
+            Backend::Sqlite => {
+                // SQLite's postings have no index by entry (see migration
+                // 4): each entry lists its terms, deleted by (term, entry).
+                let entries =
+                    sqlx::query("SELECT id, terms FROM search_entries WHERE document_id = $1")
+                        .bind(document_id)
+                        .fetch_all(&mut **tx)
+                        .await?;
+                for entry in &entries {
+                    let id = text(entry, "id")?;
+                    let terms: Vec<String> = serde_json::from_str(&text(entry, "terms")?)
+                        .map_err(|e| Error::Internal(format!("search entry {id}: terms: {e}")))?;
+                    for chunk in terms.chunks(POSTINGS_PER_INSERT) {
+                        let mut sql = Sql::new("DELETE FROM search_terms WHERE entry_id = ");
+                        sql.bind(id.as_str()).push(" AND term IN ");
+                        sql.bind_list(chunk.iter().map(|t| Value::from(t.as_str())));
+                        sql.build().execute(&mut **tx).await?;
+                    }
+                }
+            }
+        }
         sqlx::query("DELETE FROM search_entries WHERE document_id = $1")
             .bind(document_id)
             .execute(&mut **tx)
@@ -137,7 +161,19 @@ impl Store {
                         *weights.entry(term).or_default() += weight;
                     }
                 }
-                let postings: Vec<(String, i64)> = weights.into_iter().collect();
+                let postings: Vec<(String, i64)> = weights
+                    .into_iter()
+                    .map(|(term, weight)| (format!("{}:{term}", config.name()), weight))
+                    .collect();
+                let terms: Vec<&str> = postings.iter().map(|(t, _)| t.as_str()).collect();
+                sqlx::query("UPDATE search_entries SET terms = $1 WHERE id = $2")
+                    .bind(
+                        serde_json::to_string(&terms)
+                            .map_err(|e| Error::Internal(format!("terms: {e}")))?,
+                    )
+                    .bind(&id)
+                    .execute(&mut **tx)
+                    .await?;
                 for chunk in postings.chunks(POSTINGS_PER_INSERT) {
                     let mut sql =
                         Sql::new("INSERT INTO search_terms (entry_id, term, weight) VALUES ");
@@ -148,7 +184,7 @@ impl Store {
                         sql.push("(")
                             .bind(id.as_str())
                             .push(", ")
-                            .bind(format!("{}:{term}", config.name()))
+                            .bind(term.as_str())
                             .push(", ")
                             .bind(*weight)
                             .push(")");
