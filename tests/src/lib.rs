@@ -532,6 +532,32 @@ pub mod fixtures {
             .into_inner()
             .name
     }
+
+    /// An import stream of `rows`: the request id and an actor on the first
+    /// message.
+    pub fn import_messages(
+        request_id: &str,
+        rows: Vec<innolab_proto::innolab::initiatives::v1::Initiative>,
+    ) -> Vec<innolab_proto::innolab::initiatives::v1::ImportInitiativesRequest> {
+        rows.into_iter()
+            .enumerate()
+            .map(|(i, initiative)| {
+                innolab_proto::innolab::initiatives::v1::ImportInitiativesRequest {
+                    request_id: if i == 0 {
+                        request_id.to_string()
+                    } else {
+                        String::new()
+                    },
+                    initiative: Some(initiative),
+                    actor: if i == 0 {
+                        "Register loader".into()
+                    } else {
+                        String::new()
+                    },
+                }
+            })
+            .collect()
+    }
 }
 
 /// A plain HTTP/1.1 POST of JSON, the way curl sends it: (status, body text).

@@ -12,7 +12,7 @@
 use innolab_proto::google::r#type::Date;
 use innolab_proto::innolab::initiatives::v1 as pb;
 use innolab_proto::innolab::membership::v1 as mpb;
-use innolab_tests::fixtures::organization;
+use innolab_tests::fixtures::{import_messages, organization};
 use innolab_tests::{Backend, TestServer, on_both_backends};
 use mpb::membership_service_client::MembershipServiceClient;
 use pb::initiatives_service_client::InitiativesServiceClient;
@@ -53,6 +53,7 @@ on_both_backends!(
     bulk_import_reports_bad_rows_and_stores_good_ones,
     retried_import_stores_nothing_twice,
     large_import_spans_batches,
+    concurrent_retries_of_an_import_store_each_row_once,
     import_with_membership_unreachable_is_unavailable,
     export_streams_every_match_and_writes_files,
 );
@@ -1942,25 +1943,8 @@ impl World {
         request_id: &str,
         rows: Vec<pb::Initiative>,
     ) -> Result<pb::ImportInitiativesResponse, Status> {
-        let messages: Vec<pb::ImportInitiativesRequest> = rows
-            .into_iter()
-            .enumerate()
-            .map(|(i, initiative)| pb::ImportInitiativesRequest {
-                request_id: if i == 0 {
-                    request_id.to_string()
-                } else {
-                    String::new()
-                },
-                initiative: Some(initiative),
-                actor: if i == 0 {
-                    "Register loader".into()
-                } else {
-                    String::new()
-                },
-            })
-            .collect();
         self.client
-            .import_initiatives(tokio_stream::iter(messages))
+            .import_initiatives(tokio_stream::iter(import_messages(request_id, rows)))
             .await
             .map(tonic::Response::into_inner)
     }
@@ -2093,6 +2077,37 @@ async fn retried_import_stores_nothing_twice(backend: Backend) {
     let other = w.import("register-other", w.register()).await.unwrap();
     assert_eq!(other.imported, 2);
     assert_eq!(w.list("").await.len(), 5);
+    w.stop().await;
+}
+
+/// Two copies of one import (same request_id) sent at once, as a client that
+/// retries without waiting might: each row is stored once, and both answers
+/// name the same initiative for it.
+async fn concurrent_retries_of_an_import_store_each_row_once(backend: Backend) {
+    let w = World::new(backend).await;
+    let rows: Vec<pb::Initiative> = (0..2500)
+        .map(|n| w.initiative(&format!("Twice {n}")))
+        .collect();
+    let (mut a, mut b) = (w.client.clone(), w.client.clone());
+    let (first, second) = tokio::join!(
+        a.import_initiatives(tokio_stream::iter(import_messages("twice", rows.clone()))),
+        b.import_initiatives(tokio_stream::iter(import_messages("twice", rows)))
+    );
+    let (first, second) = (first.unwrap().into_inner(), second.unwrap().into_inner());
+    assert_eq!(first.imported + second.imported, 2500, "{first:?}");
+    assert_eq!(first.already_imported + second.already_imported, 2500);
+    let names = |r: &pb::ImportInitiativesResponse| -> Vec<String> {
+        r.rows.iter().map(|r| r.initiative.clone()).collect()
+    };
+    assert_eq!(names(&first), names(&second));
+    let summary = w
+        .client
+        .clone()
+        .get_portfolio_summary(pb::GetPortfolioSummaryRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(summary.total, 2500);
     w.stop().await;
 }
 

@@ -250,25 +250,10 @@ impl World {
         request_id: &str,
         rows: Vec<pb::Initiative>,
     ) -> Result<pb::ImportInitiativesResponse, tonic::Status> {
-        let messages: Vec<pb::ImportInitiativesRequest> = rows
-            .into_iter()
-            .enumerate()
-            .map(|(i, initiative)| pb::ImportInitiativesRequest {
-                request_id: if i == 0 {
-                    request_id.to_string()
-                } else {
-                    String::new()
-                },
-                initiative: Some(initiative),
-                actor: if i == 0 {
-                    "Register loader".into()
-                } else {
-                    String::new()
-                },
-            })
-            .collect();
         self.client
-            .import_initiatives(tokio_stream::iter(messages))
+            .import_initiatives(tokio_stream::iter(
+                innolab_tests::fixtures::import_messages(request_id, rows),
+            ))
             .await
             .map(tonic::Response::into_inner)
     }

@@ -1,7 +1,7 @@
 //! The gRPC API: protobuf <-> domain, and nothing else. With `directory.rs`
 //! the only module of the service that knows generated types.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
 use innolab_kit::api::{Reply, enum_in, fingerprint, mask_paths, reply};
 use innolab_kit::changes::{Change, ChangeType};
@@ -705,8 +705,9 @@ impl InitiativesService for InitiativesApi {
         let mut actor = String::new();
         let mut known: HashSet<String> = HashSet::new();
         let mut batch: Vec<ImportRow> = Vec::new();
-        // The batch being stored while the next one is read and validated.
-        let mut storing: Option<Storing> = None;
+        // Batches being stored (each in its own transaction, on its own
+        // connection) while the next one is read and validated.
+        let mut storing: VecDeque<Storing> = VecDeque::new();
         let mut position: i64 = 0;
         while let Some(message) = stream.message().await? {
             position += 1;
@@ -725,21 +726,25 @@ impl InitiativesService for InitiativesApi {
                 Err(other) => return Err(other.into()),
             }
             if batch.len() >= IMPORT_BATCH {
-                if let Some(previous) = storing.take() {
+                if storing.len() >= self.store.import_batches_in_flight()
+                    && let Some(previous) = storing.pop_front()
+                {
                     record(previous.finish().await?, &mut out)?;
                 }
-                storing = Some(Storing::start(
+                let after = storing.back_mut().and_then(|s| s.done.take());
+                storing.push_back(Storing::start(
                     self.store.clone(),
                     std::mem::take(&mut batch),
                     actor.clone(),
+                    after,
                 ));
             }
         }
-        if let Some(previous) = storing.take() {
+        while let Some(previous) = storing.pop_front() {
             record(previous.finish().await?, &mut out)?;
         }
         if !batch.is_empty() {
-            let outcomes = self.store.import_batch(&batch, &actor).await?;
+            let outcomes = self.store.import_batch(&batch, &actor, None).await?;
             record((batch, outcomes), &mut out)?;
         }
         if out.imported > 0 {
@@ -1275,21 +1280,37 @@ fn submission_pb(s: domain::Submission) -> pb::Submission {
 /// One batch of an import being stored, on its own task so that reading and
 /// validating the next batch overlaps the database's work. Dropping it (the
 /// caller went away) aborts the task, which rolls its transaction back.
-struct Storing(tokio::task::JoinHandle<Result<Stored, Error>>);
+struct Storing {
+    task: tokio::task::JoinHandle<Result<Stored, Error>>,
+    /// Told when this batch is committed or failed, for the next batch to
+    /// log its changes after this one's.
+    done: Option<tokio::sync::oneshot::Receiver<()>>,
+}
 
 /// A stored batch: its rows and what became of each.
 type Stored = (Vec<ImportRow>, Vec<RowOutcome>);
 
 impl Storing {
-    fn start(store: Store, rows: Vec<ImportRow>, actor: String) -> Storing {
-        Storing(tokio::spawn(async move {
-            let outcomes = store.import_batch(&rows, &actor).await?;
-            Ok((rows, outcomes))
-        }))
+    fn start(
+        store: Store,
+        rows: Vec<ImportRow>,
+        actor: String,
+        after: Option<tokio::sync::oneshot::Receiver<()>>,
+    ) -> Storing {
+        let (done, done_rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let outcomes = store.import_batch(&rows, &actor, after).await;
+            let _ = done.send(());
+            Ok((rows, outcomes?))
+        });
+        Storing {
+            task,
+            done: Some(done_rx),
+        }
     }
 
     async fn finish(mut self) -> Result<Stored, Error> {
-        match (&mut self.0).await {
+        match (&mut self.task).await {
             Ok(result) => result,
             Err(e) => Err(Error::Internal(format!("import batch task failed: {e}"))),
         }
@@ -1298,7 +1319,7 @@ impl Storing {
 
 impl Drop for Storing {
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
     }
 }
 

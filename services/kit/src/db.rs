@@ -118,9 +118,13 @@ impl Database {
                 Box::pin(async move {
                     match backend {
                         Backend::Sqlite => {
+                            // busy_timeout first: the journal_mode pragma
+                            // needs a lock, and a connection opened while
+                            // another writes must wait for it, not fail
+                            // ("database is locked").
                             conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                             )
                             .await?;
                         }
@@ -174,6 +178,18 @@ impl Database {
             }
         };
         Ok(tx)
+    }
+
+    /// A write transaction whose statements before its first change-log
+    /// record take no lock another writer waits for (inserts of rows with new
+    /// ids), so on PostgreSQL it takes the write lock only there (in
+    /// `changes::record`) and its inserts run beside another writer's. SQLite
+    /// has one writer at a time: `BEGIN IMMEDIATE` as in [`Database::begin`].
+    pub async fn begin_deferred(&self) -> Result<Transaction<'static, Any>, Error> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// Applies pending migrations under the database's migration lock

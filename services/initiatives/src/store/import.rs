@@ -7,6 +7,7 @@ use innolab_kit::db::{Backend, now_micros};
 use innolab_kit::sql::{Sql, Value};
 use innolab_kit::{Error, Violations};
 use sqlx::Row;
+use tokio::sync::oneshot;
 
 use super::initiatives::insert_terms;
 use super::*;
@@ -38,6 +39,10 @@ pub enum RowOutcome {
     Refused(Error),
 }
 
+/// How long a batch waits for the previous batch of its import to be stored
+/// before giving up (see `import_batch_once`).
+const TURN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Rows per multi-row INSERT: keeps bound parameters (15 per row) well under
 /// both backends' limits.
 const ROWS_PER_STATEMENT: usize = 200;
@@ -50,8 +55,28 @@ impl Store {
         &self,
         rows: &[ImportRow],
         actor: &str,
+        after: Option<oneshot::Receiver<()>>,
     ) -> Result<Vec<RowOutcome>, Error> {
-        let mut tx = self.begin().await?;
+        let mut after = after;
+        // The rows' idempotency keys are checked before the write lock is
+        // taken: a concurrent retry of the same import may store some of them
+        // first. Run again, which then finds them stored.
+        match self.import_batch_once(rows, actor, &mut after).await {
+            Err(Error::AlreadyExists { .. }) if rows.iter().any(|r| r.key.is_some()) => {
+                self.import_batch_once(rows, actor, &mut after).await
+            }
+            other => other,
+        }
+    }
+
+    async fn import_batch_once(
+        &self,
+        rows: &[ImportRow],
+        actor: &str,
+        after: &mut Option<oneshot::Receiver<()>>,
+    ) -> Result<Vec<RowOutcome>, Error> {
+        // Inserts of new rows first, the change log (and its lock) last.
+        let mut tx = self.db.begin_deferred().await?;
         let keys: Vec<&str> = rows.iter().filter_map(|r| r.key.as_deref()).collect();
         let mut existing: HashMap<String, String> = HashMap::new();
         for chunk in keys.chunks(500) {
@@ -103,17 +128,6 @@ impl Store {
         }
 
         let now = now_micros();
-        // One change per stored row, logged before the first write (the
-        // change-log lock is taken once, here, for the whole batch).
-        let resources: Vec<String> = new_rows
-            .iter()
-            .map(|(id, _)| format!("initiatives/{id}"))
-            .collect();
-        created_all(&self.db, &mut tx, &resources, now).await?;
-        let mut deltas = CountDeltas::default();
-        for (_, row) in &new_rows {
-            deltas.add(row.fields.portfolio_facts(row.stage, row.status), 1);
-        }
         for chunk in new_rows.chunks(ROWS_PER_STATEMENT) {
             let mut sql = Sql::new(
                 "INSERT INTO initiatives (id, body, country_code, nuts_code, government_level, \
@@ -180,6 +194,33 @@ impl Store {
             }
             sql.build().execute(&mut *tx).await?;
         }
+        // Last, the writes every writer serialises on: one change per stored
+        // row (the change-log lock, taken here once for the whole batch and
+        // held to the commit) and the kept counts. Rows above touch nothing
+        // another writer does, so another batch can insert its rows while
+        // this one waits for the lock or commits. The previous batch of the
+        // same import logs first, so the log follows the stream's order.
+        if let Some(previous) = after.take() {
+            // PostgreSQL cannot see this wait, so it is bounded: a create
+            // holding the write lock while it waits for one of this batch's
+            // request ids (a client reusing an import's `key#position`)
+            // would otherwise hold both batches for ever. A closed channel
+            // means that batch's task ended: the import is failing anyway.
+            if tokio::time::timeout(TURN_TIMEOUT, previous).await.is_err() {
+                return Err(Error::Unavailable(
+                    "import: the previous batch did not finish in time; retry the import".into(),
+                ));
+            }
+        }
+        let resources: Vec<String> = new_rows
+            .iter()
+            .map(|(id, _)| format!("initiatives/{id}"))
+            .collect();
+        created_all(&self.db, &mut tx, &resources, now).await?;
+        let mut deltas = CountDeltas::default();
+        for (_, row) in &new_rows {
+            deltas.add(row.fields.portfolio_facts(row.stage, row.status), 1);
+        }
         deltas.apply(&mut tx).await?;
         tx.commit().await?;
         Ok(outcomes)
@@ -187,6 +228,16 @@ impl Store {
 }
 
 impl Store {
+    /// How many batches of one import to store at once: on PostgreSQL two
+    /// transactions insert their rows side by side and take turns only for
+    /// the change log and the counts; SQLite has one writer at a time.
+    pub fn import_batches_in_flight(&self) -> usize {
+        match self.db.backend() {
+            Backend::Postgres => 2,
+            Backend::Sqlite => 1,
+        }
+    }
+
     /// After an import that stored `stored` initiatives, refreshes
     /// PostgreSQL's planner statistics when they grew the library by a tenth
     /// or more (autovacuum's default threshold, acted on at once). Until

@@ -11,6 +11,8 @@
 //! the first lock a writer takes: a writer never waits for it while holding
 //! row locks (counters, unique request ids) another appender needs, and
 //! writers cannot deadlock. A write that then fails rolls its append back.
+//! The exception is a bulk-import batch (`import.rs`): it inserts rows with
+//! new ids first and logs them last, so that two batches insert side by side.
 
 mod calls;
 mod challenges;
