@@ -1282,9 +1282,9 @@ fn submission_pb(s: domain::Submission) -> pb::Submission {
 /// caller went away) aborts the task, which rolls its transaction back.
 struct Storing {
     task: tokio::task::JoinHandle<Result<Stored, Error>>,
-    /// Told when this batch is committed or failed, for the next batch to
-    /// log its changes after this one's.
-    done: Option<tokio::sync::oneshot::Receiver<()>>,
+    /// Told whether this batch was stored, for the next batch to log its
+    /// changes after this one's (or to give up if it failed).
+    done: Option<tokio::sync::oneshot::Receiver<bool>>,
 }
 
 /// A stored batch: its rows and what became of each.
@@ -1295,12 +1295,12 @@ impl Storing {
         store: Store,
         rows: Vec<ImportRow>,
         actor: String,
-        after: Option<tokio::sync::oneshot::Receiver<()>>,
+        after: Option<tokio::sync::oneshot::Receiver<bool>>,
     ) -> Storing {
         let (done, done_rx) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(async move {
             let outcomes = store.import_batch(&rows, &actor, after).await;
-            let _ = done.send(());
+            let _ = done.send(outcomes.is_ok());
             Ok((rows, outcomes?))
         });
         Storing {

@@ -55,7 +55,7 @@ impl Store {
         &self,
         rows: &[ImportRow],
         actor: &str,
-        after: Option<oneshot::Receiver<()>>,
+        after: Option<oneshot::Receiver<bool>>,
     ) -> Result<Vec<RowOutcome>, Error> {
         let mut after = after;
         // The rows' idempotency keys are checked before the write lock is
@@ -73,7 +73,7 @@ impl Store {
         &self,
         rows: &[ImportRow],
         actor: &str,
-        after: &mut Option<oneshot::Receiver<()>>,
+        after: &mut Option<oneshot::Receiver<bool>>,
     ) -> Result<Vec<RowOutcome>, Error> {
         // Inserts of new rows first, the change log (and its lock) last.
         let mut tx = self.db.begin_deferred().await?;
@@ -204,12 +204,22 @@ impl Store {
             // PostgreSQL cannot see this wait, so it is bounded: a create
             // holding the write lock while it waits for one of this batch's
             // request ids (a client reusing an import's `key#position`)
-            // would otherwise hold both batches for ever. A closed channel
-            // means that batch's task ended: the import is failing anyway.
-            if tokio::time::timeout(TURN_TIMEOUT, previous).await.is_err() {
-                return Err(Error::Unavailable(
-                    "import: the previous batch did not finish in time; retry the import".into(),
-                ));
+            // would otherwise hold both batches for ever. If the previous
+            // batch failed (or its task ended without a word), this one rolls
+            // back too: an import never stores a batch after one it lost.
+            match tokio::time::timeout(TURN_TIMEOUT, previous).await {
+                Ok(Ok(true)) => {}
+                Ok(_) => {
+                    return Err(Error::Unavailable(
+                        "import: an earlier batch failed; retry the import".into(),
+                    ));
+                }
+                Err(_) => {
+                    return Err(Error::Unavailable(
+                        "import: the previous batch did not finish in time; retry the import"
+                            .into(),
+                    ));
+                }
             }
         }
         let resources: Vec<String> = new_rows
