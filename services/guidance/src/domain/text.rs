@@ -309,6 +309,15 @@ impl SearchQuery {
         })
     }
 
+    /// Whether the filter restricts anything besides the words.
+    pub fn is_filtered(&self) -> bool {
+        !(self.types.is_empty()
+            && self.languages.is_empty()
+            && self.topics.is_empty()
+            && self.stages.is_empty()
+            && self.licenses.is_empty())
+    }
+
     /// The configurations to search: those of the requested languages, or all.
     pub fn configs(&self) -> Vec<Config> {
         if self.languages.is_empty() {

@@ -285,11 +285,7 @@ impl Store {
         query: &SearchQuery,
         wanted: i64,
     ) -> Result<Vec<(String, i64)>, Error> {
-        let filtered = !(query.types.is_empty()
-            && query.licenses.is_empty()
-            && query.languages.is_empty()
-            && query.topics.is_empty()
-            && query.stages.is_empty());
+        let filtered = query.is_filtered();
         let mut n = if filtered { wanted.max(25) * 4 } else { wanted };
         loop {
             let mut sql = Sql::new("WITH c (b, id, score) AS (");
