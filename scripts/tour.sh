@@ -85,5 +85,8 @@ echo "dossier of $initiative names its lead $org; the profile lists the initiati
 show "Health"
 npx --yes @bufbuild/buf@1.75.0 curl --protocol grpc --http2-prior-knowledge -d '{"service": ""}' \
   "http://$addr/grpc.health.v1.Health/Check" 2>/dev/null | grep -q SERVING
-echo "SERVING"
+npx --yes @bufbuild/buf@1.75.0 curl --protocol grpc --http2-prior-knowledge \
+  -d '{"service": "innolab.impact.v1.ImpactService"}' \
+  "http://$addr/grpc.health.v1.Health/Check" 2>/dev/null | grep -q SERVING
+echo "SERVING, and the impact service too, as the gateway sees it"
 printf '\ntour ok\n'

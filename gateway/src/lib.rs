@@ -61,6 +61,15 @@ impl Upstream for Impact {
         innolab_proto::innolab::impact::v1::impact_service_server::SERVICE_NAME;
 }
 
+/// The gRPC names of the four services, under which the gateway reports each
+/// one's health as it sees it.
+pub const UPSTREAM_NAMES: [&str; 4] = [
+    Membership::NAME,
+    Initiatives::NAME,
+    Guidance::NAME,
+    Impact::NAME,
+];
+
 /// A service behind the gateway and where it is.
 #[derive(Debug, Clone)]
 pub struct UpstreamAddr {
@@ -209,7 +218,11 @@ pub async fn serve(
             grpc_name,
             channel: channel.clone(),
         });
-        channels.push((upstream.service, channel));
+        channels.push(Watched {
+            service: upstream.service,
+            grpc_name,
+            channel,
+        });
     }
     let compose = compose::Compose::new(
         by_service.get("membership").cloned(),
@@ -217,6 +230,7 @@ pub async fn serve(
         by_service.get("guidance").cloned(),
         by_service.get("impact").cloned(),
     );
+    let audit_health = audit_store.clone();
     routes = routes.add_service(api::Routed::new(
         api::Gateway::new(feed::Feed::new(logs), compose, audit_store),
         guard,
@@ -235,32 +249,73 @@ pub async fn serve(
         listener,
         options,
         routes,
-        move |readiness| watch_upstreams(channels, readiness),
+        move |readiness| watch(channels, audit_health, readiness),
         shutdown,
     )
     .await
 }
 
-/// The gateway is ready while every service it forwards to is ready.
-async fn watch_upstreams(channels: Vec<(&'static str, Channel)>, readiness: Readiness) {
+/// A service whose health the gateway follows.
+struct Watched {
+    service: &'static str,
+    grpc_name: &'static str,
+    channel: Channel,
+}
+
+/// The gateway's readiness is its own: it can serve while its audit log (when
+/// it keeps one) answers, whatever the services do, so one service down never
+/// takes the door away from the others' callers. Each service's state, as the
+/// gateway sees it, is reported under the service's gRPC name
+/// (`innolab.membership.v1.MembershipService`), for `Check` and `Watch`.
+async fn watch(upstreams: Vec<Watched>, audit: Option<audit::Store>, readiness: Readiness) {
+    // Owned here: the watchers stop when this future is dropped (at shutdown).
+    let mut watchers = tokio::task::JoinSet::new();
+    for upstream in upstreams {
+        readiness.report(upstream.grpc_name, false).await;
+        watchers.spawn(watch_upstream(upstream, readiness.clone()));
+    }
+    let mut audit_ok = true;
     loop {
-        let mut all_ready = true;
-        for (service, channel) in &channels {
-            let mut client = HealthClient::new(channel.clone());
-            let check = client.check(HealthCheckRequest {
-                service: String::new(),
-            });
-            let serving = matches!(
-                tokio::time::timeout(Duration::from_secs(2), check).await,
-                Ok(Ok(ref r)) if r.get_ref().status == 1
-            );
-            if !serving {
-                tracing::debug!(service, "upstream not ready");
-                all_ready = false;
+        let ready = match &audit {
+            None => true,
+            Some(store) => {
+                let ping = tokio::time::timeout(Duration::from_secs(2), store.ping()).await;
+                let ok = matches!(ping, Ok(Ok(())));
+                if ok != audit_ok {
+                    audit_ok = ok;
+                    tracing::warn!(reachable = ok, "audit database reachability changed");
+                }
+                ok
             }
+        };
+        readiness.set(ready).await;
+        tokio::time::sleep(Duration::from_millis(if ready { 2_000 } else { 250 })).await;
+    }
+}
+
+/// Follows one service's readiness (its `""` health status) and reports it.
+async fn watch_upstream(upstream: Watched, readiness: Readiness) {
+    let mut serving = None;
+    loop {
+        let mut client = HealthClient::new(upstream.channel.clone());
+        let check = client.check(HealthCheckRequest {
+            service: String::new(),
+        });
+        let now = matches!(
+            tokio::time::timeout(Duration::from_secs(2), check).await,
+            Ok(Ok(ref r)) if r.get_ref().status == 1
+        );
+        if serving != Some(now) {
+            serving = Some(now);
+            readiness.report(upstream.grpc_name, now).await;
+            tracing::info!(
+                upstream = upstream.service,
+                serving = now,
+                "upstream {} is {}",
+                upstream.service,
+                if now { "SERVING" } else { "NOT_SERVING" }
+            );
         }
-        readiness.set(all_ready).await;
-        let pause = if all_ready { 5_000 } else { 250 };
-        tokio::time::sleep(Duration::from_millis(pause)).await;
+        tokio::time::sleep(Duration::from_millis(if now { 1_000 } else { 250 })).await;
     }
 }

@@ -381,7 +381,7 @@ impl<U: Upstream> Forward<U> {
             Err(_) if tripped.load(Ordering::SeqCst) => too_large(),
             Err(e) => {
                 tracing::warn!(upstream = U::NAME, error = %e, "upstream unreachable");
-                tonic::Status::unavailable(format!("{} is unavailable: {e}", U::NAME)).into_http()
+                upstream_unavailable(U::NAME, &e).into_http()
             }
         };
         with_request_id(response, request_id)
@@ -461,6 +461,28 @@ impl http_body::Body for MessageLimit {
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
     }
+}
+
+/// UNAVAILABLE for a call the service `grpc_name` could not be reached for,
+/// naming the service in `google.rpc.ErrorInfo` (reason `SERVICE_UNAVAILABLE`,
+/// metadata `service`) so that a client can tell which part of the suite is
+/// down, with a hint to retry.
+pub(crate) fn upstream_unavailable(
+    grpc_name: &str,
+    error: &dyn std::fmt::Display,
+) -> tonic::Status {
+    use tonic_types::StatusExt as _;
+    let mut details = tonic_types::ErrorDetails::with_error_info(
+        "SERVICE_UNAVAILABLE",
+        innolab_kit::error::ERROR_DOMAIN,
+        [("service".to_string(), grpc_name.to_string())],
+    );
+    details.set_retry_info(Some(Duration::from_secs(1)));
+    tonic::Status::with_error_details(
+        tonic::Code::Unavailable,
+        format!("{grpc_name} is unavailable: {error}"),
+        details,
+    )
 }
 
 /// A header's text, or empty.

@@ -194,19 +194,23 @@ pub async fn run(
     result
 }
 
-/// Waits for the gateway to be ready, then loads the demo dataset through it.
+/// Waits until the gateway sees every service ready, then loads the demo dataset through it.
 async fn load_demo(gateway: SocketAddr) {
     let outcome = async {
         let channel =
             tonic::transport::Endpoint::from_shared(format!("http://{gateway}"))?.connect_lazy();
         let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
         for _ in 0..600 {
-            let ready = health
-                .check(tonic_health::pb::HealthCheckRequest {
-                    service: String::new(),
-                })
-                .await
-                .is_ok_and(|r| r.get_ref().status == 1);
+            // Every service behind the gateway, as the gateway sees it.
+            let mut ready = true;
+            for name in crate::UPSTREAM_NAMES {
+                ready &= health
+                    .check(tonic_health::pb::HealthCheckRequest {
+                        service: name.to_string(),
+                    })
+                    .await
+                    .is_ok_and(|r| r.get_ref().status == 1);
+            }
             if ready {
                 return crate::demo::load(channel).await;
             }

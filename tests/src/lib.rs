@@ -334,6 +334,15 @@ macro_rules! on_both_backends {
     };
 }
 
+/// The gRPC names of the services behind the gateway, under which the
+/// gateway reports each one's health.
+pub const UPSTREAMS: [&str; 4] = [
+    "innolab.membership.v1.MembershipService",
+    "innolab.initiatives.v1.InitiativesService",
+    "innolab.guidance.v1.GuidanceService",
+    "innolab.impact.v1.ImpactService",
+];
+
 /// The four services and the gateway in front of them, each on its own
 /// `127.0.0.1:0` port and database, as the gateway's integration tests need.
 #[derive(Debug)]
@@ -454,20 +463,32 @@ impl Suite {
         if tls {
             return;
         }
+        // The gateway's own readiness does not wait for the services; each
+        // one's state is reported under its name.
+        let mut names = vec![String::new()];
+        names.extend(UPSTREAMS.iter().map(|n| n.to_string()));
+        if self.impact.is_none() {
+            names.retain(|n| !n.starts_with("innolab.impact."));
+        }
         let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let mut health = HealthClient::new(self.channel().await);
-            if let Ok(r) = health
-                .check(HealthCheckRequest {
-                    service: String::new(),
-                })
-                .await
-                && r.into_inner().status == ServingStatus::Serving as i32
-            {
-                break;
+        for name in names {
+            loop {
+                let mut health = HealthClient::new(self.channel().await);
+                if let Ok(r) = health
+                    .check(HealthCheckRequest {
+                        service: name.clone(),
+                    })
+                    .await
+                    && r.into_inner().status == ServingStatus::Serving as i32
+                {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "gateway: {name:?} not SERVING within 30 s"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            assert!(Instant::now() < deadline, "gateway not SERVING within 30 s");
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 

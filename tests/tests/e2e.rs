@@ -84,31 +84,82 @@ struct Process {
     child: Child,
     port: u16,
     log: PathBuf,
+    dir: PathBuf,
+    env: Vec<(String, String)>,
 }
 
 impl Process {
     fn start(name: &'static str, dir: &std::path::Path, env: &[(&str, String)]) -> Process {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
         let port = free_port();
         let log = dir.join(format!("{name}.log"));
-        let binary = bin_dir().join(name);
-        assert!(binary.exists(), "{} is missing", binary.display());
-        let child = Command::new(&binary)
-            .env_clear()
-            .env("INNOLAB_LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env("INNOLAB_METRICS_ADDR", "off")
-            .env("INNOLAB_SHUTDOWN_DRAIN_SECONDS", "5")
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{name} starts: {e}"));
+        let child = Process::spawn(name, dir, port, &log, &env);
         Process {
             name,
             child,
             port,
             log,
+            dir: dir.to_path_buf(),
+            env,
         }
+    }
+
+    fn spawn(
+        name: &'static str,
+        dir: &std::path::Path,
+        port: u16,
+        log: &std::path::Path,
+        env: &[(String, String)],
+    ) -> Child {
+        let binary = bin_dir().join(name);
+        assert!(binary.exists(), "{} is missing", binary.display());
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        Command::new(&binary)
+            .env_clear()
+            .env("INNOLAB_LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("INNOLAB_METRICS_ADDR", "off")
+            .env("INNOLAB_SHUTDOWN_DRAIN_SECONDS", "5")
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name} starts: {e}"))
+    }
+
+    /// SIGTERM and wait for the exit, leaving the process stopped.
+    fn terminate(&mut self) {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(exit) = self.child.try_wait().unwrap() {
+                assert!(
+                    exit.success(),
+                    "{} exited with {exit}: {}",
+                    self.name,
+                    self.log_text()
+                );
+                return;
+            }
+            assert!(Instant::now() < deadline, "{} did not stop", self.name);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Starts the stopped process again on the same port, database and settings.
+    fn restart(&mut self) {
+        self.child = Process::spawn(self.name, &self.dir, self.port, &self.log, &self.env);
     }
 
     fn url(&self) -> String {
@@ -148,25 +199,7 @@ impl Process {
 
     /// SIGTERM, and the process exits 0 after draining.
     fn stop(mut self) {
-        let killed = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(killed.success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(exit) = self.child.try_wait().unwrap() {
-                assert!(
-                    exit.success(),
-                    "{} exited with {exit}: {}",
-                    self.name,
-                    self.log_text()
-                );
-                return;
-            }
-            assert!(Instant::now() < deadline, "{} did not stop", self.name);
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.terminate();
     }
 }
 
@@ -214,6 +247,76 @@ async fn drop_schemas(backend: &Backend, run: &str) {
 
 fn date(year: i32, month: i32, day: i32) -> Option<Date> {
     Some(Date { year, month, day })
+}
+
+/// Records made by the scenario, one per service.
+struct Names {
+    organization: String,
+    initiative: String,
+    document: String,
+    assessment: String,
+}
+
+fn grpc_name(service: &str) -> &'static str {
+    match service {
+        "membership" => "innolab.membership.v1.MembershipService",
+        "initiatives" => "innolab.initiatives.v1.InitiativesService",
+        "guidance" => "innolab.guidance.v1.GuidanceService",
+        _ => "innolab.impact.v1.ImpactService",
+    }
+}
+
+async fn health(channel: &Channel, service: &str) -> i32 {
+    HealthClient::new(channel.clone())
+        .check(HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .map(|r| r.into_inner().status)
+        .unwrap_or(-1)
+}
+
+/// Waits (at most 20 s) until the gateway reports `service` in `status`.
+async fn wait_gateway_sees(channel: &Channel, service: &str, status: i32) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while health(channel, grpc_name(service)).await != status {
+        assert!(
+            Instant::now() < deadline,
+            "the gateway does not report {service} as {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Reads one record of `service` through the gateway.
+async fn read_one(channel: &Channel, service: &str, names: &Names) -> Result<(), Status> {
+    let channel = channel.clone();
+    match service {
+        "membership" => mb::membership_service_client::MembershipServiceClient::new(channel)
+            .get_organization(mb::GetOrganizationRequest {
+                name: names.organization.clone(),
+            })
+            .await
+            .map(drop),
+        "initiatives" => ini::initiatives_service_client::InitiativesServiceClient::new(channel)
+            .get_initiative(ini::GetInitiativeRequest {
+                name: names.initiative.clone(),
+            })
+            .await
+            .map(drop),
+        "guidance" => gd::guidance_service_client::GuidanceServiceClient::new(channel)
+            .get_document(gd::GetDocumentRequest {
+                name: names.document.clone(),
+            })
+            .await
+            .map(drop),
+        _ => im::impact_service_client::ImpactServiceClient::new(channel)
+            .get_assessment(im::GetAssessmentRequest {
+                name: names.assessment.clone(),
+            })
+            .await
+            .map(drop),
+    }
 }
 
 async fn separate_processes_run_the_whole_scenario(backend: Backend) {
@@ -514,6 +617,76 @@ async fn separate_processes_run_the_whole_scenario(backend: Backend) {
     expected.sort();
     resumed.sort();
     assert_eq!(resumed, expected, "resume: no gap, no duplicate");
+
+    // One service down at a time: every call to the other three through the
+    // gateway succeeds, the gateway stays ready, calls to the one that is
+    // down get UNAVAILABLE naming it, the dossier names the missing part;
+    // once the service is back its calls succeed without restarting the
+    // gateway.
+    let names = Names {
+        organization: agency.clone(),
+        initiative: initiative.clone(),
+        document: document.clone(),
+        assessment: assessment.clone(),
+    };
+    let gateway_channel = Channel::from_shared(gateway.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    for (down, process) in [
+        ("membership", &mut membership),
+        ("initiatives", &mut initiatives),
+        ("guidance", &mut guidance),
+        ("impact", &mut impact),
+    ] {
+        process.terminate();
+        wait_gateway_sees(&gateway_channel, down, 2).await;
+        assert_eq!(
+            health(&gateway_channel, "").await,
+            1,
+            "the gateway stays ready with {down} down"
+        );
+        for service in ["membership", "initiatives", "guidance", "impact"] {
+            let outcome = read_one(&gateway_channel, service, &names).await;
+            if service == down {
+                let status = outcome.expect_err(service);
+                assert_eq!(
+                    status.code(),
+                    tonic::Code::Unavailable,
+                    "{down}: {status:?}"
+                );
+                let info = tonic_types::StatusExt::get_details_error_info(&status)
+                    .unwrap_or_else(|| panic!("{down}: ErrorInfo in {status:?}"));
+                assert_eq!(info.metadata["service"], grpc_name(down));
+            } else {
+                outcome.unwrap_or_else(|s| panic!("{service} with {down} down: {s:?}"));
+            }
+        }
+        let dossier = suite
+            .get_initiative_dossier(gw::GetInitiativeDossierRequest {
+                name: initiative.clone(),
+            })
+            .await;
+        if down == "initiatives" {
+            // The initiative is the dossier's one required part.
+            assert_eq!(dossier.unwrap_err().code(), tonic::Code::Unavailable);
+        } else {
+            let dossier = dossier.accepted("GetInitiativeDossier");
+            assert!(
+                dossier.missing_parts.iter().any(|p| p.service == down),
+                "{down} down: {:?}",
+                dossier.missing_parts
+            );
+            assert!(dossier.initiative.is_some());
+        }
+        process.restart();
+        process.wait_serving().await;
+        wait_gateway_sees(&gateway_channel, down, 1).await;
+        read_one(&gateway_channel, down, &names)
+            .await
+            .unwrap_or_else(|s| panic!("{down} back: {s:?}"));
+    }
 
     // Every process drains and exits 0 on SIGTERM.
     for process in [gateway, impact, guidance, initiatives, membership] {

@@ -19,6 +19,9 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt as _;
 
+/// The gRPC name the gateway reports membership's health under.
+const MEMBERSHIP: &str = "innolab.membership.v1.MembershipService";
+
 struct Gateway {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
@@ -60,10 +63,15 @@ impl Gateway {
     }
 
     async fn status(&self) -> i32 {
+        self.status_of("").await
+    }
+
+    /// The health status the gateway reports under `service`.
+    async fn status_of(&self, service: &str) -> i32 {
         let mut health = HealthClient::new(self.channel().await);
         health
             .check(HealthCheckRequest {
-                service: String::new(),
+                service: service.into(),
             })
             .await
             .unwrap()
@@ -72,8 +80,13 @@ impl Gateway {
     }
 
     async fn wait_status(&self, status: i32) {
+        self.wait_status_of(MEMBERSHIP, status).await;
+        assert_eq!(self.status().await, 1, "the gateway itself stays SERVING");
+    }
+
+    async fn wait_status_of(&self, service: &str, status: i32) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while self.status().await != status {
+        while self.status_of(service).await != status {
             assert!(
                 Instant::now() < deadline,
                 "gateway did not reach status {status}"
@@ -169,7 +182,7 @@ async fn calls_pass_through_with_request_ids_and_deadlines() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_down_service_gives_unavailable_fast_and_the_gateway_is_not_ready() {
+async fn a_down_service_gives_unavailable_fast_naming_it_and_the_gateway_stays_ready() {
     // Nothing listens on this port.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -177,11 +190,9 @@ async fn a_down_service_gives_unavailable_fast_and_the_gateway_is_not_ready() {
         .unwrap()
         .port();
     let gw = gateway(format!("http://127.0.0.1:{port}")).await;
-    assert_eq!(
-        gw.status().await,
-        2,
-        "NOT_SERVING while the service is down"
-    );
+    gw.wait_status_of("", 1).await;
+    gw.wait_status_of(MEMBERSHIP, 2).await;
+    assert_eq!(gw.status_of("liveness").await, 1);
     let mut client = MembershipServiceClient::new(gw.channel().await);
     let started = Instant::now();
     let status = client
@@ -196,15 +207,35 @@ async fn a_down_service_gives_unavailable_fast_and_the_gateway_is_not_ready() {
         "UNAVAILABLE came after {:?}",
         started.elapsed()
     );
+    let info = status.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(info.reason, "SERVICE_UNAVAILABLE");
+    assert_eq!(
+        info.metadata.get("service").map(String::as_str),
+        Some(MEMBERSHIP)
+    );
+    assert!(status.get_details_retry_info().is_some(), "a retry hint");
     gw.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readiness_follows_the_service() {
+async fn the_service_health_follows_the_service_and_the_gateway_stays_ready() {
     let service = TestServer::membership(&Backend::Sqlite).await;
     let gw = gateway(format!("http://{}", service.addr)).await;
     gw.wait_status(1).await;
+    let mut watch = HealthClient::new(gw.channel().await)
+        .watch(HealthCheckRequest {
+            service: MEMBERSHIP.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(watch.message().await.unwrap().unwrap().status, 1);
     service.stop().await;
+    assert_eq!(
+        watch.message().await.unwrap().unwrap().status,
+        2,
+        "Watch tells when the service goes"
+    );
     gw.wait_status(2).await;
     gw.stop().await;
 }

@@ -35,6 +35,11 @@ impl Store {
         Store { db }
     }
 
+    /// Whether the audit database answers.
+    pub async fn ping(&self) -> Result<(), Error> {
+        self.db.ping().await
+    }
+
     /// Appends `entry` after the last one, chaining its hash; one writer at a
     /// time (the database's write lock), so the chain has no fork.
     pub async fn append(&self, mut entry: Entry) -> Result<Entry, Error> {

@@ -256,11 +256,9 @@ where
         "shutting down: NOT_SERVING, draining in-flight calls"
     );
     watchdog.abort();
+    // Liveness stays SERVING until the process exits: a probe that failed
+    // during the drain would have the pod killed before its calls finish.
     readiness.set(false).await;
-    readiness
-        .reporter
-        .set_service_status(LIVENESS, ServingStatus::NotServing)
-        .await;
     let _ = stop_tx.send(true);
     let drained = tokio::time::timeout(options.drain, &mut server).await;
     stop_probe();
@@ -323,8 +321,19 @@ impl Readiness {
             .set_service_status(self.grpc_name, status)
             .await;
         if was != ready {
-            tracing::info!(ready, "readiness changed");
+            tracing::info!(service = self.grpc_name, ready, "readiness changed");
         }
+    }
+
+    /// Reports `name`'s health status apart from this server's own readiness
+    /// (the gateway reports each service behind it under the service's name).
+    pub async fn report(&self, name: &str, serving: bool) {
+        let status = if serving {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        self.reporter.set_service_status(name, status).await;
     }
 }
 
