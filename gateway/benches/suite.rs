@@ -59,12 +59,16 @@ async fn wait_ready(addr: &str) {
             .connect()
             .await
         {
-            let ready = tonic_health::pb::health_client::HealthClient::new(channel)
-                .check(tonic_health::pb::HealthCheckRequest {
-                    service: String::new(),
-                })
-                .await
-                .is_ok_and(|r| r.get_ref().status == 1);
+            // The gateway, and every service as the gateway sees it.
+            let mut ready = true;
+            for service in [""].into_iter().chain(innolab_gateway::UPSTREAM_NAMES) {
+                ready &= tonic_health::pb::health_client::HealthClient::new(channel.clone())
+                    .check(tonic_health::pb::HealthCheckRequest {
+                        service: service.into(),
+                    })
+                    .await
+                    .is_ok_and(|r| r.get_ref().status == 1);
+            }
             if ready {
                 return;
             }

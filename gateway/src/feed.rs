@@ -9,7 +9,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use innolab_proto::innolab::common::v1::Change;
 use innolab_proto::innolab::gateway::v1 as pb;
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -117,7 +116,11 @@ impl Feed {
         }
         drop(merged_tx);
 
-        let (out_tx, out_rx) = mpsc::channel(256);
+        // A caller that stops reading is dropped once this buffer has stayed
+        // full; the relays then end, giving back the services' streams.
+        let (out_tx, out_rx) = innolab_kit::subscriber::channel(256, || {
+            Status::resource_exhausted(innolab_kit::subscriber::STALLED_MESSAGE)
+        });
         tokio::spawn(async move {
             // Ends when every relay has finished (or the caller went away).
             while let Some(item) = merged_rx.recv().await {
@@ -135,7 +138,7 @@ impl Feed {
                 }
             }
         });
-        Ok(Response::new(Box::pin(ReceiverStream::new(out_rx))))
+        Ok(Response::new(Box::pin(out_rx)))
     }
 }
 
@@ -174,7 +177,11 @@ async fn relay(
         }
     };
     loop {
-        match stream.message().await {
+        let message = tokio::select! {
+            message = stream.message() => message,
+            () = out.closed() => return,
+        };
+        match message {
             Ok(Some(change)) => {
                 if out.send(Ok((log.service, change))).await.is_err() {
                     return;

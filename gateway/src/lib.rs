@@ -70,6 +70,14 @@ pub const UPSTREAM_NAMES: [&str; 4] = [
     Impact::NAME,
 ];
 
+/// The short name (`membership`) of a service's gRPC name.
+fn grpc_service_of(grpc_name: &str) -> &str {
+    grpc_name
+        .strip_prefix("innolab.")
+        .and_then(|rest| rest.split('.').next())
+        .unwrap_or_default()
+}
+
 /// A service behind the gateway and where it is.
 #[derive(Debug, Clone)]
 pub struct UpstreamAddr {
@@ -127,7 +135,9 @@ fn channel(upstream: &UpstreamAddr, connect_timeout: Duration) -> anyhow::Result
         .map_err(|e| anyhow::anyhow!("{} {:?} is not a URL: {e}", upstream.env, upstream.url))?
         .connect_timeout(connect_timeout)
         .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(30));
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .initial_stream_window_size(proxy::UPSTREAM_STREAM_WINDOW)
+        .initial_connection_window_size(proxy::UPSTREAM_CONNECTION_WINDOW);
     Ok(endpoint.connect_lazy())
 }
 
@@ -244,6 +254,16 @@ pub async fn serve(
         tls: settings.security.tls.clone(),
         probe_addr: settings.security.probe_addr,
         in_process: None,
+        reported: settings
+            .upstreams
+            .iter()
+            .filter_map(|u| {
+                UPSTREAM_NAMES
+                    .iter()
+                    .find(|n| grpc_service_of(n) == u.service)
+            })
+            .copied()
+            .collect(),
     };
     server::serve_routes(
         listener,
@@ -271,7 +291,6 @@ async fn watch(upstreams: Vec<Watched>, audit: Option<audit::Store>, readiness: 
     // Owned here: the watchers stop when this future is dropped (at shutdown).
     let mut watchers = tokio::task::JoinSet::new();
     for upstream in upstreams {
-        readiness.report(upstream.grpc_name, false).await;
         watchers.spawn(watch_upstream(upstream, readiness.clone()));
     }
     let mut audit_ok = true;

@@ -84,6 +84,9 @@ impl<U: Upstream> Forward<U> {
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())
             .http2_keep_alive_interval(Duration::from_secs(30))
+            .http2_initial_stream_window_size(UPSTREAM_STREAM_WINDOW)
+            .http2_initial_connection_window_size(UPSTREAM_CONNECTION_WINDOW)
+            .http2_max_header_list_size(UPSTREAM_MAX_HEADER_LIST)
             .build(connector);
         Forward {
             audit,
@@ -117,6 +120,20 @@ impl<U: Upstream> tower::Service<Request<Body>> for Forward<U> {
         Box::pin(self.clone().handle(request))
     }
 }
+
+/// Flow-control window of one call on the shared connection to a service.
+/// What a stream's caller has not read yet stays buffered against the
+/// connection's window until the stream is dropped, so the connection
+/// window is many stream windows: 64 stalled streams (each dropped after
+/// [`innolab_kit::subscriber::STALL`]) before the other calls would wait.
+pub const UPSTREAM_STREAM_WINDOW: u32 = 256 * 1024;
+/// Flow-control window of the whole connection to a service.
+pub const UPSTREAM_CONNECTION_WINDOW: u32 = 64 * UPSTREAM_STREAM_WINDOW;
+/// Largest header block (an error's trailers with its details) accepted
+/// from a service: what a service may legally send, well above what it does.
+pub const UPSTREAM_MAX_HEADER_LIST: u32 = 1024 * 1024;
+/// Frames of a server stream buffered for its caller at the gateway.
+const STREAM_BUFFER_FRAMES: usize = 32;
 
 /// Largest unary request a member editor's call may carry (it is read whole
 /// for the ownership check).
@@ -374,9 +391,11 @@ impl<U: Upstream> Forward<U> {
             ))
             .into_http()
         };
+        let streams = !crate::json::UNARY.contains(method.as_str());
         let response = match outcome {
             // A service in this process reports the cut-off body as its own error.
             Ok(_) if tripped.load(Ordering::SeqCst) => too_large(),
+            Ok(response) if streams => response.map(relay_stream),
             Ok(response) => response,
             Err(_) if tripped.load(Ordering::SeqCst) => too_large(),
             Err(e) => {
@@ -386,6 +405,50 @@ impl<U: Upstream> Forward<U> {
         };
         with_request_id(response, request_id)
     }
+}
+
+/// Relays a server stream's body through a bounded buffer of its own (see
+/// [`innolab_kit::subscriber`]): a caller that stops reading is dropped once
+/// its buffer has stayed full, the stream to the service is reset (so the
+/// shared connection's window is given back and the service stops its
+/// work), and the caller, when it reads again, gets what was buffered and
+/// then RESOURCE_EXHAUSTED, from which it can resume.
+fn relay_stream(mut body: Body) -> Body {
+    use futures_util::StreamExt as _;
+    let (tx, rx) = innolab_kit::subscriber::channel(STREAM_BUFFER_FRAMES, || {
+        tonic::Status::resource_exhausted(innolab_kit::subscriber::STALLED_MESSAGE)
+    });
+    tokio::spawn(async move {
+        loop {
+            let frame = tokio::select! {
+                frame = body.frame() => frame,
+                () = tx.closed() => return,
+            };
+            let last = !matches!(frame, Some(Ok(_)));
+            let Some(frame) = frame else {
+                return;
+            };
+            // On a stall, `body` is dropped here: the stream to the service ends.
+            if tx.send(frame).await.is_err() || last {
+                return;
+            }
+        }
+    });
+    let frames = rx.map(|item| {
+        Ok::<_, tonic::Status>(match item {
+            Ok(frame) => frame,
+            // A failure midway (the service reset, the caller dropped) ends
+            // the stream with its status in trailers.
+            Err(status) => {
+                let mut trailers = http::HeaderMap::new();
+                if status.add_header(&mut trailers).is_err() {
+                    trailers.insert("grpc-status", HeaderValue::from_static("13"));
+                }
+                http_body::Frame::trailers(trailers)
+            }
+        })
+    });
+    Body::new(http_body_util::StreamBody::new(frames))
 }
 
 /// A request body that fails as soon as a gRPC message's length prefix

@@ -47,9 +47,11 @@ async fn one_command_runs_the_suite_behind_the_gateway() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
+        // The gateway's own readiness does not wait for the services: ask
+        // for membership's state as the gateway sees it.
         let ready = HealthClient::new(channel.clone())
             .check(HealthCheckRequest {
-                service: String::new(),
+                service: "innolab.membership.v1.MembershipService".into(),
             })
             .await
             .map(|r| r.into_inner().status == 1)

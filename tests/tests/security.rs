@@ -193,19 +193,37 @@ async fn connect(
         .connect()
         .await
         .map_err(|e| format!("{e:?}"))?;
-    // Health is open to everyone: wait until the gateway follows its services.
+    // Health is open to everyone: wait until the gateway sees its services.
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
-    for _ in 0..600 {
-        match health
-            .check(tonic_health::pb::HealthCheckRequest {
-                service: String::new(),
-            })
-            .await
-        {
-            Ok(r) if r.get_ref().status == 1 => return Ok(channel),
-            Ok(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            Err(e) => return Err(format!("{e:?}")),
+    for service in innolab_tests::UPSTREAMS {
+        let mut serving = false;
+        for _ in 0..600 {
+            match health
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: service.into(),
+                })
+                .await
+            {
+                Ok(r) if r.get_ref().status == 1 => {
+                    serving = true;
+                    break;
+                }
+                Ok(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(e) => return Err(format!("{e:?}")),
+            }
         }
+        if !serving {
+            return Err(format!("the gateway does not see {service} SERVING"));
+        }
+    }
+    if let Ok(r) = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        && r.get_ref().status == 1
+    {
+        return Ok(channel);
     }
     Err("the gateway did not become SERVING".into())
 }

@@ -535,8 +535,7 @@ impl GuidanceService for GuidanceApi {
             return Err(Error::invalid("after_sequence", "must not be negative").into());
         }
         let changes = self.store.changes(r.after_sequence, r.follow);
-        let stream =
-            ReceiverStream::new(changes).map(|item| item.map(change_pb).map_err(Status::from));
+        let stream = changes.map(|item| item.map(change_pb).map_err(Status::from));
         Ok(Response::new(Box::pin(stream)))
     }
 

@@ -85,8 +85,7 @@ impl ImpactService for ImpactApi {
             return Err(Error::invalid("after_sequence", "must not be negative").into());
         }
         let changes = self.store.changes(r.after_sequence, r.follow);
-        let stream = tokio_stream::wrappers::ReceiverStream::new(changes)
-            .map(|item| item.map(change_pb).map_err(Status::from));
+        let stream = changes.map(|item| item.map(change_pb).map_err(Status::from));
         Ok(Response::new(Box::pin(stream)))
     }
 

@@ -11,10 +11,13 @@
 //! Each service's migrations create the table:
 //! `change_log (sequence BIGINT PRIMARY KEY, resource TEXT, change_type TEXT, revision BIGINT, time BIGINT)`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::{Any, Row, Transaction};
-use tokio::sync::mpsc;
+use tokio::sync::watch;
+
+use crate::subscriber::Subscription;
 
 use crate::db::{Backend, Database};
 use crate::error::Error;
@@ -118,23 +121,46 @@ pub async fn read(db: &Database, after: i64, limit: i64) -> Result<Vec<Change>, 
         .collect()
 }
 
-/// How often a following stream looks for new changes.
-const POLL: Duration = Duration::from_millis(200);
-/// Changes read per query.
+/// How often one process looks at the log's head on behalf of all its
+/// followers (however many follow, one query per interval).
+const POLL: Duration = Duration::from_millis(100);
+/// A follower reads the log itself at least this often, even without news,
+/// so that a database outage ends its stream with UNAVAILABLE.
+const RECHECK: Duration = Duration::from_secs(5);
+/// Changes read per query, and the subscriber's buffer.
 const BATCH: i64 = 500;
 
+/// A subscriber's stream of changes: what was buffered for it, then the
+/// error that ended it (RESOURCE_EXHAUSTED when it stopped reading).
+pub type Feed = Subscription<Change, Error>;
+
+fn stalled() -> Error {
+    Error::ResourceExhausted {
+        reason: "SUBSCRIBER_NOT_READING",
+        message: crate::subscriber::STALLED_MESSAGE.into(),
+    }
+}
+
 /// Streams the log after `after`: everything already there, then (with
-/// `follow`) new changes as they commit, until the receiver is dropped.
-pub fn stream(db: Database, after: i64, follow: bool) -> mpsc::Receiver<Result<Change, Error>> {
-    let (tx, rx) = mpsc::channel(BATCH as usize);
+/// `follow`) new changes as they commit, until the subscriber goes away. A
+/// follower waits on the process's one watcher of the log's head, never
+/// polling the database itself; a subscriber that stops reading is dropped
+/// once its buffer has stayed full (see [`crate::subscriber`]).
+pub fn stream(db: Database, after: i64, follow: bool) -> Feed {
+    let (tx, rx) = crate::subscriber::channel(BATCH as usize, stalled);
     if after < 0 {
-        let _ = tx.try_send(Err(Error::invalid(
-            "after_sequence",
-            "must not be negative",
-        )));
+        tokio::spawn(async move {
+            let _ = tx
+                .send(Err(Error::invalid(
+                    "after_sequence",
+                    "must not be negative",
+                )))
+                .await;
+        });
         return rx;
     }
     tokio::spawn(async move {
+        let mut head = follow.then(|| watch_head(&db));
         let mut cursor = after;
         loop {
             match read(&db, cursor, BATCH).await {
@@ -147,11 +173,11 @@ pub fn stream(db: Database, after: i64, follow: bool) -> mpsc::Receiver<Result<C
                         }
                     }
                     if caught_up {
-                        if !follow {
+                        let Some(head) = head.as_mut() else {
                             return;
-                        }
+                        };
                         tokio::select! {
-                            () = tokio::time::sleep(POLL) => {}
+                            _ = tokio::time::timeout(RECHECK, head.wait_for(|h| *h > cursor)) => {}
                             () = tx.closed() => return,
                         }
                     }
@@ -164,4 +190,54 @@ pub fn stream(db: Database, after: i64, follow: bool) -> mpsc::Receiver<Result<C
         }
     });
     rx
+}
+
+/// The newest sequence of `db`'s log, as the process's one poller sees it
+/// (started by the first follower, stopped after the last one leaves).
+fn watch_head(db: &Database) -> watch::Receiver<i64> {
+    let mut slot = match db.log_head().lock() {
+        Ok(slot) => slot,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if let Some(tx) = slot.as_ref() {
+        return tx.subscribe();
+    }
+    let (tx, rx) = watch::channel(0);
+    let tx = Arc::new(tx);
+    *slot = Some(tx.clone());
+    tokio::spawn(poll_head(db.clone(), tx));
+    rx
+}
+
+async fn poll_head(db: Database, tx: Arc<watch::Sender<i64>>) {
+    loop {
+        {
+            // Under the slot's lock, so that a new follower either finds
+            // this poller running or starts the next one.
+            let mut slot = match db.log_head().lock() {
+                Ok(slot) => slot,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if tx.receiver_count() == 0 {
+                if slot.as_ref().is_some_and(|s| Arc::ptr_eq(s, &tx)) {
+                    *slot = None;
+                }
+                return;
+            }
+        }
+        let newest = sqlx::query("SELECT COALESCE(MAX(sequence), 0) AS head FROM change_log")
+            .fetch_one(db.pool())
+            .await
+            .and_then(|row| row.try_get::<i64, _>("head"));
+        if let Ok(newest) = newest {
+            tx.send_if_modified(|head| {
+                let newer = newest > *head;
+                if newer {
+                    *head = newest;
+                }
+                newer
+            });
+        }
+        tokio::time::sleep(POLL).await;
+    }
 }

@@ -92,7 +92,14 @@ pub struct Database {
     pool: AnyPool,
     backend: Backend,
     schema: String,
+    /// The change log's newest sequence, watched for every follower of this
+    /// process by one poller (`changes::stream`), while anyone follows.
+    log_head: LogHead,
 }
+
+/// Where the change log's head watcher is kept, once started.
+pub(crate) type LogHead =
+    std::sync::Arc<std::sync::Mutex<Option<std::sync::Arc<tokio::sync::watch::Sender<i64>>>>>;
 
 impl Database {
     /// Prepares a pool. Connections are opened lazily, so a service starts
@@ -144,7 +151,13 @@ impl Database {
             pool,
             backend,
             schema,
+            log_head: LogHead::default(),
         })
+    }
+
+    /// The change log's head watcher slot.
+    pub(crate) fn log_head(&self) -> &LogHead {
+        &self.log_head
     }
 
     /// The pool, for stores.

@@ -54,6 +54,15 @@ pub enum Error {
         /// What is wrong, for a human.
         message: String,
     },
+    /// The caller used up a resource kept for it (a subscriber that stopped
+    /// reading filled its buffer); it may retry as the message says.
+    #[error("{message}")]
+    ResourceExhausted {
+        /// Machine-readable reason (`UPPER_SNAKE_CASE`).
+        reason: &'static str,
+        /// What was exhausted and what to do, for a human.
+        message: String,
+    },
     /// A dependency (the database) is unreachable; safe to retry.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -162,6 +171,7 @@ impl Error {
             Error::AlreadyExists { .. } => Code::AlreadyExists,
             Error::Aborted { .. } => Code::Aborted,
             Error::FailedPrecondition { .. } => Code::FailedPrecondition,
+            Error::ResourceExhausted { .. } => Code::ResourceExhausted,
             Error::Unavailable(_) => Code::Unavailable,
             Error::Internal(_) => Code::Internal,
         }
@@ -174,6 +184,7 @@ impl Error {
             Error::AlreadyExists { resource, .. } => ("ALREADY_EXISTS", resource_meta(resource)),
             Error::Aborted { resource, .. } => ("ETAG_MISMATCH", resource_meta(resource)),
             Error::FailedPrecondition { reason, .. } => (reason, HashMap::new()),
+            Error::ResourceExhausted { reason, .. } => (reason, HashMap::new()),
             Error::Unavailable(_) => ("UNAVAILABLE", HashMap::new()),
             Error::Internal(_) => ("INTERNAL", HashMap::new()),
         };

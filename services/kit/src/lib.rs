@@ -10,6 +10,7 @@ pub mod error;
 pub mod filter;
 pub mod page;
 pub mod server;
+pub mod subscriber;
 pub mod telemetry;
 
 pub use error::{Error, FieldViolation, Violations};

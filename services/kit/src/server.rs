@@ -108,6 +108,7 @@ pub async fn serve(
         tls: None,
         probe_addr: None,
         in_process: settings.in_process.clone(),
+        reported: Vec::new(),
     };
     let result = serve_routes(
         listener,
@@ -139,6 +140,9 @@ pub struct ServeOptions {
     pub probe_addr: Option<std::net::SocketAddr>,
     /// Also publish the stack here for callers in this process.
     pub in_process: Option<InProcess>,
+    /// Other names whose health the watcher reports (the gateway's
+    /// services), NOT_SERVING from before the first call until it does.
+    pub reported: Vec<&'static str>,
 }
 
 /// The generic bootstrap: health, reflection, readiness gate, metrics, trace
@@ -166,6 +170,9 @@ where
         .reporter
         .set_service_status(LIVENESS, ServingStatus::Serving)
         .await;
+    for name in &options.reported {
+        readiness.report(name, false).await;
+    }
 
     let mut reflection_v1 = tonic_reflection::server::Builder::configure();
     let mut reflection_v1alpha = tonic_reflection::server::Builder::configure();

@@ -61,11 +61,7 @@ impl Store {
     }
 
     /// The change log, from `after`, as a stream of batches.
-    pub fn changes(
-        &self,
-        after: i64,
-        follow: bool,
-    ) -> tokio::sync::mpsc::Receiver<Result<changes::Change, Error>> {
+    pub fn changes(&self, after: i64, follow: bool) -> changes::Feed {
         changes::stream(self.db.clone(), after, follow)
     }
 
