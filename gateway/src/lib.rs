@@ -252,6 +252,8 @@ pub async fn serve(
         drain: settings.shutdown_drain,
         accept_http1: true,
         tls: settings.security.tls.clone(),
+        limits: innolab_kit::transport::ConnectionLimits::GATEWAY,
+        request_idle: innolab_kit::server::REQUEST_IDLE,
         probe_addr: settings.security.probe_addr,
         in_process: None,
         reported: settings

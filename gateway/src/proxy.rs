@@ -14,7 +14,6 @@ use http_body_util::BodyExt;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use tonic::body::Body;
 use tonic::server::NamedService;
 use tonic::transport::Channel;
@@ -351,7 +350,7 @@ impl<U: Upstream> Forward<U> {
             }
         }
         let limit = self.guard.limits().max_message_bytes;
-        let tripped = Arc::new(AtomicBool::new(false));
+        let refused = Refused::default();
         let request = request.map(|body| {
             Body::new(MessageLimit {
                 inner: body,
@@ -359,7 +358,7 @@ impl<U: Upstream> Forward<U> {
                 header: [0; 5],
                 have: 0,
                 payload_left: 0,
-                tripped: tripped.clone(),
+                refused: refused.clone(),
             })
         });
         let local = self.local.as_ref().and_then(|slot| slot.get());
@@ -385,19 +384,22 @@ impl<U: Upstream> Forward<U> {
             },
             None => call.await,
         };
-        let too_large = || {
-            tonic::Status::resource_exhausted(format!(
-                "a message is larger than the gateway's limit of {limit} bytes"
-            ))
-            .into_http()
+        // Why the caller's own request body failed (too large, or silent for
+        // too long), which the service then sees as a broken request.
+        let refusal = || {
+            refused
+                .lock()
+                .ok()
+                .and_then(|r| r.clone())
+                .map(|(code, message)| tonic::Status::new(code, message).into_http())
         };
         let streams = !crate::json::UNARY.contains(method.as_str());
         let response = match outcome {
             // A service in this process reports the cut-off body as its own error.
-            Ok(_) if tripped.load(Ordering::SeqCst) => too_large(),
+            Ok(_) if let Some(refusal) = refusal() => refusal,
             Ok(response) if streams => response.map(relay_stream),
             Ok(response) => response,
-            Err(_) if tripped.load(Ordering::SeqCst) => too_large(),
+            Err(_) if let Some(refusal) = refusal() => refusal,
             Err(e) => {
                 tracing::warn!(upstream = U::NAME, error = %e, "upstream unreachable");
                 upstream_unavailable(U::NAME, &e).into_http()
@@ -440,11 +442,7 @@ fn relay_stream(mut body: Body) -> Body {
             // A failure midway (the service reset, the caller dropped) ends
             // the stream with its status in trailers.
             Err(status) => {
-                let mut trailers = http::HeaderMap::new();
-                if status.add_header(&mut trailers).is_err() {
-                    trailers.insert("grpc-status", HeaderValue::from_static("13"));
-                }
-                http_body::Frame::trailers(trailers)
+                http_body::Frame::trailers(innolab_kit::server::status_trailers(&status))
             }
         })
     });
@@ -452,17 +450,29 @@ fn relay_stream(mut body: Body) -> Body {
 }
 
 /// A request body that fails as soon as a gRPC message's length prefix
-/// exceeds `limit` (and says so in `tripped`), without buffering anything.
+/// exceeds `limit` (and says so in `refused`), without buffering anything;
+/// also notes in `refused` why the caller's body itself failed.
 struct MessageLimit {
     inner: Body,
     limit: usize,
     header: [u8; 5],
     have: usize,
     payload_left: usize,
-    tripped: Arc<AtomicBool>,
+    refused: Refused,
 }
 
+/// Why a caller's request body failed: (code, message).
+type Refused = Arc<std::sync::Mutex<Option<(tonic::Code, String)>>>;
+
 impl MessageLimit {
+    fn refuse(&self, status: &tonic::Status) {
+        if let Ok(mut refused) = self.refused.lock()
+            && refused.is_none()
+        {
+            *refused = Some((status.code(), status.message().to_string()));
+        }
+    }
+
     fn scan(&mut self, mut data: &[u8]) -> Result<(), tonic::Status> {
         while !data.is_empty() {
             if self.payload_left > 0 {
@@ -484,11 +494,12 @@ impl MessageLimit {
                     self.header[4],
                 ]) as usize;
                 if length > self.limit {
-                    self.tripped.store(true, Ordering::SeqCst);
-                    return Err(tonic::Status::resource_exhausted(format!(
-                        "a message of {length} bytes is larger than the limit of {} bytes",
+                    let status = tonic::Status::resource_exhausted(format!(
+                        "a message of {length} bytes is larger than the gateway's limit of {} bytes",
                         self.limit
-                    )));
+                    ));
+                    self.refuse(&status);
+                    return Err(status);
                 }
                 self.payload_left = length;
             }
@@ -506,6 +517,9 @@ impl http_body::Body for MessageLimit {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, tonic::Status>>> {
         let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Err(status))) = &polled {
+            self.refuse(status);
+        }
         if let Poll::Ready(Some(Ok(frame))) = &polled
             && let Some(data) = frame.data_ref()
         {
@@ -575,28 +589,7 @@ fn with_request_id(mut response: Response<Body>, id: &HeaderValue) -> Response<B
     response
 }
 
-/// The caller's `grpc-timeout` (e.g. `250m`), per the gRPC over HTTP/2 spec.
-pub(crate) fn grpc_timeout(headers: &http::HeaderMap) -> Result<Option<Duration>, tonic::Status> {
-    let Some(value) = headers.get("grpc-timeout") else {
-        return Ok(None);
-    };
-    let bad = || tonic::Status::invalid_argument("malformed grpc-timeout header");
-    let text = value.to_str().map_err(|_| bad())?;
-    if text.len() < 2 || text.len() > 9 {
-        return Err(bad());
-    }
-    let (digits, unit) = text.split_at(text.len() - 1);
-    let amount: u64 = digits.parse().map_err(|_| bad())?;
-    Ok(Some(match unit {
-        "H" => Duration::from_secs(amount.saturating_mul(3600)),
-        "M" => Duration::from_secs(amount.saturating_mul(60)),
-        "S" => Duration::from_secs(amount),
-        "m" => Duration::from_millis(amount),
-        "u" => Duration::from_micros(amount),
-        "n" => Duration::from_nanos(amount),
-        _ => return Err(bad()),
-    }))
-}
+pub(crate) use innolab_kit::server::grpc_timeout;
 
 /// Encodes a timeout in the largest-precision unit that fits 8 digits.
 fn encode_timeout(duration: Duration) -> String {

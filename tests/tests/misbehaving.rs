@@ -15,7 +15,13 @@ use innolab_tests::fixtures::{import_messages, organization};
 use innolab_tests::{Backend, Suite, on_both_backends};
 use tonic::transport::Channel;
 
-on_both_backends!(stalled_change_feed_subscribers_cost_only_themselves);
+on_both_backends!(
+    stalled_change_feed_subscribers_cost_only_themselves,
+    followed_streams_end_at_their_deadline,
+    followed_streams_end_at_shutdown_and_shutdown_is_quick,
+    undecodable_requests_are_the_callers_mistake,
+    errors_fit_in_the_metadata_clients_accept,
+);
 
 /// A gRPC message with its five-byte prefix.
 fn grpc_frame(message: &impl prost::Message) -> Bytes {
@@ -189,4 +195,337 @@ async fn health(channel: &Channel, service: &str) -> i32 {
         .await
         .map(|r| r.into_inner().status)
         .unwrap_or(-1)
+}
+
+/// What a raw HTTP/2 call was answered: grpc-status and grpc-message (from
+/// the headers of a trailers-only answer, else from the trailers), and when.
+#[derive(Debug)]
+struct Answer {
+    status: String,
+    message: String,
+    after: Duration,
+    /// Bytes of the header block that carried the status.
+    status_bytes: usize,
+}
+
+fn header_bytes(map: &http::HeaderMap) -> usize {
+    map.iter().map(|(k, v)| k.as_str().len() + v.len()).sum()
+}
+
+/// A raw HTTP/2 gRPC call on a connection of its own: `headers` added,
+/// `body` sent (and the request ended when `end`), the answer read whole.
+async fn raw_call(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Bytes,
+    end: bool,
+) -> Answer {
+    let started = Instant::now();
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let mut client = client.ready().await.unwrap();
+    let mut request = http::Request::post(format!("http://{addr}{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let (response, mut send) = client
+        .send_request(request.body(()).unwrap(), false)
+        .unwrap();
+    send.send_data(body, end).unwrap();
+    let response = response.await.unwrap();
+    let text = |map: &http::HeaderMap, name: &str| {
+        map.get(name)
+            .map(|v| v.to_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    };
+    let head = response.headers().clone();
+    if head.contains_key("grpc-status") {
+        return Answer {
+            status: text(&head, "grpc-status"),
+            message: text(&head, "grpc-message"),
+            after: started.elapsed(),
+            status_bytes: header_bytes(&head),
+        };
+    }
+    let mut body = response.into_body();
+    while let Some(data) = body.data().await {
+        let Ok(data) = data else { break };
+        let _ = body.flow_control().release_capacity(data.len());
+    }
+    let trailers = body.trailers().await.ok().flatten().unwrap_or_default();
+    Answer {
+        status: text(&trailers, "grpc-status"),
+        message: text(&trailers, "grpc-message"),
+        after: started.elapsed(),
+        status_bytes: header_bytes(&trailers),
+    }
+}
+
+/// `StreamChanges{follow: true}` ends with DEADLINE_EXCEEDED when the
+/// caller's `grpc-timeout` expires: the gateway's merged feed, a service's
+/// feed through the gateway and the same service directly. A unary call of
+/// the gateway's own service whose deadline has passed is DEADLINE_EXCEEDED,
+/// never CANCELLED.
+async fn followed_streams_end_at_their_deadline(backend: Backend) {
+    let suite = Suite::start(&backend).await;
+    let follow = grpc_frame(&mb::StreamChangesRequest {
+        after_sequence: 0,
+        follow: true,
+    });
+    let merged = grpc_frame(&gw::StreamChangesRequest {
+        cursor: String::new(),
+        follow: true,
+    });
+    for (addr, path, body) in [
+        (
+            suite.gateway,
+            "/innolab.gateway.v1.GatewayService/StreamChanges",
+            merged,
+        ),
+        (
+            suite.gateway,
+            "/innolab.membership.v1.MembershipService/StreamChanges",
+            follow.clone(),
+        ),
+        (
+            suite.membership.addr,
+            "/innolab.membership.v1.MembershipService/StreamChanges",
+            follow,
+        ),
+    ] {
+        let answer = raw_call(addr, path, &[("grpc-timeout", "500m")], body, true).await;
+        assert_eq!(answer.status, "4", "{path} at {addr}: {answer:?}");
+        assert!(
+            answer.after >= Duration::from_millis(450) && answer.after < Duration::from_secs(3),
+            "{path} at {addr} ended after {:?}",
+            answer.after
+        );
+    }
+    let dossier = grpc_frame(&gw::GetInitiativeDossierRequest {
+        name: "initiatives/0190a000-0000-7000-8000-000000000000".into(),
+    });
+    let answer = raw_call(
+        suite.gateway,
+        "/innolab.gateway.v1.GatewayService/GetInitiativeDossier",
+        &[("grpc-timeout", "1n")],
+        dossier,
+        true,
+    )
+    .await;
+    assert_eq!(answer.status, "4", "{answer:?}");
+    suite.stop().await;
+}
+
+/// At shutdown a followed feed ends at once with UNAVAILABLE (and a retry
+/// hint), at the gateway and at the service, and the servers stop in about
+/// a second instead of holding the whole drain.
+async fn followed_streams_end_at_shutdown_and_shutdown_is_quick(backend: Backend) {
+    let suite = Suite::start(&backend).await;
+    let follow = |addr: SocketAddr, path: &'static str, body: Bytes| {
+        tokio::spawn(async move { raw_call(addr, path, &[], body, true).await })
+    };
+    let at_gateway = follow(
+        suite.gateway,
+        "/innolab.gateway.v1.GatewayService/StreamChanges",
+        grpc_frame(&gw::StreamChangesRequest {
+            cursor: String::new(),
+            follow: true,
+        }),
+    );
+    let at_service = follow(
+        suite.membership.addr,
+        "/innolab.membership.v1.MembershipService/StreamChanges",
+        grpc_frame(&mb::StreamChangesRequest {
+            after_sequence: 0,
+            follow: true,
+        }),
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stopping = Instant::now();
+    suite.stop().await;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(4),
+        "the suite took {:?} to stop with followers open",
+        stopping.elapsed()
+    );
+    for follower in [at_gateway, at_service] {
+        let answer = follower.await.unwrap();
+        assert_eq!(answer.status, "14", "{answer:?}");
+        assert!(answer.message.contains("shutting%20down"), "{answer:?}");
+    }
+}
+
+/// A connection that never says anything is closed after the handshake
+/// time, at the gateway and at a service; the gateway advertises
+/// MAX_CONCURRENT_STREAMS; a request body that stops after 3 bytes fails
+/// after the idle time (not at its hour-long deadline), freeing its slot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_clients_and_stalled_requests_are_cut_off() {
+    use tokio::io::AsyncReadExt as _;
+    let suite = Suite::start(&Backend::Sqlite).await;
+    let started = Instant::now();
+    let mut silent = Vec::new();
+    for addr in [suite.gateway, suite.membership.addr] {
+        for _ in 0..20 {
+            silent.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        }
+    }
+    let stalled_body = tokio::spawn(raw_call(
+        suite.gateway,
+        "/innolab.membership.v1.MembershipService/GetOrganization",
+        &[("grpc-timeout", "3600S")],
+        Bytes::from_static(&[0, 0, 0]),
+        false,
+    ));
+
+    let tcp = tokio::net::TcpStream::connect(suite.gateway).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    let driver = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let client = client.ready().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        client.current_max_send_streams(),
+        innolab_kit::transport::ConnectionLimits::GATEWAY.max_concurrent_streams as usize,
+        "MAX_CONCURRENT_STREAMS is advertised"
+    );
+    drop(client);
+    driver.abort();
+
+    for mut connection in silent {
+        let mut buffer = [0u8; 64];
+        let read = tokio::time::timeout(Duration::from_secs(20), async {
+            // Whatever the server sends first (its SETTINGS), then the close.
+            loop {
+                match connection.read(&mut buffer).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(read.is_ok(), "a silent connection is still open");
+    }
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(15),
+        "silent connections closed after {waited:?}"
+    );
+    let answer = stalled_body.await.unwrap();
+    assert_eq!(answer.status, "4", "{answer:?}");
+    assert!(answer.after < Duration::from_secs(15), "{answer:?}");
+    suite.stop().await;
+}
+
+/// Bytes that are not the request message (not protobuf, truncated, invalid
+/// UTF-8, a wrong wire type) are INVALID_ARGUMENT, never INTERNAL, at the
+/// service and through the gateway; nothing is stored.
+async fn undecodable_requests_are_the_callers_mistake(backend: Backend) {
+    let suite = Suite::start(&backend).await;
+    let framed = |bytes: &[u8]| {
+        let mut framed = vec![0];
+        framed.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+        framed.extend_from_slice(bytes);
+        Bytes::from(framed)
+    };
+    let bad: [&[u8]; 4] = [
+        // Field 1 (organization) claims 50 bytes and ends.
+        &[0x0a, 50, 1, 2],
+        // organization.display_names[0].text is not UTF-8.
+        &[0x0a, 8, 0x0a, 6, 0x12, 4, 0xff, 0xfe, 0xfd, 0xfc],
+        // Field 1 sent as a varint where a message is expected.
+        &[0x08, 1],
+        b"not protobuf at all \xff\xff\xff",
+    ];
+    for addr in [suite.membership.addr, suite.gateway] {
+        for bytes in bad {
+            let answer = raw_call(
+                addr,
+                "/innolab.membership.v1.MembershipService/CreateOrganization",
+                &[],
+                framed(bytes),
+                true,
+            )
+            .await;
+            assert_eq!(answer.status, "3", "{bytes:?} at {addr}: {answer:?}");
+        }
+    }
+    let listed = mb::membership_service_client::MembershipServiceClient::new(suite.channel().await)
+        .list_organizations(mb::ListOrganizationsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.organizations.is_empty(), "nothing was stored");
+    suite.stop().await;
+}
+
+/// An error echoes what the caller sent and lists what is wrong, but within
+/// bounds: 150 equal identifiers or a 5,000-character name come back through
+/// the gateway as INVALID_ARGUMENT whose trailers fit in 8 KiB, and the
+/// gateway's connection to the service (other callers' calls) is unharmed.
+async fn errors_fit_in_the_metadata_clients_accept(backend: Backend) {
+    let suite = Suite::start(&backend).await;
+    let organization =
+        |identifiers: Vec<mb::Identifier>, name: String| mb::CreateOrganizationRequest {
+            organization: Some(mb::Organization {
+                display_names: vec![mb::LocalizedText {
+                    language_code: "en".into(),
+                    text: name,
+                }],
+                kind: mb::OrganizationKind::Government as i32,
+                country_code: "ZZ".into(),
+                identifiers,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        };
+    let same = mb::Identifier {
+        scheme: "RO-CUI".into(),
+        value: "x".repeat(200),
+    };
+    let requests = [
+        organization(vec![same; 150], "Ministry".into()),
+        organization(Vec::new(), "ș".repeat(5_000)),
+    ];
+    for addr in [suite.membership.addr, suite.gateway] {
+        for request in &requests {
+            let answer = raw_call(
+                addr,
+                "/innolab.membership.v1.MembershipService/CreateOrganization",
+                &[],
+                grpc_frame(request),
+                true,
+            )
+            .await;
+            assert_eq!(answer.status, "3", "at {addr}: {answer:?}");
+            assert!(
+                answer.status_bytes < 8 * 1024,
+                "{} bytes of trailers at {addr}",
+                answer.status_bytes
+            );
+        }
+    }
+    // A default client reads the error as it is.
+    let mut client =
+        mb::membership_service_client::MembershipServiceClient::new(suite.channel().await);
+    for request in requests {
+        let status = client.create_organization(request).await.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    }
+    organization_still_works(&mut client).await;
+    suite.stop().await;
+}
+
+async fn organization_still_works(
+    client: &mut mb::membership_service_client::MembershipServiceClient<Channel>,
+) {
+    let name = organization(client, "Still here", "RO").await;
+    assert!(name.starts_with("organizations/"));
 }

@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use innolab_kit::config::ConfigError;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 use tonic_types::{ErrorDetails, StatusExt};
@@ -18,6 +21,10 @@ use tonic_types::{ErrorDetails, StatusExt};
 pub struct Limits {
     calls: Arc<Semaphore>,
     max_calls: usize,
+    /// Calls in progress per client, so that one client (even within its
+    /// rate) cannot take every slot of `calls`.
+    per_client: Arc<Mutex<HashMap<String, usize>>>,
+    max_calls_per_client: usize,
     rate: Option<Arc<DefaultKeyedRateLimiter<String>>>,
     /// Largest gRPC message a caller may send, in bytes.
     pub max_message_bytes: usize,
@@ -51,6 +58,8 @@ impl Limits {
         Limits {
             calls: Arc::new(Semaphore::new(max_calls)),
             max_calls,
+            per_client: Arc::default(),
+            max_calls_per_client: max_calls,
             rate: rate.map(|(per_second, burst)| {
                 Arc::new(RateLimiter::keyed(
                     Quota::per_second(per_second).allow_burst(burst),
@@ -86,6 +95,16 @@ impl Limits {
                 }),
         };
         let max_calls = number("INNOLAB_MAX_CONCURRENT_CALLS", 512, 1, 1_000_000)?;
+        let per_client = number(
+            "INNOLAB_MAX_CONCURRENT_CALLS_PER_CLIENT",
+            if identified {
+                64.min(max_calls)
+            } else {
+                max_calls
+            },
+            1,
+            1_000_000,
+        )?;
         let per_second = number(
             "INNOLAB_RATE_LIMIT_PER_SECOND",
             if identified { 100 } else { 0 },
@@ -106,11 +125,18 @@ impl Limits {
             rate,
             usize::try_from(max_message).unwrap_or(usize::MAX),
             Duration::from_millis(deadline),
-        ))
+        )
+        .per_client(usize::try_from(per_client).unwrap_or(usize::MAX)))
     }
 
     /// A place for one call of `client`, held until the call is answered.
-    pub fn admit(&self, client: &str) -> Result<OwnedSemaphorePermit, Status> {
+    /// At most `max` calls in progress per client.
+    pub fn per_client(mut self, max: usize) -> Limits {
+        self.max_calls_per_client = max.max(1);
+        self
+    }
+
+    pub fn admit(&self, client: &str) -> Result<Permit, Status> {
         if let Some(rate) = &self.rate
             && let Err(not_until) = rate.check_key(&client.to_string())
         {
@@ -122,7 +148,25 @@ impl Limits {
                 wait.max(Duration::from_millis(10)),
             ));
         }
-        self.calls.clone().try_acquire_owned().map_err(|_| {
+        let slot = {
+            let mut counts = self.per_client.lock().unwrap_or_else(|p| p.into_inner());
+            let count = counts.entry(client.to_string()).or_insert(0);
+            if *count >= self.max_calls_per_client {
+                return Err(exhausted(
+                    format!(
+                        "client {client} is at its limit of {} calls in progress; retry shortly",
+                        self.max_calls_per_client
+                    ),
+                    Duration::from_millis(200),
+                ));
+            }
+            *count += 1;
+            ClientSlot {
+                counts: self.per_client.clone(),
+                client: client.to_string(),
+            }
+        };
+        let global = self.calls.clone().try_acquire_owned().map_err(|_| {
             exhausted(
                 format!(
                     "the gateway is at its limit of {} calls in progress; retry shortly",
@@ -130,7 +174,37 @@ impl Limits {
                 ),
                 Duration::from_millis(200),
             )
+        })?;
+        Ok(Permit {
+            _global: global,
+            _client: slot,
         })
+    }
+}
+
+/// A call's place in the limits, given back when the call ends.
+#[derive(Debug)]
+pub struct Permit {
+    _global: OwnedSemaphorePermit,
+    _client: ClientSlot,
+}
+
+/// A call's place in its client's count.
+#[derive(Debug)]
+struct ClientSlot {
+    counts: Arc<Mutex<HashMap<String, usize>>>,
+    client: String,
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = counts.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.client);
+            }
+        }
     }
 }
 
@@ -158,6 +232,19 @@ mod tests {
         let status = limits.admit("a").unwrap_err();
         assert_eq!(status.code(), tonic::Code::ResourceExhausted);
         assert!(status.message().contains("rate limit"));
+    }
+
+    #[test]
+    fn one_client_cannot_take_every_slot() {
+        let limits = Limits::new(10, None, 1024, Duration::from_secs(1)).per_client(2);
+        let a1 = limits.admit("a").unwrap();
+        let _a2 = limits.admit("a").unwrap();
+        let status = limits.admit("a").unwrap_err();
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+        assert!(status.message().contains("client a"));
+        let _b = limits.admit("b").unwrap();
+        drop(a1);
+        limits.admit("a").map(drop).unwrap();
     }
 
     #[test]

@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 use tonic::Status;
-use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 
 pub use access::{AccessTable, Client, Grant};
 pub use identity::TokenVerifier;
@@ -153,8 +152,8 @@ fn identify(
     extensions: &http::Extensions,
 ) -> Result<String, Status> {
     let certificate = extensions
-        .get::<TlsConnectInfo<TcpConnectInfo>>()
-        .and_then(|info| info.peer_certs())
+        .get::<innolab_kit::transport::ConnectionInfo>()
+        .and_then(|info| info.peer_certificates.as_ref())
         .and_then(|certs| certs.first().cloned());
     if let Some(cert) = certificate {
         return identity::certificate_client_id(&cert).map_err(|e| Status::unauthenticated(e.0));
@@ -186,7 +185,7 @@ pub struct Security {
     /// Identity, access rules and limits.
     pub guard: Guard,
     /// TLS (with client certificates when a CA bundle is set); `None` is plaintext.
-    pub tls: Option<tonic::transport::ServerTlsConfig>,
+    pub tls: Option<std::sync::Arc<innolab_kit::transport::TlsConfig>>,
     /// The audit log's database; `None` keeps no audit log (development only).
     pub audit: Option<innolab_kit::config::DatabaseSettings>,
     /// Where health is also served alone in plaintext, for Kubernetes probes
@@ -327,20 +326,19 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
 
     let tls = match (&cert, &key) {
         (Some(cert), Some(key)) => {
-            let identity = tonic::transport::Identity::from_pem(
-                read("INNOLAB_TLS_CERT_FILE", cert)?,
-                read("INNOLAB_TLS_KEY_FILE", key)?,
-            );
-            let mut tls = tonic::transport::ServerTlsConfig::new().identity(identity);
-            if let Some(ca) = &client_ca {
-                tls = tls
-                    .client_ca_root(tonic::transport::Certificate::from_pem(read(
-                        "INNOLAB_TLS_CLIENT_CA_FILE",
-                        ca,
-                    )?))
-                    // Token clients connect without a certificate.
-                    .client_auth_optional(tokens.is_some());
-            }
+            let ca = match &client_ca {
+                Some(ca) => Some(read("INNOLAB_TLS_CLIENT_CA_FILE", ca)?),
+                None => None,
+            };
+            // Token clients connect without a certificate.
+            let tls = innolab_kit::transport::tls_config(
+                read("INNOLAB_TLS_CERT_FILE", cert)?.as_bytes(),
+                read("INNOLAB_TLS_KEY_FILE", key)?.as_bytes(),
+                ca.as_deref().map(str::as_bytes),
+                tokens.is_some(),
+                true,
+            )
+            .map_err(|e| refuse("INNOLAB_TLS_CERT_FILE", format!("{e:#}")))?;
             Some(tls)
         }
         (Some(_), None) => {

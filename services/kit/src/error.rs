@@ -196,8 +196,98 @@ fn resource_meta(resource: &str) -> HashMap<String, String> {
     HashMap::from([("resource".to_string(), resource.to_string())])
 }
 
+/// Field violations sent in an error's details at most, and the bytes
+/// they may take together; the message names how many more there were.
+pub const MAX_VIOLATIONS: usize = 50;
+const MAX_VIOLATION_BYTES: usize = 3000;
+/// Longest field path in an error, in bytes (longer ones are cut).
+const MAX_FIELD: usize = 100;
+/// Longest description of a violation, in bytes.
+const MAX_DESCRIPTION: usize = 160;
+/// Longest message of an error, in bytes, and longest resource name echoed.
+const MAX_MESSAGE: usize = 1000;
+const MAX_RESOURCE: usize = 200;
+
+/// `text` cut to at most `max` bytes at a character boundary, with `…` when
+/// cut: an error echoes what the caller sent, and its trailers must fit the
+/// 8 KiB of metadata that gRPC clients accept by default.
+pub fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+impl Error {
+    /// The same error with every echoed text cut and at most
+    /// [`MAX_VIOLATIONS`] violations, so that it fits in trailers.
+    fn bounded(self) -> (Error, usize) {
+        match self {
+            Error::InvalidArgument(violations) => {
+                let total = violations.len();
+                let mut bytes = 0;
+                let kept: Vec<FieldViolation> = violations
+                    .into_iter()
+                    .take(MAX_VIOLATIONS)
+                    .map(|v| FieldViolation {
+                        field: cut(&v.field, MAX_FIELD),
+                        description: cut(&v.description, MAX_DESCRIPTION),
+                    })
+                    .take_while(|v| {
+                        bytes += v.field.len() + v.description.len();
+                        bytes <= MAX_VIOLATION_BYTES
+                    })
+                    .collect();
+                let more = total - kept.len();
+                (Error::InvalidArgument(kept), more)
+            }
+            Error::NotFound { resource } => (
+                Error::NotFound {
+                    resource: cut(&resource, MAX_RESOURCE),
+                },
+                0,
+            ),
+            Error::AlreadyExists { resource, message } => (
+                Error::AlreadyExists {
+                    resource: cut(&resource, MAX_RESOURCE),
+                    message: cut(&message, MAX_MESSAGE),
+                },
+                0,
+            ),
+            Error::Aborted { resource, etag } => (
+                Error::Aborted {
+                    resource: cut(&resource, MAX_RESOURCE),
+                    etag: cut(&etag, MAX_RESOURCE),
+                },
+                0,
+            ),
+            Error::FailedPrecondition { reason, message } => (
+                Error::FailedPrecondition {
+                    reason,
+                    message: cut(&message, MAX_MESSAGE),
+                },
+                0,
+            ),
+            Error::ResourceExhausted { reason, message } => (
+                Error::ResourceExhausted {
+                    reason,
+                    message: cut(&message, MAX_MESSAGE),
+                },
+                0,
+            ),
+            Error::Unavailable(message) => (Error::Unavailable(cut(&message, MAX_MESSAGE)), 0),
+            internal @ Error::Internal(_) => (internal, 0),
+        }
+    }
+}
+
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
+        let (error, more) = error.bounded();
         let mut details: Vec<ErrorDetail> = vec![error.info().into()];
         if let Error::InvalidArgument(violations) = &error {
             let mut bad = BadRequest::new(Vec::new());
@@ -215,7 +305,14 @@ impl From<Error> for Status {
                 details,
             );
         }
-        Status::with_error_details_vec(error.code(), error.to_string(), details)
+        let mut message = error.to_string();
+        if more > 0 {
+            message = format!(
+                "{} (and {more} more wrong fields)",
+                cut(&message, MAX_MESSAGE - 40)
+            );
+        }
+        Status::with_error_details_vec(error.code(), cut(&message, MAX_MESSAGE), details)
     }
 }
 
@@ -236,6 +333,37 @@ mod tests {
         let info = status.get_details_error_info().expect("error info");
         assert_eq!(info.reason, "INVALID_FIELD");
         assert_eq!(info.domain, ERROR_DOMAIN);
+    }
+
+    #[test]
+    fn errors_fit_in_the_metadata_clients_accept() {
+        let mut violations = Violations::new();
+        for n in 0..5_000 {
+            violations.add(
+                format!("organization.identifiers[{n}].{}", "x".repeat(3_000)),
+                format!("\"{}\" is not a valid identifier", "é".repeat(3_000)),
+            );
+        }
+        let status = Status::from(violations.finish().unwrap_err());
+        let bad = status.get_details_bad_request().unwrap();
+        let kept = bad.field_violations.len();
+        assert!(
+            (1..MAX_VIOLATIONS).contains(&kept),
+            "{kept} violations kept"
+        );
+        let more = format!("and {} more", 5_000 - kept);
+        assert!(status.message().contains(&more), "{}", status.message());
+        let mut headers = http::HeaderMap::new();
+        status.add_header(&mut headers).unwrap();
+        let size: usize = headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len())
+            .sum();
+        assert!(size < 8 * 1024, "{size} bytes of trailers");
+        let long = Status::from(Error::not_found(
+            "organizations/".to_string() + &"a".repeat(5_000),
+        ));
+        assert!(long.message().len() < 300);
     }
 
     #[test]

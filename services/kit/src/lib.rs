@@ -12,6 +12,7 @@ pub mod page;
 pub mod server;
 pub mod subscriber;
 pub mod telemetry;
+pub mod transport;
 
 pub use error::{Error, FieldViolation, Violations};
 pub mod query;

@@ -106,6 +106,8 @@ pub async fn serve(
         drain: settings.shutdown_drain,
         accept_http1: false,
         tls: None,
+        limits: crate::transport::ConnectionLimits::SERVICE,
+        request_idle: REQUEST_IDLE,
         probe_addr: None,
         in_process: settings.in_process.clone(),
         reported: Vec::new(),
@@ -133,8 +135,14 @@ pub struct ServeOptions {
     pub drain: Duration,
     /// Also answer HTTP/1.1 (for JSON clients such as curl); gRPC needs HTTP/2.
     pub accept_http1: bool,
-    /// Serve over TLS (and ask for client certificates) instead of plaintext.
-    pub tls: Option<tonic::transport::ServerTlsConfig>,
+    /// Serve over TLS (and ask for client certificates) instead of plaintext
+    /// ([`crate::transport::tls_config`]).
+    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    /// Connection limits and timeouts.
+    pub limits: crate::transport::ConnectionLimits,
+    /// How long a request's body may stay silent before the call fails
+    /// (a unary request arrives at once; an upload or import keeps sending).
+    pub request_idle: Duration,
     /// Also serve `grpc.health.v1` alone, in plaintext, here: Kubernetes'
     /// native gRPC probes cannot speak TLS.
     pub probe_addr: Option<std::net::SocketAddr>,
@@ -206,43 +214,32 @@ where
         .add_service(reflection_v1.build_v1()?)
         .add_service(reflection_v1alpha.build_v1alpha()?);
 
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stack = LocalService::new(Calls {
+        inner: Gate {
+            inner: routes.prepare(),
+            ready: readiness.ready.clone(),
+        },
+        stopping: stop_rx.clone(),
+        request_idle: options.request_idle,
+    });
     if let Some(slot) = &options.in_process {
         // The same stack the socket serves, minus the transport: the gate
         // refuses calls while not ready and records the same metrics.
-        let gate = Gate {
-            inner: routes.clone().prepare(),
-            ready: readiness.ready.clone(),
-        };
-        slot.publish(LocalService::new(gate));
+        slot.publish(stack.clone());
     }
 
     let local = listener.local_addr()?;
     tracing::info!(service = options.grpc_name, addr = %local, "listening for gRPC on {local}");
 
     let watchdog = tokio::spawn(watcher(readiness.clone()));
-
-    let (stop_tx, mut stop_rx) = watch::channel(false);
-    let stop = async move {
-        let _ = stop_rx.wait_for(|stop| *stop).await;
+    let transport = crate::transport::Transport {
+        accept_http1: options.accept_http1,
+        tls: options.tls.clone(),
+        limits: options.limits,
     };
-    let mut builder = tonic::transport::Server::builder();
-    if let Some(tls) = options.tls.clone() {
-        builder = builder.tls_config(tls)?;
-    }
-    let server = builder
-        .accept_http1(options.accept_http1)
-        .tcp_nodelay(true)
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .trace_fn(crate::telemetry::server_span)
-        .layer(GateLayer {
-            ready: readiness.ready.clone(),
-        })
-        .add_routes(routes)
-        // `tcp_nodelay` above applies only to addresses tonic binds itself: a
-        // listener handed in keeps Nagle's algorithm (about 40 ms per call
-        // against delayed ACKs) unless the incoming stream sets it.
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), stop);
-    tokio::pin!(server);
+    let server = crate::transport::serve(listener, transport, stack, stop_rx, options.drain);
+    let mut server = tokio::spawn(server);
 
     let stop_probe = move || {
         if let Some(probe) = &probe {
@@ -253,25 +250,26 @@ where
         result = &mut server => {
             watchdog.abort();
             stop_probe();
-            return result.map_err(Into::into);
+            result?;
+            anyhow::bail!("the server stopped by itself");
         }
         () = shutdown => {}
     }
 
     tracing::info!(
+        service = options.grpc_name,
         drain_seconds = options.drain.as_secs(),
-        "shutting down: NOT_SERVING, draining in-flight calls"
+        "shutting down: NOT_SERVING, ending followed streams, draining in-flight calls"
     );
     watchdog.abort();
     // Liveness stays SERVING until the process exits: a probe that failed
     // during the drain would have the pod killed before its calls finish.
     readiness.set(false).await;
     let _ = stop_tx.send(true);
-    let drained = tokio::time::timeout(options.drain, &mut server).await;
+    let drained = server.await.unwrap_or(false);
     stop_probe();
-    match drained {
-        Ok(result) => result?,
-        Err(_) => tracing::warn!("drain time exceeded; remaining calls are cut off"),
+    if !drained {
+        tracing::warn!("drain time exceeded; remaining calls are cut off");
     }
     tracing::info!("stopped");
     Ok(())
@@ -378,21 +376,6 @@ async fn watch_database(db: Database, migrations: Migrations, migrate: bool, rea
 /// Refuses service calls with UNAVAILABLE until the database is ready, and
 /// records per-method metrics. Health and reflection always pass.
 #[derive(Debug, Clone)]
-struct GateLayer {
-    ready: Arc<AtomicBool>,
-}
-
-impl<S> tower::Layer<S> for GateLayer {
-    type Service = Gate<S>;
-    fn layer(&self, inner: S) -> Gate<S> {
-        Gate {
-            inner,
-            ready: self.ready.clone(),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
 struct Gate<S> {
     inner: S,
     ready: Arc<AtomicBool>,
@@ -482,5 +465,290 @@ pub fn code_name(code: tonic::Code) -> &'static str {
         Unavailable => "UNAVAILABLE",
         DataLoss => "DATA_LOSS",
         Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// How long a request's body may stay silent by default.
+pub const REQUEST_IDLE: Duration = Duration::from_secs(10);
+
+/// The caller's `grpc-timeout` (e.g. `250m`), per the gRPC over HTTP/2 spec;
+/// a malformed one is INVALID_ARGUMENT.
+pub fn grpc_timeout(headers: &http::HeaderMap) -> Result<Option<Duration>, tonic::Status> {
+    let Some(value) = headers.get("grpc-timeout") else {
+        return Ok(None);
+    };
+    let bad = || tonic::Status::invalid_argument("malformed grpc-timeout header");
+    let text = value.to_str().map_err(|_| bad())?;
+    if text.len() < 2 || text.len() > 9 {
+        return Err(bad());
+    }
+    let (digits, unit) = text.split_at(text.len() - 1);
+    let amount: u64 = digits.parse().map_err(|_| bad())?;
+    Ok(Some(match unit {
+        "H" => Duration::from_secs(amount.saturating_mul(3600)),
+        "M" => Duration::from_secs(amount.saturating_mul(60)),
+        "S" => Duration::from_secs(amount),
+        "m" => Duration::from_millis(amount),
+        "u" => Duration::from_micros(amount),
+        "n" => Duration::from_nanos(amount),
+        _ => return Err(bad()),
+    }))
+}
+
+/// A status as the trailers that end a stream.
+pub fn status_trailers(status: &tonic::Status) -> http::HeaderMap {
+    let mut trailers = http::HeaderMap::new();
+    if status.add_header(&mut trailers).is_err() {
+        trailers.insert("grpc-status", http::HeaderValue::from_static("13"));
+    }
+    trailers
+}
+
+/// What every call gets, on the socket and in process, before the gate:
+/// a trace span (none for health and reflection), the caller's deadline
+/// enforced (DEADLINE_EXCEEDED, the work dropped, a stream ended when it
+/// expires), a request body that may not stay silent for longer than
+/// `request_idle`, and at shutdown, open streams that are waiting for
+/// something to send ended with UNAVAILABLE and a retry hint.
+#[derive(Debug, Clone)]
+struct Calls<S> {
+    inner: S,
+    stopping: watch::Receiver<bool>,
+    request_idle: Duration,
+}
+
+impl<S> tower::Service<http::Request<tonic::body::Body>> for Calls<S>
+where
+    S: tower::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Self::Response, Infallible>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        use tracing::Instrument as _;
+        let path = request.uri().path();
+        let infrastructure =
+            path.starts_with("/grpc.health.") || path.starts_with("/grpc.reflection.");
+        let span = if infrastructure {
+            tracing::Span::none()
+        } else {
+            crate::telemetry::server_span(path, request.headers())
+        };
+        let deadline = match grpc_timeout(request.headers()) {
+            Ok(timeout) => timeout.map(|t| tokio::time::Instant::now() + t),
+            Err(status) => return Box::pin(async move { Ok(status.into_http()) }),
+        };
+        let request = if infrastructure {
+            request
+        } else {
+            let idle = self.request_idle;
+            request.map(|body| tonic::body::Body::new(IdleBody::new(body, idle)))
+        };
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let stopping = self.stopping.clone();
+        Box::pin(
+            async move {
+                let answer = inner.call(request);
+                let response = match deadline {
+                    Some(at) => match tokio::time::timeout_at(at, answer).await {
+                        Ok(response) => response?,
+                        Err(_) => {
+                            return Ok(tonic::Status::deadline_exceeded(
+                                "the deadline passed before the call was answered",
+                            )
+                            .into_http());
+                        }
+                    },
+                    None => answer.await?,
+                };
+                let mut response = response;
+                caller_fault(response.headers_mut());
+                Ok(response
+                    .map(|body| tonic::body::Body::new(Bounded::new(body, deadline, stopping))))
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// A response body that ends with DEADLINE_EXCEEDED when the caller's
+/// deadline passes, and, once the server is stopping, with UNAVAILABLE the
+/// next time it has nothing ready to send (a followed stream waiting for
+/// news; a unary answer is always ready, so it is never cut).
+struct Bounded {
+    inner: tonic::body::Body,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    stopping: Pin<Box<dyn Future<Output = ()> + Send>>,
+    done: bool,
+}
+
+impl Bounded {
+    fn new(
+        inner: tonic::body::Body,
+        deadline: Option<tokio::time::Instant>,
+        mut stopping: watch::Receiver<bool>,
+    ) -> Self {
+        Bounded {
+            inner,
+            deadline: deadline.map(|at| Box::pin(tokio::time::sleep_until(at))),
+            stopping: Box::pin(async move {
+                let _ = stopping.wait_for(|stop| *stop).await;
+            }),
+            done: false,
+        }
+    }
+
+    fn end(
+        &mut self,
+        status: tonic::Status,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, tonic::Status>>> {
+        self.done = true;
+        Poll::Ready(Some(Ok(http_body::Frame::trailers(status_trailers(
+            &status,
+        )))))
+    }
+}
+
+impl http_body::Body for Bounded {
+    type Data = bytes::Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, tonic::Status>>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        if let Some(deadline) = self.deadline.as_mut()
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            return self.end(tonic::Status::deadline_exceeded(
+                "the deadline passed; the stream ends here",
+            ));
+        }
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(mut frame) => {
+                if !matches!(&frame, Some(Ok(f)) if f.is_data()) {
+                    self.done = true;
+                }
+                if let Some(Ok(f)) = &mut frame
+                    && let Some(trailers) = f.trailers_mut()
+                {
+                    caller_fault(trailers);
+                }
+                Poll::Ready(frame)
+            }
+            Poll::Pending => {
+                if self.stopping.as_mut().poll(cx).is_ready() {
+                    let mut details = tonic_types::ErrorDetails::new();
+                    details.set_retry_info(Some(Duration::from_secs(1)));
+                    return self.end(<tonic::Status as tonic_types::StatusExt>::with_error_details(
+                        tonic::Code::Unavailable,
+                        "the server is shutting down; resume from the last cursor on another replica",
+                        details,
+                    ));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done || (self.deadline.is_none() && self.inner.is_end_stream())
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        if self.deadline.is_some() {
+            http_body::SizeHint::default()
+        } else {
+            self.inner.size_hint()
+        }
+    }
+}
+
+/// A request body that fails when it stays silent for longer than `idle`.
+struct IdleBody {
+    inner: tonic::body::Body,
+    idle: Duration,
+    timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl IdleBody {
+    fn new(inner: tonic::body::Body, idle: Duration) -> Self {
+        IdleBody {
+            inner,
+            idle,
+            timer: Box::pin(tokio::time::sleep(idle)),
+        }
+    }
+}
+
+impl http_body::Body for IdleBody {
+    type Data = bytes::Bytes;
+    type Error = tonic::Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<bytes::Bytes>, tonic::Status>>> {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                let next = tokio::time::Instant::now() + self.idle;
+                self.timer.as_mut().reset(next);
+                Poll::Ready(frame)
+            }
+            Poll::Pending => {
+                if self.timer.as_mut().poll(cx).is_ready() {
+                    let idle = self.idle.as_secs();
+                    return Poll::Ready(Some(Err(tonic::Status::deadline_exceeded(format!(
+                        "the request's body stayed silent for {idle} s; send it whole, or keep streaming"
+                    )))));
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// tonic answers a request message it cannot decode (not protobuf, a
+/// truncated message, invalid UTF-8 in a string, a wrong wire type) with
+/// INTERNAL; those are the caller's mistake: INVALID_ARGUMENT, with tonic's
+/// message, which names the message and field where the decoder says it.
+fn caller_fault(headers: &mut http::HeaderMap) {
+    if headers.get("grpc-status").map(|v| v.as_bytes()) != Some(b"13") {
+        return;
+    }
+    let Some(message) = headers.get("grpc-message").and_then(|v| v.to_str().ok()) else {
+        return;
+    };
+    const CALLER_FAULTS: [&str; 3] = [
+        "failed%20to%20decode%20Protobuf%20message",
+        "failed to decode Protobuf message",
+        "protocol%20error:%20received%20message%20with%20invalid%20compression%20flag",
+    ];
+    if CALLER_FAULTS.iter().any(|fault| message.starts_with(fault)) {
+        headers.insert("grpc-status", http::HeaderValue::from_static("3"));
     }
 }

@@ -99,22 +99,20 @@ impl Injector for HeaderInjector<'_> {
 }
 
 /// The span of one incoming gRPC call, child of the caller's `traceparent`.
-pub fn server_span(request: &http::Request<()>) -> tracing::Span {
-    let request_id = request
-        .headers()
+pub fn server_span(path: &str, headers: &http::HeaderMap) -> tracing::Span {
+    let request_id = headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let span = tracing::info_span!(
         "grpc",
         otel.kind = "server",
-        otel.name = %request.uri().path(),
+        otel.name = %path,
         rpc.system = "grpc",
         request_id = %request_id,
     );
-    let parent = opentelemetry::global::get_text_map_propagator(|p| {
-        p.extract(&HeaderExtractor(request.headers()))
-    });
+    let parent =
+        opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
     // Fails only when no OpenTelemetry layer is installed; then there is no trace to join.
     let _ = span.set_parent(parent);
     span
