@@ -21,6 +21,7 @@ on_both_backends!(
     followed_streams_end_at_shutdown_and_shutdown_is_quick,
     undecodable_requests_are_the_callers_mistake,
     errors_fit_in_the_metadata_clients_accept,
+    lists_over_their_maximum_are_refused_before_any_work,
 );
 
 /// A gRPC message with its five-byte prefix.
@@ -528,4 +529,67 @@ async fn organization_still_works(
 ) {
     let name = organization(client, "Still here", "RO").await;
     assert!(name.starts_with("organizations/"));
+}
+
+/// A list longer than its documented maximum is refused by its length alone,
+/// before any entry is looked at (so before initiatives asks membership
+/// about 100,000 partners), naming the field and the maximum.
+async fn lists_over_their_maximum_are_refused_before_any_work(backend: Backend) {
+    let suite = Suite::start(&backend).await;
+    let channel = suite.channel().await;
+    let mut members = mb::membership_service_client::MembershipServiceClient::new(channel.clone());
+    let identifiers = (0..100_000)
+        .map(|n| mb::Identifier {
+            scheme: "RO-CUI".into(),
+            value: n.to_string(),
+        })
+        .collect();
+    let status = members
+        .create_organization(mb::CreateOrganizationRequest {
+            organization: Some(mb::Organization {
+                display_names: vec![mb::LocalizedText {
+                    language_code: "ro".into(),
+                    text: "Ministerul".into(),
+                }],
+                kind: mb::OrganizationKind::Government as i32,
+                country_code: "RO".into(),
+                identifiers,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    let bad = tonic_types::StatusExt::get_details_bad_request(&status).unwrap();
+    assert_eq!(bad.field_violations.len(), 1, "{bad:?}");
+    assert_eq!(bad.field_violations[0].field, "organization.identifiers");
+    assert!(bad.field_violations[0].description.contains("at most 50"));
+
+    let lead = organization(&mut members, "Lead", "RO").await;
+    let status = ini::initiatives_service_client::InitiativesServiceClient::new(channel)
+        .create_initiative(ini::CreateInitiativeRequest {
+            initiative: Some(ini::Initiative {
+                titles: vec![ini::LocalizedText {
+                    language_code: "en".into(),
+                    text: "Many partners".into(),
+                }],
+                lead_organization: lead,
+                country_code: "RO".into(),
+                partners: (0..100_000)
+                    .map(|n| ini::Partner {
+                        organization: format!("organizations/{n}"),
+                        role: ini::PartnerRole::Funding as i32,
+                    })
+                    .collect(),
+                ..Default::default()
+            }),
+            actor: "Lab".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("initiative.partners"), "{status:?}");
+    suite.stop().await;
 }

@@ -125,6 +125,20 @@ impl Error {
 pub struct Violations(Vec<FieldViolation>);
 
 impl Violations {
+    /// Checks the lengths of a request's lists before anything else is looked
+    /// at: every `(field, length, maximum)` over its maximum is refused at
+    /// once, so that a request with a huge list costs one comparison, never
+    /// a pass over the list.
+    pub fn lists_within(lists: &[(&str, usize, usize)]) -> Result<(), Error> {
+        let mut v = Violations::new();
+        for &(field, len, max) in lists {
+            if len > max {
+                v.add(field, format!("at most {max} entries, got {len}"));
+            }
+        }
+        v.finish()
+    }
+
     /// An empty collection.
     pub fn new() -> Self {
         Self::default()

@@ -66,21 +66,24 @@ fn names(v: &mut Violations, field: &str, values: &mut Vec<String>, collection: 
     dedup(values);
 }
 
-fn dedup<T: PartialEq + Clone>(values: &mut Vec<T>) {
-    let mut seen: Vec<T> = Vec::with_capacity(values.len());
-    values.retain(|x| {
-        if seen.contains(x) {
-            false
-        } else {
-            seen.push(x.clone());
-            true
-        }
-    });
+fn dedup<T: std::hash::Hash + Eq + Clone>(values: &mut Vec<T>) {
+    let mut seen = std::collections::HashSet::with_capacity(values.len());
+    values.retain(|x| seen.insert(x.clone()));
 }
 
 impl DocumentFields {
     /// Checks and normalises every field.
     pub fn validate(mut self) -> Result<Self, Error> {
+        Violations::lists_within(&[
+            ("topics", self.topics.len(), MAX_ENTRIES),
+            ("creators", self.creators.len(), MAX_ENTRIES),
+            (
+                "related_initiatives",
+                self.related_initiatives.len(),
+                MAX_ENTRIES,
+            ),
+            ("lifecycle_stages", self.lifecycle_stages.len(), MAX_ENTRIES),
+        ])?;
         let mut v = Violations::new();
         if self.doc_type.is_none() {
             v.add("type", "is required");

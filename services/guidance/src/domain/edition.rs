@@ -37,15 +37,10 @@ const MAX_BODY: usize = 1_000_000;
 impl EditionFields {
     /// Checks and normalises every field.
     pub fn validate(mut self) -> Result<Self, Error> {
+        Violations::lists_within(&[("translations", self.translations.len(), MAX_TRANSLATIONS)])?;
         let mut v = Violations::new();
         if self.translations.is_empty() {
             v.add("translations", "at least one translation is required");
-        }
-        if self.translations.len() > MAX_TRANSLATIONS {
-            v.add(
-                "translations",
-                format!("at most {MAX_TRANSLATIONS} translations"),
-            );
         }
         let mut languages: Vec<String> = Vec::new();
         for (i, t) in self.translations.iter_mut().enumerate() {

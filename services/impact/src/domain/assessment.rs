@@ -121,6 +121,34 @@ pub struct AssessmentFields {
 impl AssessmentFields {
     /// Checks and normalises every field; paths are relative to the assessment.
     pub fn validate(mut self) -> Result<Self, Error> {
+        let lm = &self.logic_model;
+        Violations::lists_within(&[
+            ("logic_model.inputs", lm.inputs.len(), MAX_ENTRIES),
+            ("logic_model.activities", lm.activities.len(), MAX_ENTRIES),
+            ("logic_model.outputs", lm.outputs.len(), MAX_ENTRIES),
+            (
+                "logic_model.short_term_outcomes",
+                lm.short_term_outcomes.len(),
+                MAX_ENTRIES,
+            ),
+            (
+                "logic_model.medium_term_outcomes",
+                lm.medium_term_outcomes.len(),
+                MAX_ENTRIES,
+            ),
+            (
+                "logic_model.long_term_outcomes",
+                lm.long_term_outcomes.len(),
+                MAX_ENTRIES,
+            ),
+            (
+                "public_value_outcomes",
+                self.public_value_outcomes.len(),
+                MAX_ENTRIES,
+            ),
+            ("lessons", self.lessons.len(), MAX_ENTRIES),
+            ("evaluators", self.evaluators.len(), MAX_ENTRIES),
+        ])?;
         let mut v = Violations::new();
         if self.initiative.is_empty() {
             v.add("initiative", "is required (initiatives/{id})");
@@ -203,8 +231,9 @@ impl AssessmentFields {
                 );
             }
         }
+        let mut seen = std::collections::HashSet::new();
         for (i, outcome) in self.public_value_outcomes.iter().enumerate() {
-            if self.public_value_outcomes[..i].contains(outcome) {
+            if !seen.insert(outcome) {
                 v.add(
                     format!("public_value_outcomes[{i}]"),
                     format!("{outcome} is listed twice"),

@@ -106,6 +106,7 @@ impl CapacityFields {
 
     /// Checks and normalises every field; paths are relative to the round.
     pub fn validate(mut self) -> Result<Self, Error> {
+        Violations::lists_within(&[("assessors", self.assessors.len(), MAX_ENTRIES)])?;
         let mut v = Violations::new();
         if let Err(e) = subject(&self.subject) {
             v.add("subject", e);

@@ -57,6 +57,7 @@ impl IndicatorFields {
     /// Checks and normalises every field (measurements sorted by date);
     /// paths are relative to the indicator.
     pub fn validate(mut self) -> Result<Self, Error> {
+        Violations::lists_within(&[("measurements", self.measurements.len(), MAX_MEASUREMENTS)])?;
         let mut v = Violations::new();
         match check::required_text(&self.title, MAX_TITLE) {
             Ok(t) => self.title = t,

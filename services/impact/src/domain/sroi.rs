@@ -78,6 +78,7 @@ pub struct SroiResult {
 impl Sroi {
     /// Checks every field; paths are relative to the SROI section.
     pub fn validate(mut self) -> Result<Self, Error> {
+        Violations::lists_within(&[("outcomes", self.outcomes.len(), MAX_ENTRIES)])?;
         let mut v = Violations::new();
         if !(self.investment.is_finite() && self.investment > 0.0) {
             v.add("investment", "must be a positive amount");

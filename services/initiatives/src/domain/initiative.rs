@@ -1,5 +1,7 @@
 //! Initiatives of the case library.
 
+use std::collections::HashSet;
+
 use innolab_kit::{Error, Violations, query};
 use serde::{Deserialize, Serialize};
 
@@ -143,7 +145,7 @@ impl Initiative {
 }
 
 fn texts(v: &mut Violations, field: &str, list: &mut [LocalizedText], max: usize) {
-    let mut languages: Vec<String> = Vec::new();
+    let mut languages: HashSet<String> = HashSet::new();
     for (i, t) in list.iter_mut().enumerate() {
         match check::language_tag(&t.language_code) {
             Ok(tag) if languages.contains(&tag) => v.add(
@@ -151,7 +153,7 @@ fn texts(v: &mut Violations, field: &str, list: &mut [LocalizedText], max: usize
                 format!("{tag} appears twice; give one text per language"),
             ),
             Ok(tag) => {
-                languages.push(tag.clone());
+                languages.insert(tag.clone());
                 t.language_code = tag;
             }
             Err(e) => v.add(format!("{field}[{i}].language_code"), e),
@@ -170,21 +172,25 @@ fn long_text(v: &mut Violations, field: &str, value: &mut String) {
     }
 }
 
-fn too_many(v: &mut Violations, field: &str, len: usize) {
-    if len > MAX_ENTRIES {
-        v.add(field, format!("at most {MAX_ENTRIES} entries"));
-    }
-}
-
 impl InitiativeFields {
     /// Checks and normalises every field, reporting all violations at once.
     pub fn validate(mut self) -> Result<Self, Error> {
+        Violations::lists_within(&[
+            ("titles", self.titles.len(), MAX_ENTRIES),
+            ("summaries", self.summaries.len(), MAX_ENTRIES),
+            ("partners", self.partners.len(), MAX_ENTRIES),
+            ("tags", self.tags.len(), MAX_ENTRIES),
+            ("sdgs", self.sdgs.len(), MAX_ENTRIES),
+            ("principles", self.principles.len(), MAX_ENTRIES),
+            ("links", self.links.len(), MAX_ENTRIES),
+            ("recognition", self.recognition.len(), MAX_ENTRIES),
+            ("milestones", self.milestones.len(), MAX_ENTRIES),
+            ("challenges", self.challenges.len(), MAX_ENTRIES),
+        ])?;
         let mut v = Violations::new();
         if self.titles.is_empty() {
             v.add("titles", "at least one title is required");
         }
-        too_many(&mut v, "titles", self.titles.len());
-        too_many(&mut v, "summaries", self.summaries.len());
         texts(&mut v, "titles", &mut self.titles, MAX_TEXT);
         texts(&mut v, "summaries", &mut self.summaries, MAX_LONG_TEXT);
         long_text(&mut v, "problem", &mut self.problem);
@@ -197,18 +203,16 @@ impl InitiativeFields {
         } else if let Err(e) = check::resource_id(&self.lead_organization, "organizations") {
             v.add("lead_organization", e);
         }
-        too_many(&mut v, "partners", self.partners.len());
-        let mut seen: Vec<&str> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
         for (i, p) in self.partners.iter().enumerate() {
             if let Err(e) = check::resource_id(&p.organization, "organizations") {
                 v.add(format!("partners[{i}].organization"), e);
-            } else if seen.contains(&p.organization.as_str()) {
+            } else if !seen.insert(&p.organization) {
                 v.add(
                     format!("partners[{i}].organization"),
                     "appears twice; give each partner once",
                 );
             }
-            seen.push(&p.organization);
             if p.role.is_none() {
                 v.add(format!("partners[{i}].role"), "is required");
             }
@@ -233,7 +237,6 @@ impl InitiativeFields {
                 format!("{end} is before the start date {start}"),
             );
         }
-        too_many(&mut v, "tags", self.tags.len());
         for (i, tag) in self.tags.iter_mut().enumerate() {
             match check::required_text(tag, 50) {
                 Ok(t) => *tag = search_key(&t),
@@ -255,36 +258,31 @@ impl InitiativeFields {
         self.principles
             .sort_by_key(|p| Principle::ALL.iter().position(|q| q == p));
         self.principles.dedup();
-        too_many(&mut v, "links", self.links.len());
         for (i, link) in self.links.iter_mut().enumerate() {
             match check::web_uri(link) {
                 Ok(u) => *link = u,
                 Err(e) => v.add(format!("links[{i}]"), e),
             }
         }
-        too_many(&mut v, "recognition", self.recognition.len());
         for (i, r) in self.recognition.iter_mut().enumerate() {
             match check::required_text(r, MAX_TEXT) {
                 Ok(t) => *r = t,
                 Err(e) => v.add(format!("recognition[{i}]"), e),
             }
         }
-        too_many(&mut v, "milestones", self.milestones.len());
         for (i, m) in self.milestones.iter_mut().enumerate() {
             match check::required_text(&m.title, MAX_TEXT) {
                 Ok(t) => m.title = t,
                 Err(e) => v.add(format!("milestones[{i}].title"), e),
             }
         }
-        too_many(&mut v, "challenges", self.challenges.len());
-        let mut seen: Vec<&str> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
         for (i, c) in self.challenges.iter().enumerate() {
             if let Err(e) = check::resource_id(c, "challenges") {
                 v.add(format!("challenges[{i}]"), e);
-            } else if seen.contains(&c.as_str()) {
+            } else if !seen.insert(c) {
                 v.add(format!("challenges[{i}]"), "appears twice");
             }
-            seen.push(c);
         }
         v.finish()?;
         Ok(self)

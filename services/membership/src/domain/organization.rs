@@ -69,14 +69,23 @@ impl Organization {
     }
 }
 
+/// Most names an organisation has (one per language).
+pub const MAX_NAMES: usize = 50;
+/// Most register identifiers an organisation has.
+pub const MAX_IDENTIFIERS: usize = 50;
+
 impl OrganizationFields {
     /// Checks and normalises every field, reporting all violations at once.
     pub fn validate(mut self) -> Result<Self, Error> {
+        Violations::lists_within(&[
+            ("display_names", self.display_names.len(), MAX_NAMES),
+            ("identifiers", self.identifiers.len(), MAX_IDENTIFIERS),
+        ])?;
         let mut v = Violations::new();
         if self.display_names.is_empty() {
             v.add("display_names", "at least one name is required");
         }
-        let mut languages = Vec::new();
+        let mut languages = std::collections::HashSet::new();
         for (i, name) in self.display_names.iter_mut().enumerate() {
             match check::language_tag(&name.language_code) {
                 Ok(tag) if languages.contains(&tag) => v.add(
@@ -84,7 +93,7 @@ impl OrganizationFields {
                     format!("{tag} appears twice; give one name per language"),
                 ),
                 Ok(tag) => {
-                    languages.push(tag.clone());
+                    languages.insert(tag.clone());
                     name.language_code = tag;
                 }
                 Err(e) => v.add(format!("display_names[{i}].language_code"), e),
@@ -94,7 +103,7 @@ impl OrganizationFields {
                 Err(e) => v.add(format!("display_names[{i}].text"), e),
             }
         }
-        let mut seen = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (i, id) in self.identifiers.iter_mut().enumerate() {
             let scheme = id.scheme.trim().to_ascii_uppercase();
             let scheme_ok = !scheme.is_empty()
@@ -114,11 +123,9 @@ impl OrganizationFields {
                 Ok(value) => id.value = value,
                 Err(e) => v.add(format!("identifiers[{i}].value"), e),
             }
-            let key = (id.scheme.clone(), id.value.clone());
-            if seen.contains(&key) {
+            if !seen.insert((id.scheme.clone(), id.value.clone())) {
                 v.add(format!("identifiers[{i}]"), "appears twice");
             }
-            seen.push(key);
         }
         if self.kind.is_none() {
             v.add("kind", "is required");

@@ -59,9 +59,13 @@ impl Person {
     }
 }
 
+/// Most languages a person lists.
+pub const MAX_LANGUAGES: usize = 50;
+
 impl PersonFields {
     /// Checks and normalises every field.
     pub fn validate(mut self) -> Result<Self, Error> {
+        Violations::lists_within(&[("language_codes", self.language_codes.len(), MAX_LANGUAGES)])?;
         let mut v = Violations::new();
         if self.organization.is_empty() {
             v.add("organization", "is required");
