@@ -22,6 +22,7 @@ on_both_backends!(
     undecodable_requests_are_the_callers_mistake,
     errors_fit_in_the_metadata_clients_accept,
     lists_over_their_maximum_are_refused_before_any_work,
+    a_stalled_upload_blocks_no_other_write_and_leaves_nothing,
 );
 
 /// A gRPC message with its five-byte prefix.
@@ -590,6 +591,116 @@ async fn lists_over_their_maximum_are_refused_before_any_work(backend: Backend) 
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
-    assert!(status.message().contains("initiative.partners"), "{status:?}");
+    assert!(
+        status.message().contains("initiative.partners"),
+        "{status:?}"
+    );
     suite.stop().await;
+}
+
+/// An upload that stops sending holds no lock: other guidance writes go on
+/// meanwhile; after the idle time it is aborted, and neither an attachment
+/// nor a staged chunk is left.
+async fn a_stalled_upload_blocks_no_other_write_and_leaves_nothing(backend: Backend) {
+    use innolab_proto::innolab::guidance::v1 as gd;
+    let server =
+        innolab_tests::TestServer::start(&backend, "guidance", innolab_tests::guidance, |s| {
+            s.request_idle = Duration::from_secs(2);
+        })
+        .await;
+    server
+        .wait_for(
+            "",
+            tonic_health::pb::health_check_response::ServingStatus::Serving,
+        )
+        .await;
+    let mut guides =
+        gd::guidance_service_client::GuidanceServiceClient::new(server.channel().await);
+    let create = |title: &str| gd::CreateDocumentRequest {
+        document: Some(gd::Document {
+            r#type: gd::DocumentType::Guide as i32,
+            title: title.into(),
+            license: "CC-BY-4.0".into(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    };
+    let document = guides
+        .create_document(create("Toolkit"))
+        .await
+        .unwrap()
+        .into_inner()
+        .name;
+
+    // Metadata and one chunk, then silence.
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    tx.send(gd::UploadAttachmentRequest {
+        part: Some(gd::upload_attachment_request::Part::Metadata(
+            gd::UploadMetadata {
+                parent: document.clone(),
+                attachment: Some(gd::Attachment {
+                    filename: "toolkit.pdf".into(),
+                    content_type: "application/pdf".into(),
+                    sha256: "0".repeat(64),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+        )),
+    })
+    .await
+    .unwrap();
+    tx.send(gd::UploadAttachmentRequest {
+        part: Some(gd::upload_attachment_request::Part::Chunk(vec![
+            7;
+            64 * 1024
+        ])),
+    })
+    .await
+    .unwrap();
+    let mut uploader = guides.clone();
+    let stalled = tokio::spawn(async move {
+        uploader
+            .upload_attachment(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for n in 0..3 {
+        let mut request = tonic::Request::new(create(&format!("Written meanwhile {n}")));
+        request.set_timeout(Duration::from_secs(1));
+        guides
+            .create_document(request)
+            .await
+            .unwrap_or_else(|s| panic!("a write waited for the stalled upload: {s:?}"));
+    }
+    let outcome = tokio::time::timeout(Duration::from_secs(10), stalled)
+        .await
+        .expect("the stalled upload is aborted")
+        .unwrap();
+    assert!(outcome.is_err(), "{outcome:?}");
+    drop(tx);
+    let listed = guides
+        .list_attachments(gd::ListAttachmentsRequest {
+            parent: document,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.attachments.is_empty());
+    // Nothing staged is left behind (the abort's delete may trail the answer).
+    let db = innolab_kit::db::Database::connect_lazy(&server.db.settings).unwrap();
+    let mut staged = i64::MAX;
+    for _ in 0..50 {
+        staged = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM upload_chunks")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        if staged == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(staged, 0, "staged chunks left");
+    server.stop().await;
 }

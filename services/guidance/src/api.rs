@@ -116,23 +116,32 @@ impl GuidanceApi {
             UploadStart::Started(upload) => upload,
         };
         let mut receiving = Receiving::new(self.options.max_attachment_bytes);
-        loop {
-            match next_part(&mut stream).await? {
-                None => break,
-                Some(pb::upload_attachment_request::Part::Chunk(chunk)) => {
-                    receiving.add(&chunk)?;
-                    upload.write(&chunk).await?;
-                }
-                Some(pb::upload_attachment_request::Part::Metadata(_)) => {
-                    return Err(Error::invalid(
-                        "metadata",
-                        "only the first message carries metadata",
-                    ));
+        let received = async {
+            loop {
+                match next_part(&mut stream).await? {
+                    None => break,
+                    Some(pb::upload_attachment_request::Part::Chunk(chunk)) => {
+                        receiving.add(&chunk)?;
+                        upload.write(&chunk).await?;
+                    }
+                    Some(pb::upload_attachment_request::Part::Metadata(_)) => {
+                        return Err(Error::invalid(
+                            "metadata",
+                            "only the first message carries metadata",
+                        ));
+                    }
                 }
             }
+            receiving.finish(&fields.sha256)
         }
-        let size = receiving.finish(&fields.sha256)?;
-        Ok(attachment_pb(upload.commit(size).await?))
+        .await;
+        match received {
+            Ok(size) => Ok(attachment_pb(upload.commit(size).await?)),
+            Err(e) => {
+                upload.abort().await;
+                Err(e)
+            }
+        }
     }
 }
 

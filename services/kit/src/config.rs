@@ -54,6 +54,10 @@ pub struct ServiceArgs {
     /// Seconds in-flight calls get to finish after SIGTERM.
     #[arg(long, env = "INNOLAB_SHUTDOWN_DRAIN_SECONDS", default_value_t = 20)]
     pub shutdown_drain_seconds: u64,
+    /// Seconds a request's body may stay silent before the call fails (an
+    /// upload or an import that stops sending is aborted and leaves nothing).
+    #[arg(long, env = "INNOLAB_REQUEST_IDLE_SECONDS", default_value_t = 10)]
+    pub request_idle_seconds: u64,
     /// Apply database migrations at start (under the database's migration lock).
     #[arg(long, env = "INNOLAB_MIGRATE_ON_START", default_value_t = true, action = clap::ArgAction::Set)]
     pub migrate_on_start: bool,
@@ -161,6 +165,8 @@ pub struct Settings {
     pub page_token_key: Secret,
     /// Bound on the drain after a shutdown signal.
     pub shutdown_drain: Duration,
+    /// How long a request's body may stay silent.
+    pub request_idle: Duration,
     /// Whether to migrate at start.
     pub migrate_on_start: bool,
     /// Log format.
@@ -181,6 +187,7 @@ impl Settings {
             database,
             page_token_key: random_key(),
             shutdown_drain: Duration::from_secs(20),
+            request_idle: crate::server::REQUEST_IDLE,
             migrate_on_start: true,
             log_format: LogFormat::Text,
             in_process: None,
@@ -241,12 +248,19 @@ impl ServiceArgs {
                 "must be at most 3600",
             ));
         }
+        if !(1..=3600).contains(&self.request_idle_seconds) {
+            return Err(config_error(
+                "INNOLAB_REQUEST_IDLE_SECONDS",
+                "must be from 1 to 3600",
+            ));
+        }
         Ok(Settings {
             listen_addr,
             metrics_addr,
             database,
             page_token_key,
             shutdown_drain: Duration::from_secs(self.shutdown_drain_seconds),
+            request_idle: Duration::from_secs(self.request_idle_seconds),
             migrate_on_start: self.migrate_on_start,
             log_format: self.log_format,
             in_process: None,

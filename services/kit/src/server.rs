@@ -107,7 +107,7 @@ pub async fn serve(
         accept_http1: false,
         tls: None,
         limits: crate::transport::ConnectionLimits::SERVICE,
-        request_idle: REQUEST_IDLE,
+        request_idle: settings.request_idle,
         probe_addr: None,
         in_process: settings.in_process.clone(),
         reported: Vec::new(),

@@ -1,26 +1,57 @@
-//! Attachments, stored in chunks. An upload writes inside one transaction
-//! that commits only once the whole content has arrived and checked out, so
-//! a broken or refused upload leaves nothing behind.
+//! Attachments, stored in chunks. An upload stages its chunks as they
+//! arrive, without the service's write lock (so a slow or stalled upload
+//! never holds up other writers), and takes the lock only to commit: the
+//! attachment row, its chunks moved from the staging table and the change
+//! log, in one transaction, once the whole content has arrived and checked
+//! out. A broken, refused or abandoned upload leaves nothing behind (its
+//! staged chunks are deleted, and swept after a day if the process died).
 
 use innolab_kit::Error;
 use innolab_kit::db::now_micros;
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::Sql;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
 use super::*;
 use crate::domain::{Attachment, AttachmentFields};
 
 const COLUMNS: &str = "id, document_id, filename, content_type, sha256, size_bytes, create_time";
 
-/// An upload in progress: its transaction is rolled back if it is dropped
-/// before [`Upload::commit`].
+/// Staged chunks older than this belong to a process that died mid-upload.
+const STALE_STAGING_MICROS: i64 = 24 * 3600 * 1_000_000;
+
+/// An upload in progress: chunks staged under its id. Call [`Upload::abort`]
+/// when it fails, [`Upload::commit`] when it is whole.
 #[derive(Debug)]
 pub struct Upload {
-    tx: Transaction<'static, Any>,
+    db: Database,
+    document_id: String,
+    fields: AttachmentFields,
+    request_id: Option<String>,
     id: String,
     seq: i64,
+    /// Set once committed or aborted; otherwise a dropped upload (the call
+    /// cancelled midway) deletes its staged chunks in the background.
+    settled: bool,
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let db = self.db.clone();
+            let id = std::mem::take(&mut self.id);
+            runtime.spawn(async move {
+                let _ = sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1")
+                    .bind(&id)
+                    .execute(db.pool())
+                    .await;
+            });
+        }
+    }
 }
 
 /// What starting an upload found.
@@ -33,42 +64,40 @@ pub enum UploadStart {
 }
 
 impl Store {
-    /// Starts an upload to a document, or finds the one a retried request stored.
+    /// Starts an upload to a document, or finds the one a retried request
+    /// stored. Reads only: nothing is locked until the commit.
     pub async fn start_upload(
         &self,
         document_id: &str,
         fields: &AttachmentFields,
         request_id: Option<&str>,
     ) -> Result<UploadStart, Error> {
-        let mut tx = self.begin().await?;
-        if let Some(row) = existing_request(&mut tx, "attachments", COLUMNS, request_id).await? {
-            return Ok(UploadStart::Done(attachment(&row)?));
+        let mut conn = self.db.pool().acquire().await?;
+        if let Some(request_id) = request_id {
+            let row = sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM attachments WHERE request_id = $1"
+            ))
+            .bind(request_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if let Some(row) = row {
+                return Ok(UploadStart::Done(attachment(&row)?));
+            }
         }
-        super::documents::get(&mut tx, document_id).await?;
-        let id = new_id();
-        let now = now_micros();
-        self.record(
-            &mut tx,
-            &format!("documents/{document_id}/attachments/{id}"),
-            ChangeType::Created,
-            1,
-            now,
-        )
-        .await?;
-        // The size is filled in at commit.
-        sqlx::query(&format!(
-            "INSERT INTO attachments ({COLUMNS}, request_id) VALUES ($1, $2, $3, $4, $5, 0, $6, $7)"
-        ))
-        .bind(&id)
-        .bind(document_id)
-        .bind(&fields.filename)
-        .bind(&fields.content_type)
-        .bind(&fields.sha256)
-        .bind(now)
-        .bind(request_id)
-        .execute(&mut *tx)
-        .await?;
-        Ok(UploadStart::Started(Upload { tx, id, seq: 0 }))
+        self.get_document(document_id).await?;
+        sqlx::query("DELETE FROM upload_chunks WHERE created < $1")
+            .bind(now_micros() - STALE_STAGING_MICROS)
+            .execute(&mut *conn)
+            .await?;
+        Ok(UploadStart::Started(Upload {
+            db: self.db.clone(),
+            document_id: document_id.to_string(),
+            fields: fields.clone(),
+            request_id: request_id.map(str::to_string),
+            id: new_id(),
+            seq: 0,
+            settled: false,
+        }))
     }
 
     /// Lists a document's attachments, in id order.
@@ -114,31 +143,96 @@ impl Store {
 }
 
 impl Upload {
-    /// Stores the next chunk.
+    /// Stages the next chunk (its own small write, no write lock).
     pub async fn write(&mut self, chunk: &[u8]) -> Result<(), Error> {
-        sqlx::query("INSERT INTO attachment_chunks (attachment_id, seq, data) VALUES ($1, $2, $3)")
-            .bind(&self.id)
-            .bind(self.seq)
-            .bind(chunk)
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO upload_chunks (upload_id, seq, data, created) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&self.id)
+        .bind(self.seq)
+        .bind(chunk)
+        .bind(now_micros())
+        .execute(self.db.pool())
+        .await?;
         self.seq += 1;
         Ok(())
     }
 
-    /// Records the size and makes the attachment visible.
-    pub async fn commit(mut self, size_bytes: i64) -> Result<Attachment, Error> {
-        sqlx::query("UPDATE attachments SET size_bytes = $1 WHERE id = $2")
-            .bind(size_bytes)
+    /// Deletes what was staged: the upload failed.
+    pub async fn abort(mut self) {
+        let deleted = sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1")
             .bind(&self.id)
-            .execute(&mut *self.tx)
+            .execute(self.db.pool())
+            .await;
+        self.settled = true;
+        if let Err(e) = deleted {
+            tracing::warn!(error = %e, upload = %self.id, "staged chunks of a failed upload are left for the sweep");
+        }
+    }
+
+    /// Under the write lock: the attachment, its chunks and the change log,
+    /// in one transaction; a retry that raced this one gets the first result.
+    pub async fn commit(mut self, size_bytes: i64) -> Result<Attachment, Error> {
+        let committed = self.store(size_bytes).await;
+        // Nothing is left staged: moved on success; not wanted after a
+        // failure or when a raced retry had stored the attachment first.
+        let _ = sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1")
+            .bind(&self.id)
+            .execute(self.db.pool())
+            .await;
+        self.settled = true;
+        committed
+    }
+
+    async fn store(&self, size_bytes: i64) -> Result<Attachment, Error> {
+        let mut tx = self.db.begin().await?;
+        if let Some(row) =
+            existing_request(&mut tx, "attachments", COLUMNS, self.request_id.as_deref()).await?
+        {
+            return attachment(&row);
+        }
+        super::documents::get(&mut tx, &self.document_id).await?;
+        let now = now_micros();
+        innolab_kit::changes::record(
+            &self.db,
+            &mut tx,
+            &format!("documents/{}/attachments/{}", self.document_id, self.id),
+            ChangeType::Created,
+            1,
+            now,
+        )
+        .await?;
+        sqlx::query(&format!(
+            "INSERT INTO attachments ({COLUMNS}, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
+        .bind(&self.id)
+        .bind(&self.document_id)
+        .bind(&self.fields.filename)
+        .bind(&self.fields.content_type)
+        .bind(&self.fields.sha256)
+        .bind(size_bytes)
+        .bind(now)
+        .bind(self.request_id.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO attachment_chunks (attachment_id, seq, data) \
+             SELECT $1, seq, data FROM upload_chunks WHERE upload_id = $2",
+        )
+        .bind(&self.id)
+        .bind(&self.id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1")
+            .bind(&self.id)
+            .execute(&mut *tx)
             .await?;
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM attachments WHERE id = $1"))
             .bind(&self.id)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(&mut *tx)
             .await?;
         let stored = attachment(&row)?;
-        self.tx.commit().await?;
+        tx.commit().await?;
         Ok(stored)
     }
 }

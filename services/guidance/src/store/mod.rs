@@ -54,6 +54,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             description: "search postings",
             sql: include_str!("../../migrations/sqlite/0004_search_postings.sql"),
         },
+        EmbeddedMigration {
+            version: 5,
+            description: "upload staging",
+            sql: include_str!("../../migrations/sqlite/0005_upload_staging.sql"),
+        },
     ],
     postgres: &[
         EmbeddedMigration {
@@ -75,6 +80,11 @@ pub const MIGRATIONS: Migrations = Migrations {
             version: 4,
             description: "search postings",
             sql: include_str!("../../migrations/postgres/0004_search_postings.sql"),
+        },
+        EmbeddedMigration {
+            version: 5,
+            description: "upload staging",
+            sql: include_str!("../../migrations/postgres/0005_upload_staging.sql"),
         },
     ],
 };
