@@ -617,16 +617,27 @@ async fn a_member_editor_writes_only_its_own_organisations_records() {
             Some(&editor),
         )
     };
+    let timed = std::time::Instant::now();
     let existing = denied(
         library.update_initiative(update(&theirs.name, &own)).await,
         "update of another organisation's initiative",
     );
+    let existing_took = timed.elapsed();
+    let timed = std::time::Instant::now();
     let guessed = denied(
         library
             .update_initiative(update("initiatives/0000000000000000", &own))
             .await,
         "update of a guessed id",
     );
+    let guessed_took = timed.elapsed();
+    // Both wait out the same floor, so their timing does not tell them apart.
+    for took in [existing_took, guessed_took] {
+        assert!(
+            took >= innolab_gateway::security::ownership::DENIAL_FLOOR,
+            "a denial answered after {took:?}"
+        );
+    }
     assert_eq!(
         existing, guessed,
         "a denial does not reveal whether the record exists"

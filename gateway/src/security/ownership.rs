@@ -14,6 +14,11 @@ use prost_reflect::{DynamicMessage, Value};
 use tonic::Status;
 use tonic::transport::Channel;
 
+/// The least time an ownership denial takes: above what reading a stored
+/// record takes (a few milliseconds), so that "not yours" and "does not
+/// exist" take the same time.
+pub const DENIAL_FLOOR: std::time::Duration = std::time::Duration::from_millis(25);
+
 /// How a method's target is tied to an organisation.
 #[derive(Debug, Clone, Copy)]
 enum Rule {
@@ -120,8 +125,25 @@ impl Owners {
     }
 
     /// PERMISSION_DENIED unless every rule of `method` ties `request` to
-    /// `organization`.
+    /// `organization`. A denial is answered no sooner than [`DENIAL_FLOOR`]
+    /// after the check began, so that its timing does not tell whether the
+    /// record exists (reading another organisation's record takes longer
+    /// than finding none).
     pub async fn check(
+        &self,
+        method: &str,
+        request: &DynamicMessage,
+        organization: Option<&str>,
+    ) -> Result<(), Status> {
+        let started = tokio::time::Instant::now();
+        let outcome = self.decide(method, request, organization).await;
+        if outcome.is_err() {
+            tokio::time::sleep_until(started + DENIAL_FLOOR).await;
+        }
+        outcome
+    }
+
+    async fn decide(
         &self,
         method: &str,
         request: &DynamicMessage,
