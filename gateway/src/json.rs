@@ -174,7 +174,18 @@ pub async fn invoke(
     let codec = DynamicCodec {
         output: method.output(),
     };
-    let reply = grpc.unary(grpc_request, grpc_path, codec).await?;
+    let reply = grpc
+        .unary(grpc_request, grpc_path, codec)
+        .await
+        .map_err(|status| {
+            // The client's own timer (Connect-Timeout-Ms) says CANCELLED;
+            // the call's deadline passed.
+            if status.code() == Code::Cancelled && status.message() == "Timeout expired" {
+                Status::deadline_exceeded("the deadline (Connect-Timeout-Ms) passed")
+            } else {
+                status
+            }
+        })?;
     serde_json::to_vec(reply.get_ref())
         .map_err(|e| Status::internal(format!("encoding the answer: {e}")))
 }

@@ -137,7 +137,8 @@ fn channel(upstream: &UpstreamAddr, connect_timeout: Duration) -> anyhow::Result
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .initial_stream_window_size(proxy::UPSTREAM_STREAM_WINDOW)
-        .initial_connection_window_size(proxy::UPSTREAM_CONNECTION_WINDOW);
+        .initial_connection_window_size(proxy::UPSTREAM_CONNECTION_WINDOW)
+        .http2_max_header_list_size(proxy::UPSTREAM_MAX_HEADER_LIST);
     Ok(endpoint.connect_lazy())
 }
 

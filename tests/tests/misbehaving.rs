@@ -704,3 +704,59 @@ async fn a_stalled_upload_blocks_no_other_write_and_leaves_nothing(backend: Back
     assert_eq!(staged, 0, "staged chunks left");
     server.stop().await;
 }
+
+/// Calls in progress are limited per client, not only overall: one client
+/// holding its share (calls whose bodies never arrive) gets
+/// RESOURCE_EXHAUSTED for more, naming the limit, until its calls fail at
+/// the idle time and give their slots back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_holds_at_most_its_share_of_the_calls_in_progress() {
+    let security = innolab_gateway::security::from_vars(|name| {
+        (name == "INNOLAB_MAX_CONCURRENT_CALLS_PER_CLIENT").then(|| "3".to_string())
+    })
+    .unwrap();
+    let suite = Suite::start_with(&Backend::Sqlite, security).await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(tokio::spawn(raw_call(
+            suite.gateway,
+            "/innolab.membership.v1.MembershipService/GetOrganization",
+            &[("grpc-timeout", "3600S")],
+            Bytes::from_static(&[0, 0, 0]),
+            false,
+        )));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut members =
+        mb::membership_service_client::MembershipServiceClient::new(suite.channel().await);
+    let refused = members
+        .get_organization(mb::GetOrganizationRequest {
+            name: "organizations/0190a000-0000-7000-8000-000000000000".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        tonic::Code::ResourceExhausted,
+        "{refused:?}"
+    );
+    assert!(
+        refused.message().contains("limit of 3 calls"),
+        "{refused:?}"
+    );
+    for call in held {
+        assert_eq!(call.await.unwrap().status, "4");
+    }
+    let found = members
+        .get_organization(mb::GetOrganizationRequest {
+            name: "organizations/0190a000-0000-7000-8000-000000000000".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        found.code(),
+        tonic::Code::NotFound,
+        "the slots are back: {found:?}"
+    );
+    suite.stop().await;
+}

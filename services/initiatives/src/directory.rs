@@ -12,6 +12,9 @@ use tonic::Code;
 use tonic::metadata::MetadataMap;
 use tonic::transport::{Channel, Endpoint};
 
+/// Lookups of one request asked of membership at once.
+const LOOKUPS_IN_FLIGHT: usize = 16;
+
 /// A client of the membership service.
 #[derive(Debug, Clone)]
 pub struct Directory {
@@ -38,14 +41,38 @@ impl Directory {
         references: &[(String, String)],
         known: &mut HashSet<String>,
     ) -> Result<(), Error> {
+        use futures_util::StreamExt as _;
+        // Each name once, asked concurrently (up to 16 at a time): an
+        // initiative with 100 partners costs a few round trips, not 100.
+        let mut unknown: Vec<String> = Vec::new();
+        let mut asked = HashSet::new();
+        for (_, name) in references {
+            if !known.contains(name) && asked.insert(name.as_str()) {
+                unknown.push(name.clone());
+            }
+        }
+        let answers: Vec<(String, Result<bool, Error>)> = futures_util::stream::iter(unknown)
+            .map(|name| {
+                let directory = self.clone();
+                async move {
+                    let found = directory.exists(&name).await;
+                    (name, found)
+                }
+            })
+            .buffered(LOOKUPS_IN_FLIGHT)
+            .collect()
+            .await;
+        let mut missing = HashSet::new();
+        for (name, answer) in answers {
+            if answer? {
+                known.insert(name);
+            } else {
+                missing.insert(name);
+            }
+        }
         let mut v = Violations::new();
         for (field, name) in references {
-            if known.contains(name) {
-                continue;
-            }
-            if self.exists(name).await? {
-                known.insert(name.clone());
-            } else {
+            if missing.contains(name.as_str()) {
                 v.add(field.clone(), format!("{name} does not exist"));
             }
         }

@@ -576,6 +576,9 @@ where
                 };
                 let mut response = response;
                 caller_fault(response.headers_mut());
+                if deadline.is_some() {
+                    deadline_fault(response.headers_mut());
+                }
                 Ok(response
                     .map(|body| tonic::body::Body::new(Bounded::new(body, deadline, stopping))))
             }
@@ -750,5 +753,16 @@ fn caller_fault(headers: &mut http::HeaderMap) {
     ];
     if CALLER_FAULTS.iter().any(|fault| message.starts_with(fault)) {
         headers.insert("grpc-status", http::HeaderValue::from_static("3"));
+    }
+}
+
+/// A handler that passes on the error of a call it made with the caller's
+/// remaining deadline gets tonic's client-side "Timeout expired", which
+/// tonic calls CANCELLED; for the caller, its deadline passed.
+fn deadline_fault(headers: &mut http::HeaderMap) {
+    if headers.get("grpc-status").map(|v| v.as_bytes()) == Some(b"1")
+        && headers.get("grpc-message").map(|v| v.as_bytes()) == Some(b"Timeout%20expired")
+    {
+        headers.insert("grpc-status", http::HeaderValue::from_static("4"));
     }
 }

@@ -167,6 +167,10 @@ pub async fn serve(
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(limits.max_concurrent_streams)
+        // A client may cancel every call it has open at once (a dashboard
+        // dropping its subscriptions) without being taken for a rapid-reset
+        // attack, which h2 answers with GOAWAY for the whole connection.
+        .max_pending_accept_reset_streams(limits.max_concurrent_streams as usize)
         .max_header_list_size(limits.max_header_list_bytes)
         .keep_alive_interval(Duration::from_secs(30))
         .keep_alive_timeout(Duration::from_secs(20));
