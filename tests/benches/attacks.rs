@@ -27,19 +27,10 @@ use innolab_proto::innolab::guidance::v1 as gd;
 use innolab_proto::innolab::initiatives::v1 as ini;
 use innolab_proto::innolab::membership::v1 as mb;
 use innolab_tests::fixtures::{import_messages, organization};
-use innolab_tests::{Backend, Suite};
+use innolab_tests::{Backend, Suite, grpc_frame};
 use tonic::transport::Channel;
 
 type Members = mb::membership_service_client::MembershipServiceClient<Channel>;
-
-fn grpc_frame(message: &impl prost::Message) -> Bytes {
-    let body = message.encode_to_vec();
-    let mut framed = Vec::with_capacity(body.len() + 5);
-    framed.push(0);
-    framed.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    framed.extend_from_slice(&body);
-    Bytes::from(framed)
-}
 
 /// What ordinary callers saw.
 struct Seen {

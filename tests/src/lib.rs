@@ -614,3 +614,13 @@ pub async fn http_post(addr: SocketAddr, path: &str, json: &str) -> (u16, String
     };
     (status, body)
 }
+
+/// A gRPC message with its five-byte prefix, for raw HTTP/2 clients.
+pub fn grpc_frame(message: &impl prost::Message) -> bytes::Bytes {
+    let body = message.encode_to_vec();
+    let mut framed = Vec::with_capacity(body.len() + 5);
+    framed.push(0);
+    framed.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    framed.extend_from_slice(&body);
+    bytes::Bytes::from(framed)
+}

@@ -12,7 +12,7 @@ use innolab_proto::innolab::gateway::v1 as gw;
 use innolab_proto::innolab::initiatives::v1 as ini;
 use innolab_proto::innolab::membership::v1 as mb;
 use innolab_tests::fixtures::{import_messages, organization};
-use innolab_tests::{Backend, Suite, on_both_backends};
+use innolab_tests::{Backend, Suite, grpc_frame, on_both_backends};
 use tonic::transport::Channel;
 
 on_both_backends!(
@@ -24,16 +24,6 @@ on_both_backends!(
     lists_over_their_maximum_are_refused_before_any_work,
     a_stalled_upload_blocks_no_other_write_and_leaves_nothing,
 );
-
-/// A gRPC message with its five-byte prefix.
-fn grpc_frame(message: &impl prost::Message) -> Bytes {
-    let body = message.encode_to_vec();
-    let mut framed = Vec::with_capacity(body.len() + 5);
-    framed.push(0);
-    framed.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    framed.extend_from_slice(&body);
-    Bytes::from(framed)
-}
 
 /// A raw HTTP/2 call that never reads its answer: its own connection, the
 /// default 64 KiB windows, and no WINDOW_UPDATE ever sent.
