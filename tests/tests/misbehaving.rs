@@ -198,6 +198,9 @@ struct Answer {
     after: Duration,
     /// Bytes of the header block that carried the status.
     status_bytes: usize,
+    /// The status came in one HEADERS frame that ended the stream, as gRPC
+    /// clients (grpc-go, grpcio) require of an answer without messages.
+    trailers_only: bool,
 }
 
 fn header_bytes(map: &http::HeaderMap) -> usize {
@@ -243,6 +246,7 @@ async fn raw_call(
             message: text(&head, "grpc-message"),
             after: started.elapsed(),
             status_bytes: header_bytes(&head),
+            trailers_only: response.body().is_end_stream(),
         };
     }
     let mut body = response.into_body();
@@ -256,6 +260,7 @@ async fn raw_call(
         message: text(&trailers, "grpc-message"),
         after: started.elapsed(),
         status_bytes: header_bytes(&trailers),
+        trailers_only: false,
     }
 }
 
@@ -298,6 +303,22 @@ async fn followed_streams_end_at_their_deadline(backend: Backend) {
             "{path} at {addr} ended after {:?}",
             answer.after
         );
+    }
+    // An error answer of a call with a deadline is still trailers-only.
+    let missing = grpc_frame(&mb::GetOrganizationRequest {
+        name: "organizations/0190a000-0000-7000-8000-000000000000".into(),
+    });
+    for addr in [suite.gateway, suite.membership.addr] {
+        let answer = raw_call(
+            addr,
+            "/innolab.membership.v1.MembershipService/GetOrganization",
+            &[("grpc-timeout", "5S")],
+            missing.clone(),
+            true,
+        )
+        .await;
+        assert_eq!(answer.status, "5", "{answer:?}");
+        assert!(answer.trailers_only, "at {addr}: {answer:?}");
     }
     let dossier = grpc_frame(&gw::GetInitiativeDossierRequest {
         name: "initiatives/0190a000-0000-7000-8000-000000000000".into(),

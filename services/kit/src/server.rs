@@ -671,7 +671,9 @@ impl http_body::Body for Bounded {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done || (self.deadline.is_none() && self.inner.is_end_stream())
+        // An answer that is already whole (a trailers-only error) must go out
+        // as one HEADERS frame with END_STREAM, as gRPC clients expect.
+        self.done || self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
