@@ -61,7 +61,15 @@ struct Failure {
 type Part<T> = Result<T, Failure>;
 
 fn failed(service: &'static str) -> impl Fn(Status) -> Failure {
-    move |status| Failure { service, status }
+    move |status| Failure {
+        service,
+        status: if status.code() == Code::Cancelled && status.message() == "Timeout expired" {
+            // tonic's client timer: the caller's deadline passed.
+            Status::deadline_exceeded("the deadline passed before it answered")
+        } else {
+            status
+        },
+    }
 }
 
 fn missing(part: &str, failure: &Failure) -> pb::MissingPart {

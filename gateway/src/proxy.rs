@@ -397,7 +397,11 @@ impl<U: Upstream> Forward<U> {
         let response = match outcome {
             // A service in this process reports the cut-off body as its own error.
             Ok(_) if let Some(refusal) = refusal() => refusal,
-            Ok(response) if streams => response.map(relay_stream),
+            // An answer that is already whole (a trailers-only error) stays
+            // one HEADERS frame with END_STREAM, as gRPC clients expect.
+            Ok(response) if streams && !response.headers().contains_key("grpc-status") => {
+                response.map(relay_stream)
+            }
             Ok(response) => response,
             Err(_) if let Some(refusal) = refusal() => refusal,
             Err(e) => {

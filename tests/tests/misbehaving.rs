@@ -319,6 +319,22 @@ async fn followed_streams_end_at_their_deadline(backend: Backend) {
         .await;
         assert_eq!(answer.status, "5", "{answer:?}");
         assert!(answer.trailers_only, "at {addr}: {answer:?}");
+        let refused = raw_call(
+            addr,
+            "/innolab.membership.v1.MembershipService/StreamChanges",
+            &[("grpc-timeout", "5S")],
+            grpc_frame(&mb::StreamChangesRequest {
+                after_sequence: -1,
+                follow: true,
+            }),
+            true,
+        )
+        .await;
+        assert_eq!(refused.status, "3", "{refused:?}");
+        assert!(
+            refused.trailers_only,
+            "a refused stream at {addr}: {refused:?}"
+        );
     }
     let dossier = grpc_frame(&gw::GetInitiativeDossierRequest {
         name: "initiatives/0190a000-0000-7000-8000-000000000000".into(),
