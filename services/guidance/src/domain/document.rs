@@ -55,9 +55,6 @@ impl Document {
 const MAX_ENTRIES: usize = 50;
 
 fn names(v: &mut Violations, field: &str, values: &mut Vec<String>, collection: &str) {
-    if values.len() > MAX_ENTRIES {
-        v.add(field, format!("at most {MAX_ENTRIES} entries"));
-    }
     for (i, value) in values.iter().enumerate() {
         if let Err(e) = check::resource_id(value, collection) {
             v.add(format!("{field}[{i}]"), e);
@@ -95,9 +92,6 @@ impl DocumentFields {
         match check::optional_text(&self.description, 10_000) {
             Ok(d) => self.description = d,
             Err(e) => v.add("description", e),
-        }
-        if self.topics.len() > MAX_ENTRIES {
-            v.add("topics", format!("at most {MAX_ENTRIES} entries"));
         }
         for (i, topic) in self.topics.iter_mut().enumerate() {
             match check::required_text(topic, 100) {

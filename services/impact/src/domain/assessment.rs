@@ -245,12 +245,6 @@ impl AssessmentFields {
             Err(e) => v.add("findings", e),
         }
         self.lessons = check::text_list(&mut v, "lessons", &self.lessons);
-        if self.evaluators.len() > MAX_ENTRIES {
-            v.add(
-                "evaluators",
-                format!("must have at most {MAX_ENTRIES} entries"),
-            );
-        }
         for (i, e) in self.evaluators.iter().enumerate() {
             let collection = if e.starts_with("people/") {
                 "people"

@@ -144,12 +144,6 @@ impl CapacityFields {
             }
         }
         self.assessors = check::text_list(&mut v, "assessors", &self.assessors);
-        if self.assessors.len() > MAX_ENTRIES {
-            v.add(
-                "assessors",
-                format!("must have at most {MAX_ENTRIES} entries"),
-            );
-        }
         v.finish()?;
         // Normalise the country code's case once it is known to be valid.
         if let Some(code) = self.subject.strip_prefix("countries/") {

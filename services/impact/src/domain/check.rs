@@ -33,12 +33,9 @@ pub fn optional_text(value: &str, max: usize) -> Result<String, String> {
     Ok(v.to_string())
 }
 
-/// A list of required texts: at most [`MAX_ENTRIES`], each non-empty.
+/// A list of required texts, each non-empty (its length is checked first,
+/// by the caller's `Violations::lists_within`).
 pub fn text_list(v: &mut Violations, field: &str, values: &[String]) -> Vec<String> {
-    if values.len() > MAX_ENTRIES {
-        v.add(field, format!("must have at most {MAX_ENTRIES} entries"));
-        return Vec::new();
-    }
     values
         .iter()
         .enumerate()

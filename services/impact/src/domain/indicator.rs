@@ -111,12 +111,6 @@ impl IndicatorFields {
                 _ => {}
             }
         }
-        if self.measurements.len() > MAX_MEASUREMENTS {
-            v.add(
-                "measurements",
-                format!("must have at most {MAX_MEASUREMENTS} entries"),
-            );
-        }
         for (i, m) in self.measurements.iter_mut().enumerate() {
             if let Err(e) = check::finite(m.value) {
                 v.add(format!("measurements[{i}].value"), e);

@@ -93,11 +93,6 @@ impl Sroi {
         }
         if self.outcomes.is_empty() {
             v.add("outcomes", "at least one outcome is required");
-        } else if self.outcomes.len() > MAX_ENTRIES {
-            v.add(
-                "outcomes",
-                format!("must have at most {MAX_ENTRIES} entries"),
-            );
         }
         for (i, o) in self.outcomes.iter_mut().enumerate() {
             let at = |f: &str| format!("outcomes[{i}].{f}");
