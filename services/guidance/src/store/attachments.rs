@@ -45,10 +45,7 @@ impl Drop for Upload {
             let db = self.db.clone();
             let id = std::mem::take(&mut self.id);
             runtime.spawn(async move {
-                let _ = sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1")
-                    .bind(&id)
-                    .execute(db.pool())
-                    .await;
+                let _ = delete_staged(db.pool(), &id).await;
             });
         }
     }
@@ -160,10 +157,7 @@ impl Upload {
 
     /// Deletes what was staged: the upload failed.
     pub async fn abort(mut self) {
-        let deleted = sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1")
-            .bind(&self.id)
-            .execute(self.db.pool())
-            .await;
+        let deleted = delete_staged(self.db.pool(), &self.id).await;
         self.settled = true;
         if let Err(e) = deleted {
             tracing::warn!(error = %e, upload = %self.id, "staged chunks of a failed upload are left for the sweep");
@@ -174,12 +168,11 @@ impl Upload {
     /// in one transaction; a retry that raced this one gets the first result.
     pub async fn commit(mut self, size_bytes: i64) -> Result<Attachment, Error> {
         let committed = self.store(size_bytes).await;
-        // Nothing is left staged: moved on success; not wanted after a
-        // failure or when a raced retry had stored the attachment first.
-        let _ = sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1")
-            .bind(&self.id)
-            .execute(self.db.pool())
-            .await;
+        // The chunks were moved (or, for a raced retry, dropped) in the
+        // committing transaction; after a failure they are not wanted.
+        if committed.is_err() {
+            let _ = delete_staged(self.db.pool(), &self.id).await;
+        }
         self.settled = true;
         committed
     }
@@ -189,7 +182,11 @@ impl Upload {
         if let Some(row) =
             existing_request(&mut tx, "attachments", COLUMNS, self.request_id.as_deref()).await?
         {
-            return attachment(&row);
+            // A concurrent retry stored it first: its result, and nothing staged kept.
+            let stored = attachment(&row)?;
+            delete_staged(&mut *tx, &self.id).await?;
+            tx.commit().await?;
+            return Ok(stored);
         }
         super::documents::get(&mut tx, &self.document_id).await?;
         let now = now_micros();
@@ -223,10 +220,7 @@ impl Upload {
         .bind(&self.id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1")
-            .bind(&self.id)
-            .execute(&mut *tx)
-            .await?;
+        delete_staged(&mut *tx, &self.id).await?;
         let row = sqlx::query(&format!("SELECT {COLUMNS} FROM attachments WHERE id = $1"))
             .bind(&self.id)
             .fetch_one(&mut *tx)
@@ -235,6 +229,18 @@ impl Upload {
         tx.commit().await?;
         Ok(stored)
     }
+}
+
+/// Deletes an upload's staged chunks.
+async fn delete_staged<'e, E>(executor: E, upload_id: &str) -> Result<(), Error>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1")
+        .bind(upload_id)
+        .execute(executor)
+        .await?;
+    Ok(())
 }
 
 fn attachment(row: &AnyRow) -> Result<Attachment, Error> {
