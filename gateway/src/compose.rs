@@ -10,13 +10,13 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt, TryStreamExt};
+use innolab_kit::balance::Channel;
 use innolab_proto::innolab::gateway::v1 as pb;
 use innolab_proto::innolab::guidance::v1 as guidance;
 use innolab_proto::innolab::impact::v1 as impact;
 use innolab_proto::innolab::initiatives::v1 as initiatives;
 use innolab_proto::innolab::membership::v1 as membership;
 use tonic::metadata::{MetadataMap, MetadataValue};
-use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 

@@ -6,10 +6,10 @@ use std::pin::Pin;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use innolab_kit::balance::Channel;
 use innolab_proto::innolab::common::v1::Change;
 use innolab_proto::innolab::gateway::v1 as pb;
 use tokio::sync::mpsc;
-use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 

@@ -16,10 +16,10 @@ pub mod suite;
 use std::future::Future;
 use std::time::Duration;
 
+use innolab_kit::balance::{self, Channel};
 use innolab_kit::server::{self, Readiness, ServeOptions};
 use tokio::net::TcpListener;
 use tonic::service::Routes;
-use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
@@ -85,7 +85,8 @@ pub struct UpstreamAddr {
     pub service: &'static str,
     /// Environment variable holding its URL.
     pub env: &'static str,
-    /// Its URL, e.g. `http://membership:50051`.
+    /// Its URL, e.g. `http://membership:50051`, or several, comma-separated
+    /// (calls are balanced over every address they resolve to).
     pub url: String,
     /// When the service runs in this process (the suite): its stack, called
     /// directly instead of over `url` (compositions and JSON still use `url`).
@@ -130,16 +131,15 @@ pub struct GatewaySettings {
     pub security: security::Security,
 }
 
+/// A channel to every endpoint `upstream`'s address resolves to.
 fn channel(upstream: &UpstreamAddr, connect_timeout: Duration) -> anyhow::Result<Channel> {
-    let endpoint = Endpoint::from_shared(upstream.url.clone())
-        .map_err(|e| anyhow::anyhow!("{} {:?} is not a URL: {e}", upstream.env, upstream.url))?
-        .connect_timeout(connect_timeout)
-        .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(30))
-        .initial_stream_window_size(proxy::UPSTREAM_STREAM_WINDOW)
-        .initial_connection_window_size(proxy::UPSTREAM_CONNECTION_WINDOW)
-        .http2_max_header_list_size(proxy::UPSTREAM_MAX_HEADER_LIST);
-    Ok(endpoint.connect_lazy())
+    let options = balance::Options {
+        connect_timeout,
+        stream_window: proxy::UPSTREAM_STREAM_WINDOW,
+        connection_window: proxy::UPSTREAM_CONNECTION_WINDOW,
+        max_header_list: proxy::UPSTREAM_MAX_HEADER_LIST,
+    };
+    Channel::lazy(&upstream.url, options).map_err(|e| anyhow::anyhow!("{}: {e}", upstream.env))
 }
 
 /// Serves the gateway on `listener` until `shutdown` completes.
@@ -177,8 +177,6 @@ pub async fn serve(
             "membership" => {
                 routes = routes.add_service(Forward::<Membership>::new(
                     forward,
-                    &upstream.url,
-                    settings.connect_timeout,
                     guard.clone(),
                     owners.clone(),
                     recorder.clone(),
@@ -189,8 +187,6 @@ pub async fn serve(
             "initiatives" => {
                 routes = routes.add_service(Forward::<Initiatives>::new(
                     forward,
-                    &upstream.url,
-                    settings.connect_timeout,
                     guard.clone(),
                     owners.clone(),
                     recorder.clone(),
@@ -201,8 +197,6 @@ pub async fn serve(
             "guidance" => {
                 routes = routes.add_service(Forward::<Guidance>::new(
                     forward,
-                    &upstream.url,
-                    settings.connect_timeout,
                     guard.clone(),
                     owners.clone(),
                     recorder.clone(),
@@ -213,8 +207,6 @@ pub async fn serve(
             "impact" => {
                 routes = routes.add_service(Forward::<Impact>::new(
                     forward,
-                    &upstream.url,
-                    settings.connect_timeout,
                     guard.clone(),
                     owners.clone(),
                     recorder.clone(),

@@ -11,12 +11,10 @@ use std::time::{Duration, Instant};
 
 use http::{HeaderValue, Request, Response};
 use http_body_util::BodyExt;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use innolab_kit::balance::Channel;
 use std::sync::Arc;
 use tonic::body::Body;
 use tonic::server::NamedService;
-use tonic::transport::Channel;
 
 /// Header carrying the request id, generated when the caller sends none and
 /// echoed back in the response.
@@ -28,22 +26,16 @@ pub trait Upstream: Send + Sync + 'static {
     const NAME: &'static str;
 }
 
-/// hyper's pooled HTTP/2 client: one multiplexed connection per upstream,
-/// reused by every call, with no request queue or worker task in front of it
-/// (a tonic `Channel` adds both, about a tenth of a local call's latency).
-type Raw = hyper_util::client::legacy::Client<HttpConnector, Body>;
-
-/// Forwards the calls of upstream `U`: gRPC byte for byte over a raw HTTP/2
-/// client, JSON calls (which need a typed client) over `channel`.
+/// Forwards the calls of upstream `U` over `channel` (balanced over the
+/// service's endpoints): gRPC byte for byte, JSON calls through a typed
+/// client.
 #[derive(Debug)]
 pub struct Forward<U> {
     audit: Option<crate::audit::Recorder>,
     guard: crate::security::Guard,
     owners: crate::security::ownership::Owners,
     channel: Channel,
-    raw: Raw,
     local: Option<innolab_kit::server::InProcess>,
-    origin: Arc<str>,
     upstream: PhantomData<fn() -> U>,
 }
 
@@ -54,47 +46,29 @@ impl<U> Clone for Forward<U> {
             guard: self.guard.clone(),
             owners: self.owners.clone(),
             channel: self.channel.clone(),
-            raw: self.raw.clone(),
             local: self.local.clone(),
-            origin: self.origin.clone(),
             upstream: PhantomData,
         }
     }
 }
 
 impl<U: Upstream> Forward<U> {
-    /// Forwards to the service at `url` (`http://host:port`); `channel` is a
-    /// channel to the same place. With `local` (the service runs in this
-    /// process), gRPC calls go to its published stack instead, once it is up.
+    /// Forwards to the service over `channel`. With `local` (the service
+    /// runs in this process), gRPC calls go to its published stack instead,
+    /// once it is up.
     pub fn new(
         channel: Channel,
-        url: &str,
-        connect_timeout: Duration,
         guard: crate::security::Guard,
         owners: crate::security::ownership::Owners,
         audit: Option<crate::audit::Recorder>,
         local: Option<innolab_kit::server::InProcess>,
     ) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(connect_timeout));
-        let raw = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-            .http2_only(true)
-            .timer(TokioTimer::new())
-            .pool_timer(TokioTimer::new())
-            .http2_keep_alive_interval(Duration::from_secs(30))
-            .http2_initial_stream_window_size(UPSTREAM_STREAM_WINDOW)
-            .http2_initial_connection_window_size(UPSTREAM_CONNECTION_WINDOW)
-            .http2_max_header_list_size(UPSTREAM_MAX_HEADER_LIST)
-            .build(connector);
         Forward {
             audit,
             guard,
             owners,
             channel,
-            raw,
             local,
-            origin: Arc::from(url.trim_end_matches('/')),
             upstream: PhantomData,
         }
     }
@@ -338,17 +312,6 @@ impl<U: Upstream> Forward<U> {
                 request.headers_mut().insert("grpc-timeout", value);
             }
         }
-        let target = format!(
-            "{}{}",
-            self.origin,
-            request.uri().path_and_query().map_or("/", |p| p.as_str())
-        );
-        match http::Uri::try_from(target) {
-            Ok(uri) => *request.uri_mut() = uri,
-            Err(e) => {
-                return refuse(tonic::Status::internal(format!("upstream address: {e}")));
-            }
-        }
         let limit = self.guard.limits().max_message_bytes;
         let refused = Refused::default();
         let request = request.map(|body| {
@@ -362,6 +325,7 @@ impl<U: Upstream> Forward<U> {
             })
         });
         let local = self.local.as_ref().and_then(|slot| slot.get());
+        let unary = crate::json::UNARY.contains(method.as_str());
         let call = async move {
             match local {
                 // In the same process: the service's own stack, no socket.
@@ -369,7 +333,21 @@ impl<U: Upstream> Forward<U> {
                     Ok(response) => Ok(response),
                     Err(never) => match never {},
                 },
-                None => self.raw.request(request).await.map(|r| r.map(Body::new)),
+                None => {
+                    // A unary request is read whole first (one message, one
+                    // frame or a few), so that a replica that refuses it
+                    // unprocessed (it is stopping) can be passed over.
+                    let request = if unary {
+                        let (parts, body) = request.into_parts();
+                        let bytes = body.collect().await?.to_bytes();
+                        Request::from_parts(parts, Body::new(http_body_util::Full::new(bytes)))
+                    } else {
+                        request
+                    };
+                    tower::ServiceExt::oneshot(self.channel.clone(), request)
+                        .await
+                        .map(|r| r.map(Body::new))
+                }
             }
         };
         let outcome = match remaining {
@@ -405,6 +383,7 @@ impl<U: Upstream> Forward<U> {
             Ok(response) => response,
             Err(_) if let Some(refusal) = refusal() => refusal,
             Err(e) => {
+                let e = innolab_kit::balance::Causes(&*e);
                 tracing::warn!(upstream = U::NAME, error = %e, "upstream unreachable");
                 upstream_unavailable(U::NAME, &e).into_http()
             }

@@ -695,4 +695,161 @@ async fn separate_processes_run_the_whole_scenario(backend: Backend) {
     drop_schemas(&backend, &run).await;
 }
 
-on_both_backends!(separate_processes_run_the_whole_scenario);
+/// Calls of `method` a process answered OK, read from its Prometheus
+/// endpoint at `metrics` as an operator's scraper would.
+async fn answered(metrics: &str, method: &str) -> u64 {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(metrics).await.unwrap();
+    stream
+        .write_all(
+            format!("GET /metrics HTTP/1.1\r\nHost: {metrics}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.unwrap();
+    text.lines()
+        .filter(|l| {
+            l.starts_with("grpc_server_handled_total{")
+                && l.contains(&format!("/{method}\""))
+                && l.contains("\"OK\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// `calls` reads of `organization` through the gateway, eight at a time;
+/// returns the failures. `midway` runs once half of them were sent.
+async fn read_organizations(
+    gateway: &Channel,
+    organization: &str,
+    calls: usize,
+    midway: impl FnOnce() + Send + 'static,
+) -> Vec<Status> {
+    use futures_util::StreamExt as _;
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let midway = std::sync::Mutex::new(Some(midway));
+    let midway = std::sync::Arc::new(midway);
+    futures_util::stream::iter(0..calls)
+        .map(|_| {
+            let mut client =
+                mb::membership_service_client::MembershipServiceClient::new(gateway.clone());
+            let request = mb::GetOrganizationRequest {
+                name: organization.to_string(),
+            };
+            let sent = sent.clone();
+            let midway = midway.clone();
+            async move {
+                if sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == calls / 2
+                    && let Some(run) = midway.lock().unwrap().take()
+                {
+                    // Off the runtime's threads: it waits for a process to exit.
+                    tokio::task::spawn_blocking(run);
+                }
+                client.get_organization(request).await.err()
+            }
+        })
+        .buffer_unordered(8)
+        .filter_map(|failure| async move { failure })
+        .collect()
+        .await
+}
+
+/// Two replicas of membership on one database behind one gateway whose
+/// membership address lists both: calls are balanced over them, and stopping
+/// one mid-run fails no call (SIGTERM drains what is in flight; the gateway
+/// sends nothing more to a replica that said GOAWAY).
+async fn calls_balance_over_replicas(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let run = uuid::Uuid::now_v7().simple().to_string();
+    let db = database(&backend, dir.path(), "membership", &run);
+    let metrics_a = format!("127.0.0.1:{}", free_port());
+    let metrics_b = format!("127.0.0.1:{}", free_port());
+    let with_metrics = |addr: &String| {
+        let mut env = db.clone();
+        env.push(("INNOLAB_METRICS_ADDR", addr.clone()));
+        env
+    };
+    let mut replica_a = Process::start("innolab-membership", dir.path(), &with_metrics(&metrics_a));
+    replica_a.wait_serving().await;
+    let mut replica_b = Process::start("innolab-membership", dir.path(), &with_metrics(&metrics_b));
+    replica_b.wait_serving().await;
+    let nowhere = format!("http://127.0.0.1:{}", free_port());
+    let mut gateway = Process::start(
+        "innolab-gateway",
+        dir.path(),
+        &[
+            (
+                "INNOLAB_MEMBERSHIP_URL",
+                format!("{},{}", replica_a.url(), replica_b.url()),
+            ),
+            ("INNOLAB_INITIATIVES_URL", nowhere.clone()),
+            ("INNOLAB_GUIDANCE_URL", nowhere.clone()),
+            ("INNOLAB_IMPACT_URL", nowhere),
+            ("RUST_LOG", "info,innolab_kit::balance=debug".into()),
+        ],
+    );
+    gateway.wait_serving().await;
+    let channel = Channel::from_shared(gateway.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    wait_gateway_sees(&channel, "membership", 1).await;
+    let mut members = mb::membership_service_client::MembershipServiceClient::new(channel.clone());
+    let agency = organization(&mut members, "Agency for Digitisation", "DK").await;
+
+    const METHOD: &str = "innolab.membership.v1.MembershipService/GetOrganization";
+    let before = (
+        answered(&metrics_a, METHOD).await,
+        answered(&metrics_b, METHOD).await,
+    );
+    let failures = read_organizations(&channel, &agency, 1_000, || {}).await;
+    assert!(failures.is_empty(), "failed reads: {failures:?}");
+    let on_a = answered(&metrics_a, METHOD).await - before.0;
+    let on_b = answered(&metrics_b, METHOD).await - before.1;
+    assert_eq!(on_a + on_b, 1_000, "every read answered by a replica");
+    assert!(
+        on_a >= 300 && on_b >= 300,
+        "1,000 reads: {on_a} on one replica, {on_b} on the other"
+    );
+
+    // Stop one replica half-way through another 1,000 reads: none fails.
+    let stopping = std::sync::Arc::new(std::sync::Mutex::new(Some(replica_b)));
+    let stopped = stopping.clone();
+    let failures = read_organizations(&channel, &agency, 1_000, move || {
+        if let Some(replica) = stopped.lock().unwrap().as_mut() {
+            replica.terminate();
+        }
+    })
+    .await;
+    if !failures.is_empty() {
+        let log = gateway.log_text();
+        let stopped = stopping.lock().unwrap().as_ref().map(Process::log_text);
+        panic!(
+            "{} reads failed while a replica stopped: {:?}\n--- gateway log (end)\n{}\n--- stopped replica's log (end)\n{}",
+            failures.len(),
+            failures.first(),
+            &log[log.len().saturating_sub(6000)..],
+            stopped
+                .as_deref()
+                .map_or("", |l| &l[l.len().saturating_sub(4000)..]),
+        );
+    }
+    // After the stop, every read lands on the replica left.
+    let left = answered(&metrics_a, METHOD).await;
+    let failures = read_organizations(&channel, &agency, 100, || {}).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(answered(&metrics_a, METHOD).await, left + 100);
+
+    gateway.stop();
+    replica_a.stop();
+    drop(stopping);
+    drop_schemas(&backend, &run).await;
+}
+
+on_both_backends!(
+    separate_processes_run_the_whole_scenario,
+    calls_balance_over_replicas
+);

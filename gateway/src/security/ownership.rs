@@ -7,12 +7,12 @@
 
 use bytes::{Buf, Bytes};
 use initiatives::initiatives_service_client::InitiativesServiceClient;
+use innolab_kit::balance::Channel;
 use innolab_proto::innolab::initiatives::v1 as initiatives;
 use innolab_proto::innolab::membership::v1 as membership;
 use membership::membership_service_client::MembershipServiceClient;
 use prost_reflect::{DynamicMessage, Value};
 use tonic::Status;
-use tonic::transport::Channel;
 
 /// The least time an ownership denial takes: above what reading a stored
 /// record takes (a few milliseconds), so that "not yours" and "does not

@@ -5,13 +5,15 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use innolab_kit::balance::{Channel, Options};
 use innolab_kit::{Error, Violations};
 use innolab_proto::innolab::membership::v1::GetOrganizationRequest;
 use innolab_proto::innolab::membership::v1::membership_service_client::MembershipServiceClient;
 use tonic::Code;
 use tonic::metadata::MetadataMap;
-use tonic::transport::{Channel, Endpoint};
 
+/// How long one lookup may take.
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 /// Lookups of one request asked of membership at once.
 const LOOKUPS_IN_FLIGHT: usize = 16;
 
@@ -22,14 +24,17 @@ pub struct Directory {
 }
 
 impl Directory {
-    /// A lazily connected client of the membership service at `url`.
+    /// A client of the membership service at `url` (one URL or several,
+    /// comma-separated), balanced over every endpoint they resolve to.
     pub fn new(url: &str) -> anyhow::Result<Directory> {
-        let endpoint = Endpoint::from_shared(url.to_string())
-            .map_err(|e| anyhow::anyhow!("INNOLAB_MEMBERSHIP_URL {url:?} is not a URI: {e}"))?
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(5));
+        let options = Options {
+            connect_timeout: Duration::from_secs(2),
+            ..Options::default()
+        };
+        let channel = Channel::lazy(url, options)
+            .map_err(|e| anyhow::anyhow!("INNOLAB_MEMBERSHIP_URL: {e}"))?;
         Ok(Directory {
-            client: MembershipServiceClient::new(endpoint.connect_lazy()),
+            client: MembershipServiceClient::new(channel),
         })
     }
 
@@ -86,7 +91,12 @@ impl Directory {
         let mut headers = http::HeaderMap::new();
         innolab_kit::telemetry::inject_current_context(&mut headers);
         *request.metadata_mut() = MetadataMap::from_headers(headers);
-        match self.client.clone().get_organization(request).await {
+        let answer = tokio::time::timeout(LOOKUP_TIMEOUT, async {
+            self.client.clone().get_organization(request).await
+        })
+        .await
+        .unwrap_or_else(|_| Err(tonic::Status::deadline_exceeded("no answer in time")));
+        match answer {
             Ok(_) => Ok(true),
             Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => {
                 Ok(false)

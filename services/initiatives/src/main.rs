@@ -44,11 +44,8 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    if let Err(e) = url::Url::parse(&cli.membership_url) {
-        eprintln!(
-            "innolab-initiatives: INNOLAB_MEMBERSHIP_URL {:?} is not a URL: {e}",
-            cli.membership_url
-        );
+    if let Err(e) = innolab_kit::balance::Targets::parse(&cli.membership_url) {
+        eprintln!("innolab-initiatives: INNOLAB_MEMBERSHIP_URL: {e}");
         return std::process::ExitCode::from(2);
     }
     let _telemetry = match telemetry::init("initiatives", settings.log_format) {

@@ -3,6 +3,7 @@
 //! database pool with migrations.
 
 pub mod api;
+pub mod balance;
 pub mod changes;
 pub mod config;
 pub mod db;

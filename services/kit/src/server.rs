@@ -264,9 +264,13 @@ where
     watchdog.abort();
     // Liveness stays SERVING until the process exits: a probe that failed
     // during the drain would have the pod killed before its calls finish.
-    readiness.set(false).await;
+    // Calls that reach the server before its GOAWAY are still served.
+    readiness.draining().await;
     let _ = stop_tx.send(true);
     let drained = server.await.unwrap_or(false);
+    // The connections are closed; what still holds the stack (the gateway
+    // in this process) is refused from now on.
+    readiness.ready.store(false, Ordering::SeqCst);
     stop_probe();
     if !drained {
         tracing::warn!("drain time exceeded; remaining calls are cut off");
@@ -328,6 +332,18 @@ impl Readiness {
         if was != ready {
             tracing::info!(service = self.grpc_name, ready, "readiness changed");
         }
+    }
+
+    /// At shutdown: health says NOT_SERVING (so balancers and Kubernetes stop
+    /// sending calls), but the gate stays as it was, so that a call sent
+    /// before the caller saw the server's GOAWAY is served, not refused.
+    pub async fn draining(&self) {
+        let status = ServingStatus::NotServing;
+        self.reporter.set_service_status("", status).await;
+        self.reporter
+            .set_service_status(self.grpc_name, status)
+            .await;
+        tracing::info!(service = self.grpc_name, ready = false, "readiness changed");
     }
 
     /// Reports `name`'s health status apart from this server's own readiness
