@@ -3298,7 +3298,7 @@ async fn reflection_lists_services(backend: Backend) {
         host: String::new(),
         message_request: Some(RequestV1::FileContainingSymbol(SERVICE.into())),
     };
-    let answer = V1::new(channel)
+    let answer = V1::new(channel.clone())
         .server_reflection_info(tokio_stream::once(request))
         .await
         .accepted("reflection v1 file containing symbol")
@@ -3314,6 +3314,67 @@ async fn reflection_lists_services(backend: Backend) {
         "descriptor of {SERVICE}: {:?}",
         answer.message_response.map(|_| "another answer")
     );
+
+    // An unknown symbol is answered with an error_response on a stream that
+    // stays open: the next request on it is answered (as grpcurl expects).
+    let (ask, asked) = tokio::sync::mpsc::channel(4);
+    let mut answers = V1::new(channel.clone())
+        .server_reflection_info(tokio_stream::wrappers::ReceiverStream::new(asked))
+        .await
+        .accepted("reflection v1 session");
+    for symbol in ["innolab.membership.v1.NoSuchThing", SERVICE] {
+        ask.send(ReqV1 {
+            host: String::new(),
+            message_request: Some(RequestV1::FileContainingSymbol(symbol.into())),
+        })
+        .await
+        .unwrap();
+        let answer = answers
+            .message()
+            .await
+            .expect("stream open")
+            .expect("answer");
+        match (symbol, answer.message_response) {
+            (SERVICE, Some(ResponseV1::FileDescriptorResponse(f))) => {
+                assert!(!f.file_descriptor_proto.is_empty());
+            }
+            (_, Some(ResponseV1::ErrorResponse(e))) if symbol != SERVICE => {
+                assert_eq!(e.error_code, tonic::Code::NotFound as i32);
+                assert!(e.error_message.contains(symbol), "{}", e.error_message);
+            }
+            (_, other) => panic!("{symbol}: {other:?}"),
+        }
+    }
+    drop(ask);
+    assert!(answers.message().await.expect("clean end").is_none());
+    let (ask, asked) = tokio::sync::mpsc::channel(4);
+    let mut answers = V1alpha::new(channel)
+        .server_reflection_info(tokio_stream::wrappers::ReceiverStream::new(asked))
+        .await
+        .accepted("reflection v1alpha session");
+    for file in ["no/such.proto", "innolab/membership/v1/membership.proto"] {
+        ask.send(ReqV1alpha {
+            host: String::new(),
+            message_request: Some(RequestV1alpha::FileByFilename(file.into())),
+        })
+        .await
+        .unwrap();
+        let answer = answers
+            .message()
+            .await
+            .expect("stream open")
+            .expect("answer");
+        let ok = matches!(
+            answer.message_response,
+            Some(ResponseV1alpha::FileDescriptorResponse(_))
+        );
+        let refused = matches!(answer.message_response, Some(ResponseV1alpha::ErrorResponse(ref e)) if e.error_code == tonic::Code::NotFound as i32);
+        assert!(
+            if file.starts_with("no/") { refused } else { ok },
+            "{file}: {:?}",
+            answer.message_response
+        );
+    }
     server.stop().await;
 }
 

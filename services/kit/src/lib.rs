@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod filter;
 pub mod page;
+pub mod reflection;
 pub mod server;
 pub mod subscriber;
 pub mod telemetry;

@@ -182,15 +182,18 @@ where
         readiness.report(name, false).await;
     }
 
-    let mut reflection_v1 = tonic_reflection::server::Builder::configure();
-    let mut reflection_v1alpha = tonic_reflection::server::Builder::configure();
-    for set in options.descriptor_sets.iter().copied().chain([
-        tonic_health::pb::FILE_DESCRIPTOR_SET,
-        tonic_types::pb::FILE_DESCRIPTOR_SET,
-    ]) {
-        reflection_v1 = reflection_v1.register_encoded_file_descriptor_set(set);
-        reflection_v1alpha = reflection_v1alpha.register_encoded_file_descriptor_set(set);
-    }
+    let sets: Vec<&[u8]> = options
+        .descriptor_sets
+        .iter()
+        .copied()
+        .chain([
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_types::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ])
+        .collect();
+    let reflection = Arc::new(crate::reflection::Index::new(&sets)?);
     let probe = match options.probe_addr {
         Some(addr) => {
             let probe_listener = TcpListener::bind(addr)
@@ -211,8 +214,8 @@ where
     };
     let routes = routes
         .add_service(health)
-        .add_service(reflection_v1.build_v1()?)
-        .add_service(reflection_v1alpha.build_v1alpha()?);
+        .add_service(crate::reflection::v1::server(reflection.clone()))
+        .add_service(crate::reflection::v1alpha::server(reflection));
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stack = LocalService::new(Calls {
