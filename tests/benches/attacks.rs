@@ -1,8 +1,10 @@
 //! What a well-behaved client sees while another one misbehaves (issue 21):
 //! for each attack, the success rate and latency of ordinary calls made
 //! meanwhile through the gateway, against the goal of 100% success and p99
-//! under 50 ms. Also the worst request the list limits allow, and 300
-//! reading followers of the change feed. Writes a Markdown report.
+//! under 50 ms. Also the worst request the list limits allow, 300 reading
+//! followers of the change feed, and the suite's memory while a fuzzer's
+//! hostile messages go to every unary method (issue 14). Writes a Markdown
+//! report.
 //!
 //! `cargo bench -p innolab-tests --bench attacks` (SQLite; the suite runs in
 //! this process, every part on its own loopback socket). The report goes to
@@ -151,6 +153,127 @@ async fn stalled(addr: SocketAddr, path: &str, body: Bytes, end: bool) -> Held {
     (client, response, send)
 }
 
+/// This process's resident memory (the whole suite runs in it), in MiB.
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// `value` as a protobuf varint.
+fn varint(value: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    prost::encoding::encode_varint(value, &mut out);
+    out
+}
+
+/// A small deterministic generator (xorshift), so every run sends the same bytes.
+struct Noise(u64);
+
+impl Noise {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+
+    /// One hostile message body, of the kinds a protocol fuzzer sends.
+    fn message(&mut self) -> Vec<u8> {
+        match self.below(6) {
+            // Random bytes.
+            0 => {
+                let n = self.below(4096) as usize;
+                self.bytes(n)
+            }
+            // A length-delimited field that claims far more than follows.
+            1 => {
+                let mut m = vec![0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f];
+                m.extend(self.bytes(16));
+                m
+            }
+            // A string field holding invalid UTF-8.
+            2 => {
+                let n = 1 + self.below(200) as usize;
+                let mut m = vec![0x0a];
+                m.extend(varint(n as u64));
+                m.extend(std::iter::repeat_n(0xff, n));
+                m
+            }
+            // Messages nested a hundred deep.
+            3 => {
+                let mut m = Vec::new();
+                for _ in 0..100 {
+                    let mut outer = vec![0x12];
+                    outer.extend(varint(m.len() as u64));
+                    outer.extend(m);
+                    m = outer;
+                }
+                m
+            }
+            // A large message within the gateway's limit.
+            4 => {
+                let n = 100_000 + self.below(100_000) as usize;
+                let mut m = vec![0x0a];
+                m.extend(varint(n as u64));
+                m.extend(std::iter::repeat_n(b'a', n));
+                m
+            }
+            // A wrong wire type for every field number from 1 to 30.
+            _ => (1..=30u8)
+                .flat_map(|f| [(f << 3) | 5, 1, 2, 3, 4])
+                .collect(),
+        }
+    }
+}
+
+/// One call on `client` with `message` framed as gRPC, read to its end.
+async fn raw_call(
+    client: &mut h2::client::SendRequest<Bytes>,
+    addr: SocketAddr,
+    path: &str,
+    message: Vec<u8>,
+) {
+    let Ok(mut ready) = client.clone().ready().await else {
+        return;
+    };
+    let mut frame = Vec::with_capacity(message.len() + 5);
+    frame.push(0);
+    frame.extend((message.len() as u32).to_be_bytes());
+    frame.extend(message);
+    let request = http::Request::post(format!("http://{addr}{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("grpc-timeout", "5S")
+        .body(())
+        .unwrap();
+    let Ok((response, mut send)) = ready.send_request(request, false) else {
+        return;
+    };
+    if send.send_data(Bytes::from(frame), true).is_err() {
+        return;
+    }
+    if let Ok(response) = response.await {
+        let mut body = response.into_body();
+        while let Some(Ok(chunk)) = body.data().await {
+            let _ = body.flow_control().release_capacity(chunk.len());
+        }
+        let _ = body.trailers().await;
+    }
+    *client = ready;
+}
+
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let fields: Vec<&str> = stat
@@ -250,6 +373,87 @@ async fn run() {
         &observe(&callers, &reader, window).await,
     );
     drop(held);
+
+    // 1b. Hostile input: every unary method, fed what a protocol fuzzer sends,
+    // from 16 connections at once; resident memory sampled meanwhile.
+    let mut methods: Vec<String> = innolab_gateway::json::UNARY.iter().cloned().collect();
+    methods.sort();
+    let methods = Arc::new(methods);
+    let before = rss_mib();
+    let peak = Arc::new(std::sync::Mutex::new(before));
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = tokio::spawn({
+        let peak = peak.clone();
+        let sampling = sampling.clone();
+        async move {
+            while sampling.load(Ordering::SeqCst) {
+                let now = rss_mib();
+                {
+                    let mut p = peak.lock().unwrap();
+                    *p = p.max(now);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
+    const FUZZ_WORKERS: u64 = 16;
+    const FUZZ_CALLS: u64 = 2_500;
+    let started = Instant::now();
+    let fuzzers: Vec<_> = (0..FUZZ_WORKERS)
+        .map(|worker| {
+            let methods = methods.clone();
+            let gateway = suite.gateway;
+            tokio::spawn(async move {
+                let tcp = tokio::net::TcpStream::connect(gateway).await.unwrap();
+                let (mut client, connection) = h2::client::handshake(tcp).await.unwrap();
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+                let mut noise = Noise(0x9e37_79b9_7f4a_7c15 ^ (worker + 1));
+                for _ in 0..FUZZ_CALLS {
+                    let method = &methods[noise.below(methods.len() as u64) as usize];
+                    let message = noise.message();
+                    raw_call(&mut client, gateway, &format!("/{method}"), message).await;
+                }
+            })
+        })
+        .collect();
+    let fuzzing = tokio::spawn(async move {
+        for f in fuzzers {
+            f.await.unwrap();
+        }
+    });
+    let seen = observe(&callers, &reader, Duration::from_secs(4)).await;
+    fuzzing.await.unwrap();
+    let fuzz_time = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    sampling.store(false, Ordering::SeqCst);
+    sampler.await.unwrap();
+    let after = rss_mib();
+    let peak = *peak.lock().unwrap();
+    row(
+        &mut report,
+        &format!(
+            "{} hostile messages to every unary method ({}), 16 connections",
+            FUZZ_WORKERS * FUZZ_CALLS,
+            methods.len()
+        ),
+        &seen,
+    );
+    let growth = peak - before;
+    let memory = format!(
+        "\n## Memory under hostile input\n\n\
+         The suite's resident memory (it runs in this process, with the attacking \
+         and observing clients) while {} hostile messages (random bytes, lengths \
+         that claim more than follows, invalid UTF-8, nesting 100 deep, 100-200 KB \
+         messages, wrong wire types) went to every unary method through the \
+         gateway from 16 connections, in {:.1} s. Goal: growth under 64 MiB.\n\n\
+         | before MiB | peak MiB | 2 s after MiB | growth MiB | goal |\n|---|---|---|---|---|\n\
+         | {before:.1} | {peak:.1} | {after:.1} | {growth:.1} | {} |",
+        FUZZ_WORKERS * FUZZ_CALLS,
+        fuzz_time.as_secs_f64(),
+        if growth < 64.0 { "met" } else { "NOT met" },
+    );
 
     // 2. 600 calls whose request bodies stop after 3 bytes, hour-long deadlines.
     let slow = tokio::spawn({
@@ -659,6 +863,8 @@ async fn run() {
     )
     .unwrap();
 
+    report.push_str(&memory);
+    report.push('\n');
     suite.stop().await;
     println!("{report}");
     let path = std::env::var("BENCH_REPORT")

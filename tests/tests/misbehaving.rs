@@ -23,7 +23,62 @@ on_both_backends!(
     errors_fit_in_the_metadata_clients_accept,
     lists_over_their_maximum_are_refused_before_any_work,
     a_stalled_upload_blocks_no_other_write_and_leaves_nothing,
+    hostile_json_is_never_a_server_error,
 );
+
+/// Every unary method over JSON, fed bodies a fuzzer would send: each is
+/// answered with a 4xx and a JSON error body (or 200 where the body is in
+/// fact a valid request), never a 5xx.
+async fn hostile_json_is_never_a_server_error(backend: Backend) {
+    let suite = Suite::start(&backend).await;
+    let long = "x".repeat(5000);
+    let bodies = [
+        "[]".to_string(),
+        "\"text\"".to_string(),
+        "{\"name\": 5}".to_string(),
+        "{\"name\": {\"deep\": [1, 2, {}]}}".to_string(),
+        format!("{{\"name\": \"organizations/{long}\"}}"),
+        "{\"name\": \"\\u0000\\ud800\"}".to_string(),
+        "{\"pageSize\": -1, \"pageToken\": \"%%%\", \"filter\": \"((((((\"}".to_string(),
+        "{\"pageSize\": 1e400}".to_string(),
+        "{\"updateMask\": \"no_such_field,,\", \"name\": \"\"}".to_string(),
+        format!(
+            "{{\"organization\": {{\"displayNames\": [{}]}}}}",
+            vec!["{\"languageCode\": \"xx-@@\", \"text\": \"\"}"; 200].join(",")
+        ),
+        "{".to_string(),
+    ];
+    let mut methods: Vec<String> = innolab_gateway::json::UNARY.iter().cloned().collect();
+    methods.sort();
+    assert!(methods.len() > 50, "{} unary methods", methods.len());
+    let mut server_errors = Vec::new();
+    let mut statuses = std::collections::BTreeMap::new();
+    for method in &methods {
+        for body in &bodies {
+            let (status, answer) =
+                innolab_tests::http_post(suite.gateway, &format!("/{method}"), body).await;
+            *statuses.entry(status).or_insert(0) += 1;
+            if status >= 500 {
+                server_errors.push(format!(
+                    "{method} {status} {}: {}",
+                    &body[..body.len().min(60)],
+                    &answer[..answer.len().min(200)]
+                ));
+            } else if status >= 400 {
+                let json: serde_json::Value = serde_json::from_str(&answer)
+                    .unwrap_or_else(|_| panic!("{method} {status}: not JSON: {answer}"));
+                assert!(json["code"].is_string(), "{method} {status}: {answer}");
+            }
+        }
+    }
+    assert!(
+        server_errors.is_empty(),
+        "{} server errors:\n{}",
+        server_errors.len(),
+        server_errors.join("\n")
+    );
+    suite.stop().await;
+}
 
 /// A raw HTTP/2 call that never reads its answer: its own connection, the
 /// default 64 KiB windows, and no WINDOW_UPDATE ever sent.
