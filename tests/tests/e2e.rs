@@ -12,7 +12,7 @@
 
 use std::fmt::Debug;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -128,7 +128,8 @@ impl Process {
             .env("INNOLAB_SHUTDOWN_DRAIN_SECONDS", "5")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .current_dir(dir)
-            .stdout(Stdio::null())
+            // The log (on stdout) and anything on stderr, both in the file.
+            .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("{name} starts: {e}"))

@@ -378,7 +378,11 @@ async fn watch_database(db: Database, migrations: Migrations, migrate: bool, rea
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(10));
     }
-    tracing::info!("database schema is up to date");
+    tracing::info!(
+        service = readiness.grpc_name,
+        "database schema of {} is up to date",
+        readiness.grpc_name
+    );
     readiness.set(true).await;
     loop {
         tokio::time::sleep(Duration::from_secs(5)).await;

@@ -62,8 +62,12 @@ pub fn init(service_name: &'static str, format: LogFormat) -> anyhow::Result<Tel
     });
 
     let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
+    // Colours only for a person at a terminal, never in a file or a pod's log.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     match format {
-        LogFormat::Text => registry.with(tracing_subscriber::fmt::layer()).try_init()?,
+        LogFormat::Text => registry
+            .with(tracing_subscriber::fmt::layer().with_ansi(ansi))
+            .try_init()?,
         LogFormat::Json => registry
             .with(tracing_subscriber::fmt::layer().json().flatten_event(true))
             .try_init()?,
