@@ -28,7 +28,7 @@ use innolab_proto::innolab::gateway::v1 as gw;
 use innolab_proto::innolab::guidance::v1 as gd;
 use innolab_proto::innolab::initiatives::v1 as ini;
 use innolab_proto::innolab::membership::v1 as mb;
-use innolab_tests::fixtures::{import_messages, organization};
+use innolab_tests::fixtures::{import_messages, organization, stalled_upload};
 use innolab_tests::{Backend, Suite, grpc_frame};
 use tonic::transport::Channel;
 
@@ -610,38 +610,11 @@ async fn run() {
         .name;
     let mut uploads = Vec::new();
     for _ in 0..5 {
-        let (tx, rx) = tokio::sync::mpsc::channel(2);
-        tx.send(gd::UploadAttachmentRequest {
-            part: Some(gd::upload_attachment_request::Part::Metadata(
-                gd::UploadMetadata {
-                    parent: document.clone(),
-                    attachment: Some(gd::Attachment {
-                        filename: "a.pdf".into(),
-                        content_type: "application/pdf".into(),
-                        sha256: "0".repeat(64),
-                        ..Default::default()
-                    }),
-                    request_id: String::new(),
-                },
-            )),
-        })
-        .await
-        .unwrap();
-        tx.send(gd::UploadAttachmentRequest {
-            part: Some(gd::upload_attachment_request::Part::Chunk(vec![
-                1;
-                256 * 1024
-            ])),
-        })
-        .await
-        .unwrap();
+        let (tx, rx) = stalled_upload(&document, "a.pdf", vec![1; 256 * 1024]).await;
         let mut g = guides.clone();
         uploads.push((
             tx,
-            tokio::spawn(async move {
-                g.upload_attachment(tokio_stream::wrappers::ReceiverStream::new(rx))
-                    .await
-            }),
+            tokio::spawn(async move { g.upload_attachment(rx).await }),
         ));
     }
     // The well-behaved here write guidance documents.

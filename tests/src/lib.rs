@@ -525,9 +525,43 @@ impl Suite {
 
 /// Records the tests make again and again, created over gRPC.
 pub mod fixtures {
+    use innolab_proto::innolab::guidance::v1 as gd;
     use innolab_proto::innolab::membership::v1 as mb;
     use mb::membership_service_client::MembershipServiceClient;
     use tonic::transport::Channel;
+
+    /// The request stream of an upload to `document` that sends its
+    /// metadata (a PDF named `filename`) and one chunk of `chunk` bytes, then
+    /// stays silent while the returned sender is held.
+    pub async fn stalled_upload(
+        document: &str,
+        filename: &str,
+        chunk: Vec<u8>,
+    ) -> (
+        tokio::sync::mpsc::Sender<gd::UploadAttachmentRequest>,
+        tokio_stream::wrappers::ReceiverStream<gd::UploadAttachmentRequest>,
+    ) {
+        use gd::upload_attachment_request::Part;
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        for part in [
+            Part::Metadata(gd::UploadMetadata {
+                parent: document.to_string(),
+                attachment: Some(gd::Attachment {
+                    filename: filename.into(),
+                    content_type: "application/pdf".into(),
+                    sha256: "0".repeat(64),
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            }),
+            Part::Chunk(chunk),
+        ] {
+            tx.send(gd::UploadAttachmentRequest { part: Some(part) })
+                .await
+                .unwrap();
+        }
+        (tx, tokio_stream::wrappers::ReceiverStream::new(rx))
+    }
 
     /// A government organisation named `name` in `country`; its resource name.
     pub async fn organization(

@@ -715,37 +715,10 @@ async fn a_stalled_upload_blocks_no_other_write_and_leaves_nothing(backend: Back
         .name;
 
     // Metadata and one chunk, then silence.
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    tx.send(gd::UploadAttachmentRequest {
-        part: Some(gd::upload_attachment_request::Part::Metadata(
-            gd::UploadMetadata {
-                parent: document.clone(),
-                attachment: Some(gd::Attachment {
-                    filename: "toolkit.pdf".into(),
-                    content_type: "application/pdf".into(),
-                    sha256: "0".repeat(64),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            },
-        )),
-    })
-    .await
-    .unwrap();
-    tx.send(gd::UploadAttachmentRequest {
-        part: Some(gd::upload_attachment_request::Part::Chunk(vec![
-            7;
-            64 * 1024
-        ])),
-    })
-    .await
-    .unwrap();
+    let (tx, rx) =
+        innolab_tests::fixtures::stalled_upload(&document, "toolkit.pdf", vec![7; 64 * 1024]).await;
     let mut uploader = guides.clone();
-    let stalled = tokio::spawn(async move {
-        uploader
-            .upload_attachment(tokio_stream::wrappers::ReceiverStream::new(rx))
-            .await
-    });
+    let stalled = tokio::spawn(async move { uploader.upload_attachment(rx).await });
     tokio::time::sleep(Duration::from_millis(300)).await;
     for n in 0..3 {
         let mut request = tonic::Request::new(create(&format!("Written meanwhile {n}")));

@@ -18,7 +18,7 @@
 //! is ready within the connect timeout, the call fails with
 //! [`Unavailable`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -424,7 +424,7 @@ async fn resolve(
     options: Arc<Options>,
     changes: mpsc::UnboundedSender<Change<SocketAddr, Endpoint>>,
 ) {
-    let mut known: HashMap<SocketAddr, ()> = HashMap::new();
+    let mut known: HashSet<SocketAddr> = HashSet::new();
     let mut failing = false;
     loop {
         let mut found: HashMap<SocketAddr, &Authority> = HashMap::new();
@@ -444,8 +444,7 @@ async fn resolve(
         }
         failing = failed.is_some();
         for (addr, authority) in &found {
-            if !known.contains_key(addr) {
-                known.insert(*addr, ());
+            if known.insert(*addr) {
                 tracing::debug!(%addr, "endpoint added");
                 let endpoint = Endpoint::new(*addr, (*authority).clone(), options.clone());
                 if changes.send(Change::Insert(*addr, endpoint)).is_err() {
@@ -456,7 +455,7 @@ async fn resolve(
         // A failed lookup says nothing about which endpoints left.
         if !failing {
             let gone: Vec<SocketAddr> = known
-                .keys()
+                .iter()
                 .filter(|a| !found.contains_key(a))
                 .copied()
                 .collect();
