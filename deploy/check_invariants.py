@@ -4,13 +4,22 @@ Run by deploy/check.sh with the rendered overlays' directory as argument:
 every pod template must keep the probes' meaning, the shutdown timing and the
 restricted security context; the overlays must keep their shape (dev: one
 writer on SQLite; prod: PDB, HPA and spread for every Deployment); every
-overlay must run the same image.
+overlay must run the same image. Where a rendering holds a CloudNativePG
+Cluster, every database client must be wired to it (its -rw Service,
+verify-full against its CA, its own role and schema); where it holds a
+PodMonitor, it must scrape every Deployment's metrics port; and the scrape
+job's name must agree between the PodMonitor, deploy/prometheus/
+scrape-config.yaml and the alert rules.
 """
 
 import pathlib
+import re
 import sys
+import urllib.parse
 
 import yaml
+
+PROMETHEUS_DIR = pathlib.Path(__file__).resolve().parent / "prometheus"
 
 # Secrets that prod reads but that are never rendered (the operator makes
 # them); each must have its example in deploy/k8s/examples/.
@@ -34,7 +43,7 @@ def env_value(container, configmaps, name):
     return None
 
 
-def check_pod(where, spec, configmaps, long_running):
+def check_pod(where, spec, configmaps, long_running, annotations):
     if spec.get("automountServiceAccountToken") is not False:
         fail(where, "automountServiceAccountToken must be false")
     pod_sc = spec.get("securityContext", {})
@@ -84,6 +93,11 @@ def check_pod(where, spec, configmaps, long_running):
         metrics = env_value(c, configmaps, "INNOLAB_METRICS_ADDR") or ""
         if metrics != f"0.0.0.0:{ports.get('metrics')}":
             fail(cw, f"INNOLAB_METRICS_ADDR {metrics!r} must be 0.0.0.0:{ports.get('metrics')}")
+        # The annotations that scrape-config.yaml follows must name the same port.
+        want = {"prometheus.io/scrape": "true", "prometheus.io/port": str(ports.get("metrics")), "prometheus.io/path": "/metrics"}
+        for key, value in want.items():
+            if annotations.get(key) != value:
+                fail(cw, f"pod annotation {key} must be {value!r}, found {annotations.get(key)!r}")
         sleep = c.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds")
         drain = env_value(c, configmaps, "INNOLAB_SHUTDOWN_DRAIN_SECONDS")
         grace = spec.get("terminationGracePeriodSeconds", 30)
@@ -111,7 +125,8 @@ def check_file(path, images):
             spec = d["spec"]["template"]["spec"]
             for c in spec["containers"]:
                 images.setdefault(c["image"], set()).add(where)
-            check_pod(where, spec, configmaps, long_running=kind == "Deployment")
+            annotations = d["spec"]["template"]["metadata"].get("annotations", {})
+            check_pod(where, spec, configmaps, long_running=kind == "Deployment", annotations=annotations)
     deployments = by_kind.get("Deployment", {})
     if where_file == "dev.yaml":
         for name, d in deployments.items():
@@ -133,7 +148,143 @@ def check_file(path, images):
                 fail(where, "needs topology spread over nodes and zones")
         if len(deployments) != 5:
             fail(where_file, f"expected the gateway and four services, found {sorted(deployments)}")
-    return docs
+    check_cloudnativepg(where_file, by_kind, configmaps)
+    return docs, check_podmonitors(where_file, by_kind)
+
+
+def cluster_schemas(cluster):
+    """{schema: owner role} created by the Cluster's bootstrap SQL."""
+    sql = cluster["spec"].get("bootstrap", {}).get("initdb", {}).get("postInitApplicationSQL", [])
+    schemas = {}
+    for statement in sql:
+        m = re.fullmatch(r"CREATE SCHEMA (\w+) AUTHORIZATION (\w+)", statement.strip())
+        if m:
+            schemas[m.group(1)] = m.group(2)
+    return schemas
+
+
+def check_cloudnativepg(where_file, by_kind, configmaps):
+    """Every database client of a rendering with a Cluster is wired to it."""
+    clusters = by_kind.get("Cluster", {})
+    if not clusters:
+        return
+    if len(clusters) != 1:
+        fail(where_file, f"expected one CloudNativePG Cluster, found {sorted(clusters)}")
+        return
+    name, cluster = next(iter(clusters.items()))
+    cw = f"{where_file}: Cluster {name}"
+    spec = cluster["spec"]
+    if spec.get("instances", 1) < 3:
+        fail(cw, "needs at least 3 instances (a primary and two replicas)")
+    affinity = spec.get("affinity", {})
+    if affinity.get("enablePodAntiAffinity") is False or affinity.get("podAntiAffinityType") != "required":
+        fail(cw, "instances need required pod anti-affinity (one per node)")
+    if "hostnossl all all all reject" not in spec.get("postgresql", {}).get("pg_hba", []):
+        fail(cw, "pg_hba must refuse connections without TLS (hostnossl all all all reject)")
+    if not spec.get("backup", {}).get("barmanObjectStore", {}).get("destinationPath"):
+        fail(cw, "needs backups to an object store")
+    for sb_name, sb in by_kind.get("ScheduledBackup", {}).items():
+        if sb["spec"]["cluster"]["name"] != name:
+            fail(f"{where_file}: ScheduledBackup {sb_name}", f"backs up {sb['spec']['cluster']['name']!r}, not {name!r}")
+    if not by_kind.get("ScheduledBackup"):
+        fail(cw, "needs a ScheduledBackup")
+    database = spec["bootstrap"]["initdb"]["database"]
+    roles = {}
+    for role in spec.get("managed", {}).get("roles", []):
+        if role.get("ensure", "present") == "present" and role.get("login"):
+            secret = role.get("passwordSecret", {}).get("name")
+            if not secret:
+                fail(cw, f"role {role['name']} needs a passwordSecret")
+            roles[role["name"]] = secret
+    schemas = cluster_schemas(cluster)
+    for schema, owner in schemas.items():
+        if owner not in roles:
+            fail(cw, f"schema {schema} belongs to {owner}, which is not a managed login role")
+    ca_secret = f"{name}-ca"
+    used_roles = {}
+    for kind in ("Deployment", "Job"):
+        for d_name, d in by_kind.get(kind, {}).items():
+            pod = d["spec"]["template"]["spec"]
+            volumes = {v["name"]: v for v in pod.get("volumes", [])}
+            for c in pod["containers"]:
+                env = {e["name"]: e for e in c.get("env", [])}
+                for url_var, schema_var, schema_default in (
+                    ("INNOLAB_DATABASE_URL", "INNOLAB_DATABASE_SCHEMA", None),
+                    ("INNOLAB_AUDIT_DATABASE_URL", "INNOLAB_AUDIT_DATABASE_SCHEMA", "audit"),
+                ):
+                    if url_var not in env:
+                        continue
+                    w = f"{where_file}: {kind} {d_name}/{c['name']} {url_var}"
+                    url = env[url_var].get("value")
+                    if url is None:
+                        fail(w, f"must point at the Cluster {name} (it still comes from a Secret)")
+                        continue
+                    u = urllib.parse.urlsplit(url)
+                    query = dict(urllib.parse.parse_qsl(u.query))
+                    if u.hostname != f"{name}-rw" or (u.port or 5432) != 5432:
+                        fail(w, f"must point at the primary's Service {name}-rw:5432, not {u.hostname}:{u.port}")
+                    if u.path.lstrip("/") != database:
+                        fail(w, f"must use the database {database!r}")
+                    if u.password:
+                        fail(w, "must not carry a password (PGPASSWORD comes from the role's Secret)")
+                    if query.get("sslmode") != "verify-full":
+                        fail(w, "must set sslmode=verify-full")
+                    role = u.username
+                    if role not in roles:
+                        fail(w, f"connects as {role!r}, not a managed role of {name}")
+                        continue
+                    used_roles.setdefault(role, set()).add(d_name)
+                    password = env.get("PGPASSWORD", {}).get("valueFrom", {}).get("secretKeyRef", {})
+                    if password.get("name") != roles[role] or password.get("key") != "password":
+                        fail(w, f"PGPASSWORD must come from Secret {roles[role]} key password")
+                    schema = env.get(schema_var, {}).get("value") or env_value(c, configmaps, schema_var) or schema_default
+                    if schemas.get(schema) != role:
+                        fail(w, f"schema {schema!r} must be created by the Cluster's bootstrap for {role}")
+                    ca_file = query.get("sslrootcert") or env.get("INNOLAB_DATABASE_CA_FILE", {}).get("value")
+                    if not ca_file:
+                        fail(w, "needs the CA: INNOLAB_DATABASE_CA_FILE or sslrootcert in the URL")
+                        continue
+                    mounted = False
+                    for m in c.get("volumeMounts", []):
+                        if ca_file.startswith(m["mountPath"].rstrip("/") + "/"):
+                            secret = volumes.get(m["name"], {}).get("secret", {})
+                            items = {i["key"]: i["path"] for i in secret.get("items", [])}
+                            rel = ca_file[len(m["mountPath"].rstrip("/")) + 1:]
+                            mounted = secret.get("secretName") == ca_secret and items == {"ca.crt": rel}
+                    if not mounted:
+                        fail(w, f"{ca_file} must be ca.crt of Secret {ca_secret}, mounted alone (never ca.key)")
+    for role, users in used_roles.items():
+        if len({u.removeprefix("innolab-migrate-").removeprefix("innolab-") for u in users}) > 1:
+            fail(cw, f"role {role} is shared by {sorted(users)}: one role per service")
+
+
+def check_podmonitors(where_file, by_kind):
+    """A PodMonitor scrapes every Deployment on its metrics port, as job "innolab"."""
+    jobs = set()
+    for pm_name, pm in by_kind.get("PodMonitor", {}).items():
+        w = f"{where_file}: PodMonitor {pm_name}"
+        selector = pm["spec"]["selector"].get("matchLabels", {})
+        for d_name, d in by_kind.get("Deployment", {}).items():
+            labels = d["spec"]["template"]["metadata"].get("labels", {})
+            if any(labels.get(k) != v for k, v in selector.items()):
+                fail(w, f"does not select the pods of Deployment {d_name}")
+        for ep in pm["spec"]["podMetricsEndpoints"]:
+            if ep.get("port") != "metrics" or ep.get("path", "/metrics") != "/metrics":
+                fail(w, "must scrape the port named metrics at /metrics")
+            job = [r.get("replacement") for r in ep.get("relabelings", []) if r.get("targetLabel") == "job"]
+            jobs.update(job or [f"{pm['metadata'].get('namespace')}/{pm_name}"])
+    return jobs
+
+
+def check_scrape_job(podmonitor_jobs):
+    """scrape-config.yaml, the PodMonitors and the alert rules name one job."""
+    scrape = yaml.safe_load((PROMETHEUS_DIR / "scrape-config.yaml").read_text())
+    names = {c["job_name"] for c in scrape["scrape_configs"]}
+    alerts = (PROMETHEUS_DIR / "alerts.yaml").read_text()
+    in_rules = set(re.findall(r'job="([^"]+)"', alerts))
+    every = names | podmonitor_jobs | in_rules
+    if len(every) != 1:
+        fail("prometheus", f"one job name for the innolab targets: scrape-config {sorted(names)}, PodMonitor {sorted(podmonitor_jobs)}, alerts {sorted(in_rules)}")
 
 
 def main():
@@ -141,11 +292,21 @@ def main():
     images = {}
     secret_refs = set()
     example_secrets = set()
+    podmonitor_jobs = set()
     for path in sorted(root.glob("*.yaml")):
-        docs = check_file(path, images)
+        docs, jobs = check_file(path, images)
+        podmonitor_jobs |= jobs
         for d in docs:
             if d["kind"] == "Secret":
                 example_secrets.add(d["metadata"]["name"])
+            if d["kind"] == "Cluster":
+                # The Secrets the CloudNativePG Cluster reads.
+                for role in d["spec"].get("managed", {}).get("roles", []):
+                    if "passwordSecret" in role:
+                        secret_refs.add(role["passwordSecret"]["name"])
+                for cred in d["spec"].get("backup", {}).get("barmanObjectStore", {}).get("s3Credentials", {}).values():
+                    if isinstance(cred, dict) and "name" in cred:
+                        secret_refs.add(cred["name"])
         for d in docs:
             if d["kind"] in ("Deployment", "Job"):
                 for c in d["spec"]["template"]["spec"]["containers"]:
@@ -153,6 +314,7 @@ def main():
                         ref = e.get("valueFrom", {}).get("secretKeyRef")
                         if ref:
                             secret_refs.add(ref["name"])
+    check_scrape_job(podmonitor_jobs)
     missing = secret_refs - example_secrets - EXTERNAL_SECRETS_OPTIONAL
     if missing:
         fail("examples/secrets.example.yaml", f"no example for the Secrets {sorted(missing)}")
@@ -165,7 +327,7 @@ def main():
     if failures:
         print("\n".join(f"FAIL {f}" for f in failures))
         sys.exit(1)
-    print(f"ok   probes, shutdown timing, security context, overlay shapes; image {next(iter(images))}")
+    print(f"ok   probes, shutdown timing, security context, overlay shapes, database wiring, scrape targets; image {next(iter(images))}")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ use innolab_proto::innolab::guidance::v1 as guidance;
 use innolab_proto::innolab::impact::v1 as impact;
 use innolab_proto::innolab::initiatives::v1 as initiatives;
 use innolab_proto::innolab::membership::v1 as membership;
-use tonic::metadata::{MetadataMap, MetadataValue};
+use tonic::metadata::MetadataValue;
 use tonic::{Code, Request, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -130,10 +130,8 @@ impl CallContext {
 
     /// An outgoing request carrying the context.
     fn call<M>(&self, message: M) -> Request<M> {
+        // The trace context goes with the channel's CLIENT span.
         let mut request = Request::new(message);
-        let mut headers = http::HeaderMap::new();
-        innolab_kit::telemetry::inject_current_context(&mut headers);
-        *request.metadata_mut() = MetadataMap::from_headers(headers);
         request
             .metadata_mut()
             .insert(REQUEST_ID, self.request_id.clone());

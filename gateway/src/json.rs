@@ -263,6 +263,10 @@ pub(crate) fn error_response(status: &Status) -> Response<Body> {
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    // The metrics count the code the caller was told.
+    response
+        .extensions_mut()
+        .insert(innolab_kit::meter::Outcome(status.code()));
     response
 }
 

@@ -302,7 +302,16 @@ async fn watch(upstreams: Vec<Watched>, audit: Option<audit::Store>, readiness: 
                 ok
             }
         };
-        readiness.set(ready).await;
+        readiness
+            .set(
+                ready,
+                if ready {
+                    "the gateway answers (whatever its services do)"
+                } else {
+                    "audit database unreachable"
+                },
+            )
+            .await;
         tokio::time::sleep(Duration::from_millis(if ready { 2_000 } else { 250 })).await;
     }
 }

@@ -70,13 +70,20 @@ async fn verify() -> std::process::ExitCode {
         .ok()
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| "audit".into());
-    let settings = match innolab_kit::config::DatabaseSettings::new(&url, &schema, 2) {
-        Ok(settings) => settings,
-        Err(e) => {
-            eprintln!("innolab-gateway: {e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
+    let ca_file = std::env::var_os("INNOLAB_AUDIT_DATABASE_CA_FILE").filter(|v| !v.is_empty());
+    let settings =
+        match innolab_kit::config::DatabaseSettings::new(&url, &schema, 2).and_then(|s| {
+            s.with_ca_file(
+                "INNOLAB_AUDIT_DATABASE_CA_FILE",
+                ca_file.as_deref().map(std::path::Path::new),
+            )
+        }) {
+            Ok(settings) => settings,
+            Err(e) => {
+                eprintln!("innolab-gateway: {e}");
+                return std::process::ExitCode::from(2);
+            }
+        };
     let outcome = async {
         let store = innolab_gateway::audit::open(&settings).await?;
         Ok::<_, anyhow::Error>(innolab_gateway::audit::verify(&store).await?)
@@ -139,7 +146,7 @@ async fn run(cli: Cli, security: innolab_gateway::security::Security) -> anyhow:
                 cli.metrics_addr
             )
         })?;
-        server::install_metrics(addr)?;
+        server::install_metrics(addr, "gateway").await?;
     }
     let settings = innolab_gateway::GatewaySettings {
         upstreams: innolab_gateway::upstreams("127.0.0.1"),

@@ -283,7 +283,6 @@ impl<U: Upstream> Forward<U> {
         }
         *client = Some(caller.client_id.clone());
         request.extensions_mut().insert(caller);
-        innolab_kit::telemetry::inject_current_context(request.headers_mut());
         if json {
             let response = crate::json::call(self.channel.clone(), request).await;
             return with_request_id(response, request_id);
@@ -328,11 +327,22 @@ impl<U: Upstream> Forward<U> {
         let unary = crate::json::UNARY.contains(method.as_str());
         let call = async move {
             match local {
-                // In the same process: the service's own stack, no socket.
-                Some(service) => match tower::ServiceExt::oneshot(service, request).await {
-                    Ok(response) => Ok(response),
-                    Err(never) => match never {},
-                },
+                // In the same process: the service's own stack, no socket,
+                // measured and traced as a call to it all the same.
+                Some(service) => {
+                    use tracing::Instrument as _;
+                    let mut request = request;
+                    let (span, call) = innolab_kit::meter::client_call(&mut request);
+                    match tower::ServiceExt::oneshot(service, request)
+                        .instrument(span)
+                        .await
+                    {
+                        Ok(response) => {
+                            Ok(innolab_kit::meter::observe(call, response).map(Body::new))
+                        }
+                        Err(never) => match never {},
+                    }
+                }
                 None => {
                     // A unary request is read whole first (one message, one
                     // frame or a few), so that a replica that refuses it

@@ -713,8 +713,8 @@ async fn answered(metrics: &str, method: &str) -> u64 {
     text.lines()
         .filter(|l| {
             l.starts_with("grpc_server_handled_total{")
-                && l.contains(&format!("/{method}\""))
-                && l.contains("\"OK\"")
+                && l.contains(&format!("grpc_method=\"{method}\""))
+                && l.contains("grpc_code=\"OK\"")
         })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum()
@@ -801,7 +801,7 @@ async fn calls_balance_over_replicas(backend: Backend) {
     let mut members = mb::membership_service_client::MembershipServiceClient::new(channel.clone());
     let agency = organization(&mut members, "Agency for Digitisation", "DK").await;
 
-    const METHOD: &str = "innolab.membership.v1.MembershipService/GetOrganization";
+    const METHOD: &str = "GetOrganization";
     let before = (
         answered(&metrics_a, METHOD).await,
         answered(&metrics_b, METHOD).await,

@@ -63,7 +63,7 @@ async fn run(
         None => Some(std::net::SocketAddr::from(([127, 0, 0, 1], 9150))),
     };
     if let Some(addr) = metrics {
-        server::install_metrics(addr)?;
+        server::install_metrics(addr, "suite").await?;
     }
     innolab_gateway::suite::run(&args, demo, security, server::shutdown_signal()).await
 }

@@ -292,7 +292,14 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
             let schema = var("INNOLAB_AUDIT_DATABASE_SCHEMA").unwrap_or_else(|| "audit".into());
             Some(
                 innolab_kit::config::DatabaseSettings::new(&url, &schema, 4)
-                    .map_err(|e| refuse("INNOLAB_AUDIT_DATABASE_URL", e.reason))?,
+                    .map_err(|e| refuse("INNOLAB_AUDIT_DATABASE_URL", e.reason))?
+                    .with_ca_file(
+                        "INNOLAB_AUDIT_DATABASE_CA_FILE",
+                        var("INNOLAB_AUDIT_DATABASE_CA_FILE")
+                            .as_deref()
+                            .map(std::path::Path::new),
+                    )
+                    .map_err(|e| refuse(e.setting, e.reason))?,
             )
         }
         None => None,

@@ -75,7 +75,7 @@ async fn run(
         }
         Command::Serve => {
             if let Some(addr) = settings.metrics_addr {
-                server::install_metrics(addr)?;
+                server::install_metrics(addr, "guidance").await?;
             }
             let listener = tokio::net::TcpListener::bind(settings.listen_addr)
                 .await

@@ -10,7 +10,6 @@ use innolab_kit::{Error, Violations};
 use innolab_proto::innolab::membership::v1::GetOrganizationRequest;
 use innolab_proto::innolab::membership::v1::membership_service_client::MembershipServiceClient;
 use tonic::Code;
-use tonic::metadata::MetadataMap;
 
 /// How long one lookup may take.
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -85,12 +84,10 @@ impl Directory {
     }
 
     async fn exists(&self, name: &str) -> Result<bool, Error> {
-        let mut request = tonic::Request::new(GetOrganizationRequest {
+        // The trace context goes with the channel's CLIENT span.
+        let request = tonic::Request::new(GetOrganizationRequest {
             name: name.to_string(),
         });
-        let mut headers = http::HeaderMap::new();
-        innolab_kit::telemetry::inject_current_context(&mut headers);
-        *request.metadata_mut() = MetadataMap::from_headers(headers);
         let answer = tokio::time::timeout(LOOKUP_TIMEOUT, async {
             self.client.clone().get_organization(request).await
         })

@@ -83,7 +83,7 @@ async fn run(
         }
         Command::Serve => {
             if let Some(addr) = settings.metrics_addr {
-                server::install_metrics(addr)?;
+                server::install_metrics(addr, "initiatives").await?;
             }
             let listener = tokio::net::TcpListener::bind(settings.listen_addr)
                 .await

@@ -284,18 +284,40 @@ impl Channel {
     }
 }
 
+/// A response of a [`Channel`], measured until its last frame.
+pub type Answer = Response<crate::meter::Observed<Incoming>>;
+
 impl tower::Service<Request<Body>> for Channel {
-    type Response = Response<Incoming>;
+    type Response = Answer;
     type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Incoming>, BoxError>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Answer, BoxError>> + Send>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         // Readiness is waited for per call, within the connect timeout.
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
-        Box::pin(self.clone().send(request))
+    /// Each call has its client metrics and, but for health checks and
+    /// reflection, a CLIENT span whose context the request carries.
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        use tracing::Instrument as _;
+        let (span, mut call) = crate::meter::client_call(&mut request);
+        let channel = self.clone();
+        Box::pin(
+            async move {
+                match channel.send(request).await {
+                    Ok(response) => Ok(crate::meter::observe(call, response)),
+                    Err(e) => {
+                        call.finish(
+                            e.downcast_ref::<tonic::Status>()
+                                .map_or(tonic::Code::Unavailable, tonic::Status::code),
+                        );
+                        Err(e)
+                    }
+                }
+            }
+            .instrument(span),
+        )
     }
 }
 

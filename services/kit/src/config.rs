@@ -44,6 +44,11 @@ pub struct ServiceArgs {
     /// PostgreSQL schema holding this service's tables [default: <service>].
     #[arg(long, env = "INNOLAB_DATABASE_SCHEMA")]
     pub database_schema: Option<String>,
+    /// PEM file of the certificate authorities that sign the PostgreSQL
+    /// server's certificate (libpq's `sslrootcert`); the server is then
+    /// verified (`sslmode=verify-full` unless the URL names another mode).
+    #[arg(long, env = "INNOLAB_DATABASE_CA_FILE")]
+    pub database_ca_file: Option<std::path::PathBuf>,
     /// Largest number of pooled database connections.
     #[arg(long, env = "INNOLAB_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
     pub database_max_connections: u32,
@@ -152,6 +157,71 @@ impl DatabaseSettings {
     }
 }
 
+impl DatabaseSettings {
+    /// Verifies the PostgreSQL server against the certificate authorities in
+    /// the PEM file at `path` (named by `setting` in errors): the URL gets
+    /// `sslrootcert`, and `sslmode=verify-full` unless it names a mode. The
+    /// file is read now, so a missing or empty one is refused at start.
+    pub fn with_ca_file(
+        mut self,
+        setting: &'static str,
+        path: Option<&std::path::Path>,
+    ) -> Result<Self, ConfigError> {
+        let Some(path) = path else {
+            return Ok(self);
+        };
+        if self.backend != Backend::Postgres {
+            return Err(config_error(setting, "applies to PostgreSQL only"));
+        }
+        let pem = std::fs::read_to_string(path)
+            .map_err(|e| config_error(setting, format!("cannot read {}: {e}", path.display())))?;
+        if !pem.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(config_error(
+                setting,
+                format!("{} holds no PEM certificate", path.display()),
+            ));
+        }
+        let url = self.url.expose();
+        let has_query = url.contains('?');
+        let mut url = format!(
+            "{url}{}sslrootcert={}",
+            if has_query { "&" } else { "?" },
+            url_encode(&path.to_string_lossy())
+        );
+        if !url.contains("sslmode=") {
+            url.push_str("&sslmode=verify-full");
+        }
+        self.url = Secret::new(url);
+        Ok(self)
+    }
+
+    /// The `sslmode` the URL asks for (PostgreSQL's default is `prefer`:
+    /// TLS when the server offers it, unverified).
+    pub fn ssl_mode(&self) -> &str {
+        let url = self.url.expose();
+        url.split_once('?')
+            .and_then(|(_, query)| {
+                query
+                    .split('&')
+                    .find_map(|pair| pair.strip_prefix("sslmode="))
+            })
+            .unwrap_or("prefer")
+    }
+}
+
+/// Percent-encodes what a URL query value cannot hold as is.
+fn url_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-_.~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// Validated settings of one service instance.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -225,7 +295,8 @@ impl ServiceArgs {
             .database_schema
             .clone()
             .unwrap_or_else(|| defaults.service.to_string());
-        let database = DatabaseSettings::new(&url, &schema, self.database_max_connections)?;
+        let database = DatabaseSettings::new(&url, &schema, self.database_max_connections)?
+            .with_ca_file("INNOLAB_DATABASE_CA_FILE", self.database_ca_file.as_deref())?;
         let page_token_key = match &self.page_token_key {
             Some(key) if key.len() < 32 => {
                 return Err(config_error(
@@ -235,10 +306,15 @@ impl ServiceArgs {
             }
             Some(key) => Secret::new(key.clone()),
             None => {
-                tracing::warn!(
-                    "INNOLAB_PAGE_TOKEN_KEY is not set: using a random key, so page tokens \
-                     do not survive a restart and are not shared between replicas"
-                );
+                // Once per process: the one-process suite reads these
+                // settings for each of its services.
+                static WARNED: std::sync::Once = std::sync::Once::new();
+                WARNED.call_once(|| {
+                    tracing::warn!(
+                        "INNOLAB_PAGE_TOKEN_KEY is not set: using a random key, so page tokens \
+                         do not survive a restart and are not shared between replicas"
+                    );
+                });
                 random_key()
             }
         };
@@ -293,6 +369,61 @@ mod tests {
             .expect("parses")
             .args
             .settings(&DEFAULTS)
+    }
+
+    #[test]
+    fn a_ca_file_verifies_the_server() {
+        let dir = std::env::temp_dir().join(format!("innolab-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca = dir.join("ca file.pem");
+        std::fs::write(
+            &ca,
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let ca_arg = ca.to_str().unwrap();
+        let s = parse(&[
+            "--database-url",
+            "postgres://u@db/x",
+            "--database-ca-file",
+            ca_arg,
+        ])
+        .unwrap();
+        let url = s.database.url.expose().to_string();
+        assert!(url.starts_with("postgres://u@db/x?sslrootcert=/"), "{url}");
+        assert!(url.contains("ca%20file.pem"), "{url}");
+        assert_eq!(s.database.ssl_mode(), "verify-full");
+        // A mode in the URL wins.
+        let s = parse(&[
+            "--database-url",
+            "postgres://u@db/x?sslmode=verify-ca",
+            "--database-ca-file",
+            ca_arg,
+        ])
+        .unwrap();
+        assert_eq!(s.database.ssl_mode(), "verify-ca");
+        // Missing file, not a certificate, SQLite: refused, naming the setting.
+        let missing = dir.join("nothing.pem");
+        let e = parse(&[
+            "--database-url",
+            "postgres://u@db/x",
+            "--database-ca-file",
+            missing.to_str().unwrap(),
+        ])
+        .unwrap_err();
+        assert_eq!(e.setting, "INNOLAB_DATABASE_CA_FILE");
+        std::fs::write(&ca, "not a certificate").unwrap();
+        let e = parse(&[
+            "--database-url",
+            "postgres://u@db/x",
+            "--database-ca-file",
+            ca_arg,
+        ])
+        .unwrap_err();
+        assert!(e.reason.contains("no PEM certificate"), "{}", e.reason);
+        let e = parse(&["--database-ca-file", ca_arg]).unwrap_err();
+        assert!(e.reason.contains("PostgreSQL only"), "{}", e.reason);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

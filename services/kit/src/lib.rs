@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod filter;
+pub mod meter;
 pub mod page;
 pub mod reflection;
 pub mod server;

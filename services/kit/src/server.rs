@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -78,13 +78,14 @@ impl std::fmt::Debug for InProcess {
     }
 }
 
-/// Installs the Prometheus exporter on its own port. Call once per process.
-pub fn install_metrics(addr: SocketAddr) -> anyhow::Result<()> {
-    metrics_exporter_prometheus::PrometheusBuilder::new()
-        .with_http_listener(addr)
-        .install()?;
-    tracing::info!(%addr, "metrics at http://{addr}/metrics");
-    Ok(())
+/// Serves Prometheus metrics on `addr` (see [`crate::meter`]), labelled
+/// with `service` in `innolab_build_info`. Call once per process; a busy
+/// port is an error naming it.
+pub async fn install_metrics(
+    addr: SocketAddr,
+    service: &'static str,
+) -> anyhow::Result<SocketAddr> {
+    crate::meter::serve(addr, service).await
 }
 
 /// Serves `routes` (the service itself) plus health and reflection on
@@ -173,7 +174,7 @@ where
         reporter,
         grpc_name: options.grpc_name,
     };
-    readiness.set(false).await;
+    readiness.set(false, "starting").await;
     readiness
         .reporter
         .set_service_status(LIVENESS, ServingStatus::Serving)
@@ -194,6 +195,7 @@ where
         ])
         .collect();
     let reflection = Arc::new(crate::reflection::Index::new(&sets)?);
+    crate::meter::register(&sets)?;
     let probe = match options.probe_addr {
         Some(addr) => {
             let probe_listener = TcpListener::bind(addr)
@@ -218,19 +220,26 @@ where
         .add_service(crate::reflection::v1alpha::server(reflection));
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let stack = LocalService::new(Calls {
+    let calls = Calls {
         inner: Gate {
             inner: routes.prepare(),
             ready: readiness.ready.clone(),
         },
         stopping: stop_rx.clone(),
         request_idle: options.request_idle,
-    });
+        meter: true,
+    };
     if let Some(slot) = &options.in_process {
         // The same stack the socket serves, minus the transport: the gate
-        // refuses calls while not ready and records the same metrics.
-        slot.publish(stack.clone());
+        // refuses calls while not ready. Its calls are measured by the
+        // caller in this process (the gateway's server and client metrics),
+        // so they are not counted twice in the process's one registry.
+        slot.publish(LocalService::new(Calls {
+            meter: false,
+            ..calls.clone()
+        }));
     }
+    let stack = LocalService::new(calls);
 
     let local = listener.local_addr()?;
     tracing::info!(service = options.grpc_name, addr = %local, "listening for gRPC on {local}");
@@ -320,8 +329,9 @@ pub struct Readiness {
 }
 
 impl Readiness {
-    /// Marks the server ready (SERVING) or not (NOT_SERVING, calls refused).
-    pub async fn set(&self, ready: bool) {
+    /// Marks the server ready (SERVING) or not (NOT_SERVING, calls refused);
+    /// `cause` says why, in the log line of a change.
+    pub async fn set(&self, ready: bool, cause: &str) {
         let was = self.ready.swap(ready, Ordering::SeqCst);
         let status = if ready {
             ServingStatus::Serving
@@ -333,7 +343,14 @@ impl Readiness {
             .set_service_status(self.grpc_name, status)
             .await;
         if was != ready {
-            tracing::info!(service = self.grpc_name, ready, "readiness changed");
+            tracing::info!(
+                service = self.grpc_name,
+                ready,
+                cause,
+                "readiness of {} changed: {}",
+                self.grpc_name,
+                if ready { "SERVING" } else { "NOT_SERVING" }
+            );
         }
     }
 
@@ -346,7 +363,13 @@ impl Readiness {
         self.reporter
             .set_service_status(self.grpc_name, status)
             .await;
-        tracing::info!(service = self.grpc_name, ready = false, "readiness changed");
+        tracing::info!(
+            service = self.grpc_name,
+            ready = false,
+            cause = "shutting down",
+            "readiness of {} changed: NOT_SERVING",
+            self.grpc_name
+        );
     }
 
     /// Reports `name`'s health status apart from this server's own readiness
@@ -372,8 +395,19 @@ async fn watch_database(db: Database, migrations: Migrations, migrate: bool, rea
         };
         match outcome {
             Ok(true) => break,
-            Ok(false) => tracing::warn!("database schema is not migrated yet; waiting"),
-            Err(e) => tracing::warn!(error = %e, "database not ready; retrying"),
+            Ok(false) => tracing::warn!(
+                service = readiness.grpc_name,
+                retry_in_ms = backoff.as_millis(),
+                "database schema of {} is not migrated yet (INNOLAB_MIGRATE_ON_START=false); waiting",
+                readiness.grpc_name
+            ),
+            Err(e) => tracing::warn!(
+                service = readiness.grpc_name,
+                error = format!("{e:#}"),
+                retry_in_ms = backoff.as_millis(),
+                "database of {} not reachable; NOT_SERVING, retrying",
+                readiness.grpc_name
+            ),
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(10));
@@ -383,21 +417,26 @@ async fn watch_database(db: Database, migrations: Migrations, migrate: bool, rea
         "database schema of {} is up to date",
         readiness.grpc_name
     );
-    readiness.set(true).await;
+    readiness.set(true, "database schema up to date").await;
     loop {
         tokio::time::sleep(Duration::from_secs(5)).await;
         match db.ping().await {
-            Ok(()) => readiness.set(true).await,
+            Ok(()) => readiness.set(true, "database reachable again").await,
             Err(e) => {
-                tracing::warn!(error = %e, "database unreachable");
-                readiness.set(false).await;
+                tracing::warn!(
+                    service = readiness.grpc_name,
+                    error = %e,
+                    "database of {} unreachable",
+                    readiness.grpc_name
+                );
+                readiness.set(false, "database unreachable").await;
             }
         }
     }
 }
 
-/// Refuses service calls with UNAVAILABLE until the database is ready, and
-/// records per-method metrics. Health and reflection always pass.
+/// Refuses service calls with UNAVAILABLE until the database is ready.
+/// Health and reflection always pass.
 #[derive(Debug, Clone)]
 struct Gate<S> {
     inner: S,
@@ -432,39 +471,13 @@ where
             let status = tonic::Status::unavailable(
                 "the service is starting or its database is unreachable; retry shortly",
             );
-            record(&path, "UNAVAILABLE", Instant::now());
             return Box::pin(async move { Ok(status.into_http()) });
         }
         // Take the service that was polled ready, leave a fresh clone behind.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        Box::pin(async move {
-            let started = Instant::now();
-            let response = inner.call(request).await?;
-            if !infrastructure {
-                // Errors come back trailers-only, so their code is in the
-                // headers; a response without grpc-status there succeeded (or
-                // reports its code in trailers, as a stream failing midway would).
-                let code = response
-                    .headers()
-                    .get("grpc-status")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<i32>().ok())
-                    .map(tonic::Code::from_i32)
-                    .unwrap_or(tonic::Code::Ok);
-                record(&path, code_name(code), started);
-            }
-            Ok(response)
-        })
+        Box::pin(async move { inner.call(request).await })
     }
-}
-
-fn record(path: &str, code: &'static str, started: Instant) {
-    let method = path.to_string();
-    metrics::counter!("grpc_server_handled_total", "grpc_method" => method.clone(), "grpc_code" => code)
-        .increment(1);
-    metrics::histogram!("grpc_server_handling_seconds", "grpc_method" => method)
-        .record(started.elapsed().as_secs_f64());
 }
 
 /// The canonical name of a gRPC status code (`UNAVAILABLE`).
@@ -528,7 +541,8 @@ pub fn status_trailers(status: &tonic::Status) -> http::HeaderMap {
 }
 
 /// What every call gets, on the socket and in process, before the gate:
-/// a trace span (none for health and reflection), the caller's deadline
+/// its metrics (on the socket, see [`crate::meter`]), a trace span (none
+/// for health and reflection), the caller's deadline
 /// enforced (DEADLINE_EXCEEDED, the work dropped, a stream ended when it
 /// expires), a request body that may not stay silent for longer than
 /// `request_idle`, and at shutdown, open streams that are waiting for
@@ -538,6 +552,7 @@ struct Calls<S> {
     inner: S,
     stopping: watch::Receiver<bool>,
     request_idle: Duration,
+    meter: bool,
 }
 
 impl<S> tower::Service<http::Request<tonic::body::Body>> for Calls<S>
@@ -569,9 +584,19 @@ where
         } else {
             crate::telemetry::server_span(path, request.headers())
         };
+        let call = self
+            .meter
+            .then(|| crate::meter::Call::start(crate::meter::Side::Server, path, span.clone()));
+        let measured = move |response: http::Response<tonic::body::Body>| match call {
+            Some(call) => crate::meter::observe(call, response).map(tonic::body::Body::new),
+            None => response,
+        };
         let deadline = match grpc_timeout(request.headers()) {
             Ok(timeout) => timeout.map(|t| tokio::time::Instant::now() + t),
-            Err(status) => return Box::pin(async move { Ok(status.into_http()) }),
+            Err(status) => {
+                let response = measured(status.into_http());
+                return Box::pin(async move { Ok(response) });
+            }
         };
         let request = if infrastructure {
             request
@@ -589,10 +614,12 @@ where
                     Some(at) => match tokio::time::timeout_at(at, answer).await {
                         Ok(response) => response?,
                         Err(_) => {
-                            return Ok(tonic::Status::deadline_exceeded(
-                                "the deadline passed before the call was answered",
-                            )
-                            .into_http());
+                            return Ok(measured(
+                                tonic::Status::deadline_exceeded(
+                                    "the deadline passed before the call was answered",
+                                )
+                                .into_http(),
+                            ));
                         }
                     },
                     None => answer.await?,
@@ -602,8 +629,9 @@ where
                 if deadline.is_some() {
                     deadline_fault(response.headers_mut());
                 }
-                Ok(response
-                    .map(|body| tonic::body::Body::new(Bounded::new(body, deadline, stopping))))
+                Ok(measured(response.map(|body| {
+                    tonic::body::Body::new(Bounded::new(body, deadline, stopping))
+                })))
             }
             .instrument(span),
         )

@@ -44,9 +44,27 @@ pub fn init(service_name: &'static str, format: LogFormat) -> anyhow::Result<Tel
             let exporter = opentelemetry_otlp::SpanExporter::builder()
                 .with_tonic()
                 .build()?;
-            let resource = opentelemetry_sdk::Resource::builder()
-                .with_service_name(format!("innolab-{service_name}"))
-                .build();
+            // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (read by the
+            // builder's own detectors) win over the built-in name.
+            let named = std::env::var("OTEL_SERVICE_NAME").is_ok_and(|v| !v.trim().is_empty())
+                || std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|v| {
+                    v.split(',')
+                        .any(|kv| kv.trim().starts_with("service.name="))
+                });
+            let mut resource = opentelemetry_sdk::Resource::builder();
+            if !named {
+                resource = resource.with_service_name(format!("innolab-{service_name}"));
+            }
+            if !std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|v| {
+                v.split(',')
+                    .any(|kv| kv.trim().starts_with("service.version="))
+            }) {
+                resource = resource.with_attribute(opentelemetry::KeyValue::new(
+                    "service.version",
+                    env!("CARGO_PKG_VERSION"),
+                ));
+            }
+            let resource = resource.build();
             Some(
                 SdkTracerProvider::builder()
                     .with_batch_exporter(exporter)
@@ -102,30 +120,74 @@ impl Injector for HeaderInjector<'_> {
     }
 }
 
+/// `(rpc.service, rpc.method)` of a path `/pkg.Service/Method`.
+fn rpc_names(path: &str) -> (&str, &str) {
+    path.trim_start_matches('/')
+        .split_once('/')
+        .unwrap_or((path.trim_start_matches('/'), ""))
+}
+
+/// A span of one gRPC call per OpenTelemetry's RPC conventions: named
+/// `pkg.Service/Method`, with `rpc.*` attributes; the status code and the
+/// error status are recorded when the call ends ([`crate::meter::Call::finish`]).
+macro_rules! rpc_span {
+    ($name:literal, $kind:literal, $path:expr $(, $field:ident = $value:expr)*) => {{
+        let (service, method) = rpc_names($path);
+        tracing::info_span!(
+            $name,
+            otel.kind = $kind,
+            otel.name = %$path.trim_start_matches('/'),
+            otel.status_code = tracing::field::Empty,
+            otel.status_description = tracing::field::Empty,
+            rpc.system = "grpc",
+            rpc.service = %service,
+            rpc.method = %method,
+            rpc.grpc.status_code = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+            $($field = %$value,)*
+        )
+    }};
+}
+
 /// The span of one incoming gRPC call, child of the caller's `traceparent`.
 pub fn server_span(path: &str, headers: &http::HeaderMap) -> tracing::Span {
     let request_id = headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let span = tracing::info_span!(
-        "grpc",
-        otel.kind = "server",
-        otel.name = %path,
-        rpc.system = "grpc",
-        request_id = %request_id,
-    );
+    let span = rpc_span!("grpc", "server", path, request_id = request_id);
     let parent =
         opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
     // Fails only when no OpenTelemetry layer is installed; then there is no trace to join.
     let _ = span.set_parent(parent);
+    record_trace_id(&span);
     span
 }
 
-/// Writes the current span's context into outgoing headers (for clients such
-/// as the gateway).
-pub fn inject_current_context(headers: &mut http::HeaderMap) {
-    let cx = tracing::Span::current().context();
+/// The span of one outgoing gRPC call (the gateway's, initiatives'), a child
+/// of the current span; [`inject`] puts it in the call's headers.
+pub fn client_span(path: &str) -> tracing::Span {
+    let span = rpc_span!("grpc.client", "client", path);
+    record_trace_id(&span);
+    span
+}
+
+/// Puts the trace id in the span's fields, so log lines of the call carry it.
+fn record_trace_id(span: &tracing::Span) {
+    use opentelemetry::trace::TraceContextExt as _;
+    if span.is_disabled() {
+        return;
+    }
+    let context = span.context();
+    let span_context = context.span().span_context().clone();
+    if span_context.is_valid() {
+        span.record("trace_id", span_context.trace_id().to_string());
+    }
+}
+
+/// Writes `span`'s context into outgoing headers (W3C `traceparent`).
+pub fn inject(span: &tracing::Span, headers: &mut http::HeaderMap) {
+    let cx = span.context();
     opentelemetry::global::get_text_map_propagator(|p| {
         p.inject_context(&cx, &mut HeaderInjector(headers));
     });

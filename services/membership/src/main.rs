@@ -57,7 +57,7 @@ async fn run(command: Command, settings: innolab_kit::config::Settings) -> anyho
         }
         Command::Serve => {
             if let Some(addr) = settings.metrics_addr {
-                server::install_metrics(addr)?;
+                server::install_metrics(addr, "membership").await?;
             }
             let listener = tokio::net::TcpListener::bind(settings.listen_addr)
                 .await
