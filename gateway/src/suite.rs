@@ -61,10 +61,62 @@ pub fn services() -> &'static [(Defaults, Serve)] {
 /// Default gateway port.
 pub const GATEWAY_PORT: u16 = 50050;
 
-/// Settings of one service in the suite, from the shared arguments: the
-/// gateway takes `INNOLAB_LISTEN_ADDR`; each service listens on the same host
-/// at its own default port, on its own SQLite file or PostgreSQL schema.
-pub fn service_settings(args: &ServiceArgs, defaults: &Defaults) -> Result<Settings, ConfigError> {
+/// The suite's own command line: the settings every service shares, where
+/// each service listens, and the demo dataset.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SuiteArgs {
+    /// Shared by the gateway and every service.
+    #[command(flatten)]
+    pub shared: ServiceArgs,
+    /// The membership service's gRPC address [default: the gateway's host,
+    /// port 50051; any free port when the gateway's port is 0].
+    #[arg(long, env = "INNOLAB_MEMBERSHIP_ADDR")]
+    pub membership_addr: Option<SocketAddr>,
+    /// The initiatives service's gRPC address [default: port 50052, as above].
+    #[arg(long, env = "INNOLAB_INITIATIVES_ADDR")]
+    pub initiatives_addr: Option<SocketAddr>,
+    /// The guidance service's gRPC address [default: port 50053, as above].
+    #[arg(long, env = "INNOLAB_GUIDANCE_ADDR")]
+    pub guidance_addr: Option<SocketAddr>,
+    /// The impact service's gRPC address [default: port 50054, as above].
+    #[arg(long, env = "INNOLAB_IMPACT_ADDR")]
+    pub impact_addr: Option<SocketAddr>,
+    /// Load a small demo dataset (drawn from public documents) once the suite is up.
+    #[arg(long, env = "INNOLAB_DEMO")]
+    pub demo: bool,
+}
+
+impl SuiteArgs {
+    /// Only the shared settings (every service at its default address).
+    pub fn new(shared: ServiceArgs) -> SuiteArgs {
+        SuiteArgs {
+            shared,
+            membership_addr: None,
+            initiatives_addr: None,
+            guidance_addr: None,
+            impact_addr: None,
+            demo: false,
+        }
+    }
+
+    /// The address asked for `service`, and the variable that asked.
+    fn addr_of(&self, service: &str) -> (Option<SocketAddr>, &'static str) {
+        match service {
+            "membership" => (self.membership_addr, "INNOLAB_MEMBERSHIP_ADDR"),
+            "initiatives" => (self.initiatives_addr, "INNOLAB_INITIATIVES_ADDR"),
+            "guidance" => (self.guidance_addr, "INNOLAB_GUIDANCE_ADDR"),
+            "impact" => (self.impact_addr, "INNOLAB_IMPACT_ADDR"),
+            _ => (None, "INNOLAB_LISTEN_ADDR"),
+        }
+    }
+}
+
+/// Settings of one service in the suite, from the suite's arguments: the
+/// gateway takes `INNOLAB_LISTEN_ADDR`; each service listens at its own
+/// `INNOLAB_<SERVICE>_ADDR`, by default on the gateway's host at its own
+/// port, on its own SQLite file or PostgreSQL schema.
+pub fn service_settings(suite: &SuiteArgs, defaults: &Defaults) -> Result<Settings, ConfigError> {
+    let args = &suite.shared;
     if args.database_schema.is_some() {
         return Err(ConfigError {
             setting: "INNOLAB_DATABASE_SCHEMA",
@@ -83,13 +135,12 @@ pub fn service_settings(args: &ServiceArgs, defaults: &Defaults) -> Result<Setti
     }
     let mut settings = args.settings(defaults)?;
     let gateway = gateway_addr(args);
-    // A gateway on an ephemeral port (tests) puts the services on ephemeral ports too.
-    let port = if gateway.port() == 0 {
-        0
-    } else {
-        defaults.port
+    settings.listen_addr = match suite.addr_of(defaults.service).0 {
+        Some(addr) => addr,
+        // A gateway on an ephemeral port (tests) puts the services on ephemeral ports too.
+        None if gateway.port() == 0 => SocketAddr::new(gateway.ip(), 0),
+        None => SocketAddr::new(gateway.ip(), defaults.port),
     };
-    settings.listen_addr = SocketAddr::new(gateway.ip(), port);
     settings.metrics_addr = None;
     Ok(settings)
 }
@@ -102,11 +153,12 @@ pub fn gateway_addr(args: &ServiceArgs) -> SocketAddr {
 
 /// Runs every service and the gateway until `shutdown`, then stops them all.
 pub async fn run(
-    args: &ServiceArgs,
-    demo: bool,
+    suite: &SuiteArgs,
     security: crate::security::Security,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let args = &suite.shared;
+    let demo = suite.demo;
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = move || {
         let mut rx = stop_rx.clone();
@@ -116,22 +168,25 @@ pub async fn run(
     };
 
     let mut tasks = tokio::task::JoinSet::new();
+    let mut bound_at = Vec::new();
     let mut upstreams = crate::upstreams("127.0.0.1");
     let mut drain = Duration::from_secs(args.shutdown_drain_seconds);
     for (defaults, serve) in SERVICES {
-        let mut settings = service_settings(args, defaults)?;
+        let mut settings = service_settings(suite, defaults)?;
         drain = settings.shutdown_drain;
         // The gateway calls the services of its own process directly.
         let slot = innolab_kit::server::InProcess::new();
         settings.in_process = Some(slot.clone());
         let listener = TcpListener::bind(settings.listen_addr).await.map_err(|e| {
             anyhow::anyhow!(
-                "{}: cannot listen on {}: {e}",
+                "{}: cannot listen on {} ({}): {e}",
                 defaults.service,
-                settings.listen_addr
+                settings.listen_addr,
+                suite.addr_of(defaults.service).1
             )
         })?;
         let bound = listener.local_addr()?;
+        bound_at.push((defaults.service, bound));
         for upstream in upstreams
             .iter_mut()
             .filter(|u| u.service == defaults.service)
@@ -147,9 +202,12 @@ pub async fn run(
         tasks.spawn(serve(listener, settings, membership, stopped()));
     }
 
-    let listener = TcpListener::bind(gateway_addr(args))
-        .await
-        .map_err(|e| anyhow::anyhow!("gateway: cannot listen on {}: {e}", gateway_addr(args)))?;
+    let listener = TcpListener::bind(gateway_addr(args)).await.map_err(|e| {
+        anyhow::anyhow!(
+            "gateway: cannot listen on {} (INNOLAB_LISTEN_ADDR): {e}",
+            gateway_addr(args)
+        )
+    })?;
     let gateway = listener.local_addr()?;
     if demo && security.guard.enforcing() {
         anyhow::bail!(
@@ -164,10 +222,8 @@ pub async fn run(
         security,
     };
     tasks.spawn(crate::serve(listener, settings, stopped()));
-    tracing::info!(%gateway, "innolab suite ready to start: gateway on {gateway}");
-    if demo {
-        tokio::spawn(load_demo(gateway));
-    }
+    tracing::info!(%gateway, "innolab suite starting: gateway on {gateway}");
+    tokio::spawn(announce_when_ready(gateway, bound_at, demo));
 
     tokio::select! {
         () = shutdown => {}
@@ -194,8 +250,9 @@ pub async fn run(
     result
 }
 
-/// Waits until the gateway sees every service ready, then loads the demo dataset through it.
-async fn load_demo(gateway: SocketAddr) {
+/// Waits until the gateway sees every service ready, then says once where
+/// everything listens and, with `demo`, loads the demo dataset through it.
+async fn announce_when_ready(gateway: SocketAddr, services: Vec<(&str, SocketAddr)>, demo: bool) {
     let outcome = async {
         let channel =
             tonic::transport::Endpoint::from_shared(format!("http://{gateway}"))?.connect_lazy();
@@ -212,15 +269,28 @@ async fn load_demo(gateway: SocketAddr) {
                     .is_ok_and(|r| r.get_ref().status == 1);
             }
             if ready {
-                return crate::demo::load(channel).await;
+                let list: Vec<String> = services
+                    .iter()
+                    .map(|(service, addr)| format!("{service} {addr}"))
+                    .collect();
+                tracing::info!(
+                    %gateway,
+                    services = list.join(", "),
+                    "innolab suite ready: gateway on {gateway} (gRPC and JSON); {}",
+                    list.join(", ")
+                );
+                if demo {
+                    let steps = crate::demo::load(channel).await?;
+                    tracing::info!(steps, "demo dataset loaded");
+                }
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         anyhow::bail!("the suite did not become ready within a minute")
     }
     .await;
-    match outcome {
-        Ok(steps) => tracing::info!(steps, "demo dataset loaded"),
-        Err(e) => tracing::error!(error = format!("{e:#}"), "demo dataset not loaded"),
+    if let Err(e) = outcome {
+        tracing::error!(error = format!("{e:#}"), "innolab suite not ready");
     }
 }

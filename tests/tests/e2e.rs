@@ -852,5 +852,230 @@ async fn calls_balance_over_replicas(backend: Backend) {
 
 on_both_backends!(
     separate_processes_run_the_whole_scenario,
-    calls_balance_over_replicas
+    calls_balance_over_replicas,
+    traces_are_one_tree_through_the_gateway
 );
+
+/// A minimal OTLP/gRPC collector that keeps the spans it receives.
+#[derive(Default, Clone)]
+struct Collector(std::sync::Arc<std::sync::Mutex<Vec<otlp::ExportTraceServiceRequest>>>);
+
+mod otlp {
+    pub use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+        TraceService, TraceServiceServer,
+    };
+    pub use opentelemetry_proto::tonic::collector::trace::v1::{
+        ExportTraceServiceRequest, ExportTraceServiceResponse,
+    };
+    pub use opentelemetry_proto::tonic::trace::v1::Span;
+}
+
+#[tonic::async_trait]
+impl otlp::TraceService for Collector {
+    async fn export(
+        &self,
+        request: tonic::Request<otlp::ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<otlp::ExportTraceServiceResponse>, Status> {
+        self.0.lock().unwrap().push(request.into_inner());
+        Ok(tonic::Response::new(
+            otlp::ExportTraceServiceResponse::default(),
+        ))
+    }
+}
+
+impl Collector {
+    /// Listens on a free port; returns the endpoint to export to.
+    async fn start(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(otlp::TraceServiceServer::new(self.clone()))
+                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+        );
+        format!("http://{addr}")
+    }
+
+    /// The spans of trace `trace_id` (hex), with the name of the service
+    /// (resource) that sent each.
+    fn trace(&self, trace_id: &str) -> Vec<(String, otlp::Span)> {
+        let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let mut spans = Vec::new();
+        for request in self.0.lock().unwrap().iter() {
+            for resource in &request.resource_spans {
+                let service = resource
+                    .resource
+                    .iter()
+                    .flat_map(|r| &r.attributes)
+                    .find(|a| a.key == "service.name")
+                    .and_then(|a| a.value.as_ref())
+                    .map(|v| format!("{:?}", v.value))
+                    .unwrap_or_default();
+                for span in resource.scope_spans.iter().flat_map(|s| &s.spans) {
+                    if hex(&span.trace_id) == trace_id {
+                        spans.push((service.clone(), span.clone()));
+                    }
+                }
+            }
+        }
+        spans
+    }
+}
+
+/// A call through the gateway leaves one trace: the gateway's SERVER span,
+/// its CLIENT span under it, and the service's SERVER span under that, in
+/// both topologies (separate processes, and the one-process suite).
+async fn traces_are_one_tree_through_the_gateway(backend: Backend) {
+    if matches!(backend, Backend::Postgres(_)) {
+        // Tracing does not depend on the database; once is enough.
+        return;
+    }
+    for topology in ["separate processes", "one process"] {
+        let collector = Collector::default();
+        let endpoint = collector.start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let otel = |name: &str| {
+            vec![
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.clone()),
+                ("OTEL_BSP_SCHEDULE_DELAY", "100".to_string()),
+                ("OTEL_SERVICE_NAME", name.to_string()),
+            ]
+        };
+        let mut processes = Vec::new();
+        if topology == "separate processes" {
+            let mut env = otel("membership");
+            env.push((
+                "INNOLAB_DATABASE_URL",
+                format!("sqlite://{}/membership.db", dir.path().display()),
+            ));
+            let mut membership = Process::start("innolab-membership", dir.path(), &env);
+            membership.wait_serving().await;
+            let mut env = otel("gateway");
+            env.push(("INNOLAB_MEMBERSHIP_URL", membership.url()));
+            processes.push(membership);
+            processes.push(Process::start("innolab-gateway", dir.path(), &env));
+        } else {
+            let mut env = otel("suite");
+            for service in ["MEMBERSHIP", "INITIATIVES", "GUIDANCE", "IMPACT"] {
+                env.push((
+                    match service {
+                        "MEMBERSHIP" => "INNOLAB_MEMBERSHIP_ADDR",
+                        "INITIATIVES" => "INNOLAB_INITIATIVES_ADDR",
+                        "GUIDANCE" => "INNOLAB_GUIDANCE_ADDR",
+                        _ => "INNOLAB_IMPACT_ADDR",
+                    },
+                    "127.0.0.1:0".to_string(),
+                ));
+            }
+            processes.push(Process::start("innolab", dir.path(), &env));
+        }
+        let gateway = processes.last_mut().unwrap();
+        gateway.wait_serving().await;
+        let channel = Channel::from_shared(gateway.url())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        wait_gateway_sees(&channel, "membership", 1).await;
+
+        let trace_id = uuid::Uuid::now_v7().simple().to_string();
+        let mut request = tonic::Request::new(mb::GetOrganizationRequest {
+            name: "organizations/unknown".into(),
+        });
+        request.metadata_mut().insert(
+            "traceparent",
+            format!("00-{trace_id}-00f067aa0ba902b7-01")
+                .parse()
+                .unwrap(),
+        );
+        let status = mb::membership_service_client::MembershipServiceClient::new(channel)
+            .get_organization(request)
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), tonic::Code::NotFound, "{topology}");
+
+        // Stopping flushes every exporter.
+        let logs: Vec<String> = processes.iter().map(Process::log_text).collect();
+        for process in processes.iter_mut().rev() {
+            process.terminate();
+        }
+        let spans = collector.trace(&trace_id);
+        let described: Vec<String> = spans
+            .iter()
+            .map(|(service, s)| format!("{service} {} kind {}", s.name, s.kind))
+            .collect();
+        let find = |kind: i32, service: &str| {
+            spans
+                .iter()
+                .find(|(from, s)| {
+                    s.kind == kind
+                        && from.contains(service)
+                        && s.name == "innolab.membership.v1.MembershipService/GetOrganization"
+                })
+                .map(|(_, s)| s.clone())
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{topology}: no span of kind {kind} from {service} in {described:?}\n{}",
+                        logs.join("\n")
+                    )
+                })
+        };
+        let (gateway_name, service_name) = match topology {
+            "separate processes" => ("gateway", "membership"),
+            _ => ("suite", "suite"),
+        };
+        let root = spans
+            .iter()
+            .filter(|(from, s)| from.contains(gateway_name) && s.kind == 2)
+            .find(|(_, s)| hex_of(&s.parent_span_id) == "00f067aa0ba902b7")
+            .map(|(_, s)| s.clone())
+            .unwrap_or_else(|| {
+                panic!("{topology}: no gateway SERVER span under the caller's: {described:?}")
+            });
+        let client = find(3, gateway_name);
+        let server = spans
+            .iter()
+            .filter(|(from, s)| from.contains(service_name) && s.kind == 2)
+            .find(|(_, s)| s.parent_span_id == client.span_id)
+            .map(|(_, s)| s.clone())
+            .unwrap_or_else(|| {
+                panic!("{topology}: no service SERVER span under the CLIENT span: {described:?}")
+            });
+        assert_eq!(
+            client.parent_span_id, root.span_id,
+            "{topology}: CLIENT under the gateway's SERVER span"
+        );
+        assert_ne!(server.span_id, root.span_id, "{topology}");
+        // The client sees NOT_FOUND as an error; the service does not.
+        assert_eq!(
+            client.status.as_ref().map(|s| s.code),
+            Some(2),
+            "{topology}"
+        );
+        assert_ne!(
+            server.status.as_ref().map(|s| s.code),
+            Some(2),
+            "{topology}"
+        );
+        let _ = find(2, service_name);
+        // No health probe left a span in this trace or any other.
+        let all: Vec<String> = collector
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .flat_map(|r| &r.resource_spans)
+            .flat_map(|r| &r.scope_spans)
+            .flat_map(|s| &s.spans)
+            .map(|s| s.name.clone())
+            .collect();
+        assert!(
+            all.iter().all(|n| !n.contains("grpc.health")),
+            "{topology}: health probes traced: {all:?}"
+        );
+    }
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
