@@ -405,7 +405,7 @@ async fn watch_database(db: Database, migrations: Migrations, migrate: bool, rea
                 service = readiness.grpc_name,
                 error = format!("{e:#}"),
                 retry_in_ms = backoff.as_millis(),
-                "database of {} not reachable; NOT_SERVING, retrying",
+                "database not ready; retrying: {} stays NOT_SERVING until it answers",
                 readiness.grpc_name
             ),
         }
