@@ -323,23 +323,59 @@ async fn read_one(channel: &Channel, service: &str, names: &Names) -> Result<(),
 async fn separate_processes_run_the_whole_scenario(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let run = uuid::Uuid::now_v7().simple().to_string();
-    let db = |service| database(&backend, dir.path(), service, &run);
+    whole_scenario(dir.path(), &|service| {
+        database(&backend, dir.path(), service, &run)
+    })
+    .await;
+    drop_schemas(&backend, &run).await;
+}
 
-    let mut membership = Process::start("innolab-membership", dir.path(), &db("membership"));
+/// The whole scenario through PgBouncer in transaction pooling, when
+/// `INNOLAB_TEST_PGBOUNCER_URL` is set: a URL whose `{service}` is replaced
+/// by the service's name, giving each service its own role (CI's:
+/// `postgres://innolab_pgb_{service}@127.0.0.1:6432/postgres`, each role's
+/// search_path set to the schema `pgb_<service>`, made empty by CI first).
+#[tokio::test]
+async fn the_whole_scenario_through_pgbouncer_in_transaction_mode() {
+    let Some(template) = std::env::var("INNOLAB_TEST_PGBOUNCER_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    else {
+        eprintln!("INNOLAB_TEST_PGBOUNCER_URL is not set: skipping the PgBouncer run of this test");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    whole_scenario(dir.path(), &|service| {
+        vec![
+            (
+                "INNOLAB_DATABASE_URL",
+                template.replace("{service}", service),
+            ),
+            ("INNOLAB_DATABASE_SCHEMA", format!("pgb_{service}")),
+            ("INNOLAB_DATABASE_POOLING", "transaction".to_string()),
+        ]
+    })
+    .await;
+}
+
+/// Every service and the gateway as separate processes, each on the
+/// database `db` gives it, through the whole scenario.
+async fn whole_scenario(dir: &std::path::Path, db: &dyn Fn(&str) -> Vec<(&'static str, String)>) {
+    let mut membership = Process::start("innolab-membership", dir, &db("membership"));
     let mut initiatives = Process::start(
         "innolab-initiatives",
-        dir.path(),
+        dir,
         &[
             db("initiatives"),
             vec![("INNOLAB_MEMBERSHIP_URL", membership.url())],
         ]
         .concat(),
     );
-    let mut guidance = Process::start("innolab-guidance", dir.path(), &db("guidance"));
-    let mut impact = Process::start("innolab-impact", dir.path(), &db("impact"));
+    let mut guidance = Process::start("innolab-guidance", dir, &db("guidance"));
+    let mut impact = Process::start("innolab-impact", dir, &db("impact"));
     let mut gateway = Process::start(
         "innolab-gateway",
-        dir.path(),
+        dir,
         &[
             ("INNOLAB_MEMBERSHIP_URL", membership.url()),
             ("INNOLAB_INITIATIVES_URL", initiatives.url()),
@@ -693,7 +729,6 @@ async fn separate_processes_run_the_whole_scenario(backend: Backend) {
     for process in [gateway, impact, guidance, initiatives, membership] {
         process.stop();
     }
-    drop_schemas(&backend, &run).await;
 }
 
 /// Calls of `method` a process answered OK, read from its Prometheus

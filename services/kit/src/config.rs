@@ -19,6 +19,21 @@ pub struct Defaults {
     pub metrics_port: u16,
 }
 
+/// How the PostgreSQL connections are pooled between the service and the
+/// server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Pooling {
+    /// Straight to PostgreSQL, or through a pooler in session mode: each
+    /// connection selects the schema (`SET search_path`) when it opens.
+    #[default]
+    Session,
+    /// Through a pooler in transaction mode (PgBouncer `pool_mode =
+    /// transaction`): no session state at all. The schema comes from the
+    /// role's own `search_path` (`ALTER ROLE ... SET search_path = <schema>`),
+    /// checked at start; migrations take no session lock.
+    Transaction,
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -49,6 +64,11 @@ pub struct ServiceArgs {
     /// verified (`sslmode=verify-full` unless the URL names another mode).
     #[arg(long, env = "INNOLAB_DATABASE_CA_FILE")]
     pub database_ca_file: Option<std::path::PathBuf>,
+    /// How a pooler between this service and PostgreSQL pools connections:
+    /// `transaction` for PgBouncer's transaction mode (the role's
+    /// search_path must be the schema).
+    #[arg(long, env = "INNOLAB_DATABASE_POOLING", value_enum, default_value_t = Pooling::Session)]
+    pub database_pooling: Pooling,
     /// Largest number of pooled database connections.
     #[arg(long, env = "INNOLAB_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
     pub database_max_connections: u32,
@@ -120,6 +140,8 @@ pub struct DatabaseSettings {
     pub schema: String,
     /// Pool size.
     pub max_connections: u32,
+    /// How a pooler in between pools connections.
+    pub pooling: Pooling,
 }
 
 impl DatabaseSettings {
@@ -153,6 +175,7 @@ impl DatabaseSettings {
             backend,
             schema: schema.to_string(),
             max_connections,
+            pooling: Pooling::Session,
         })
     }
 }
@@ -295,8 +318,15 @@ impl ServiceArgs {
             .database_schema
             .clone()
             .unwrap_or_else(|| defaults.service.to_string());
-        let database = DatabaseSettings::new(&url, &schema, self.database_max_connections)?
+        let mut database = DatabaseSettings::new(&url, &schema, self.database_max_connections)?
             .with_ca_file("INNOLAB_DATABASE_CA_FILE", self.database_ca_file.as_deref())?;
+        if self.database_pooling == Pooling::Transaction && database.backend != Backend::Postgres {
+            return Err(config_error(
+                "INNOLAB_DATABASE_POOLING",
+                "transaction pooling applies to PostgreSQL only",
+            ));
+        }
+        database.pooling = self.database_pooling;
         let page_token_key = match &self.page_token_key {
             Some(key) if key.len() < 32 => {
                 return Err(config_error(

@@ -11,7 +11,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migrate, MigrationSource, MigrationType, Migrator};
 use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Transaction};
 
-use crate::config::DatabaseSettings;
+use crate::config::{DatabaseSettings, Pooling};
 use crate::error::Error;
 
 /// Purpose of the advisory lock writers hold (see [`Database::begin`]).
@@ -92,6 +92,7 @@ pub struct Database {
     pool: AnyPool,
     backend: Backend,
     schema: String,
+    pooling: Pooling,
     /// The change log's newest sequence, watched for every follower of this
     /// process by one poller (`changes::stream`), while anyone follows.
     log_head: LogHead,
@@ -117,6 +118,7 @@ impl Database {
         let backend = settings.backend;
         let schema = settings.schema.clone();
         let session_schema = schema.clone();
+        let pooling = settings.pooling;
         let pool = AnyPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(Duration::from_secs(5))
@@ -135,13 +137,16 @@ impl Database {
                             )
                             .await?;
                         }
-                        Backend::Postgres => {
-                            conn.execute(
-                                format!("SET search_path TO \"{schema}\"; SET TIME ZONE 'UTC';")
-                                    .as_str(),
-                            )
-                            .await?;
+                        // The time zone is UTC from the start (sqlx sends
+                        // TimeZone=UTC, a parameter poolers keep per client).
+                        Backend::Postgres if pooling == Pooling::Session => {
+                            conn.execute(format!("SET search_path TO \"{schema}\"").as_str())
+                                .await?;
                         }
+                        // Session state would leak to whichever client the
+                        // pooler hands this server connection next: the
+                        // role's search_path selects the schema instead.
+                        Backend::Postgres => {}
                     }
                     Ok(())
                 })
@@ -151,6 +156,7 @@ impl Database {
             pool,
             backend,
             schema,
+            pooling,
             log_head: LogHead::default(),
         })
     }
@@ -218,12 +224,48 @@ impl Database {
                 }
             }
         }
-        self.migrator(migrations).await?.run(&self.pool).await?;
+        self.check_search_path().await?;
+        let mut migrator = self.migrator(migrations).await?;
+        if self.pooling == Pooling::Transaction {
+            // The migration lock is a session lock, which a transaction
+            // pooler cannot keep; two replicas migrating at once then
+            // collide on the catalog, and the loser retries and finds the
+            // migration applied.
+            migrator.set_locking(false);
+        }
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Behind a transaction pooler, the schema must be the role's own: its
+    /// `search_path` must name it first.
+    async fn check_search_path(&self) -> anyhow::Result<()> {
+        if self.backend != Backend::Postgres || self.pooling != Pooling::Transaction {
+            return Ok(());
+        }
+        let path: String = sqlx::query_scalar("SELECT current_setting('search_path')")
+            .fetch_one(&self.pool)
+            .await?;
+        let first = path
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .trim_matches('"');
+        if first != self.schema {
+            anyhow::bail!(
+                "INNOLAB_DATABASE_POOLING=transaction: the database role's search_path is \
+                 {path:?}, not the schema {schema:?}; run ALTER ROLE <role> SET search_path = \
+                 {schema} (one role per service)",
+                schema = self.schema
+            );
+        }
         Ok(())
     }
 
     /// Whether every migration of this release has been applied.
     pub async fn is_migrated(&self, migrations: &Migrations) -> anyhow::Result<bool> {
+        self.check_search_path().await?;
         let migrator = self.migrator(migrations).await?;
         let mut conn = self.pool.acquire().await?;
         conn.ensure_migrations_table().await?;

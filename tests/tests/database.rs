@@ -1,4 +1,5 @@
-//! PostgreSQL over TLS, as managed databases and CloudNativePG require it:
+//! The database connection as operators run it. PostgreSQL over TLS, as
+//! managed databases and CloudNativePG require it:
 //! `sslmode=require` encrypts, a CA file (`INNOLAB_DATABASE_CA_FILE`)
 //! verifies the server, and a server that fails verification keeps the
 //! service NOT_SERVING instead of serving without its database.
@@ -6,7 +7,9 @@
 //! Runs against `INNOLAB_TEST_POSTGRES_URL` when set (CI's server has
 //! `ssl = on` with Debian's snakeoil certificate, issued to `localhost`);
 //! `INNOLAB_TEST_POSTGRES_CA_FILE` names the certificate that signs it
-//! (default: the snakeoil certificate itself).
+//! (default: the snakeoil certificate itself). Behind a transaction pooler,
+//! a role whose search_path is not the schema is refused (the whole scenario
+//! through a real PgBouncer is in `e2e.rs`, run by `.ci/pgbouncer.sh`).
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -144,5 +147,27 @@ mod postgres {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         server.stop().await;
+    }
+
+    #[tokio::test]
+    async fn transaction_pooling_needs_the_roles_search_path() {
+        let Some(base) = postgres() else { return };
+        // The test server's role keeps PostgreSQL's default search_path
+        // ("$user", public): it does not select the schema by itself.
+        let mut settings = DatabaseSettings::new(&base, "pooled_probe", 1).unwrap();
+        settings.pooling = innolab_kit::config::Pooling::Transaction;
+        let db = Database::connect_lazy(&settings).unwrap();
+        let none = innolab_kit::db::Migrations {
+            sqlite: &[],
+            postgres: &[],
+        };
+        let error = db.is_migrated(&none).await.unwrap_err().to_string();
+        assert!(
+            error.contains("INNOLAB_DATABASE_POOLING=transaction")
+                && error.contains("ALTER ROLE")
+                && error.contains("pooled_probe"),
+            "{error}"
+        );
+        db.close().await;
     }
 }
