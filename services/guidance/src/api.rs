@@ -3,24 +3,23 @@
 
 use std::pin::Pin;
 
-use innolab_kit::api::{Reply, enum_in, enum_out, fingerprint, merge, reply};
-use innolab_kit::changes::{Change, ChangeType};
-use innolab_kit::page::{PageRequest, PageTokens};
-use innolab_kit::{Error, Violations, query};
-use innolab_proto::google::r#type::Date as PbDate;
-use innolab_proto::innolab::common::v1::{Change as PbChange, ChangeType as PbChangeType};
+use innolab_kit::api::{
+    ChangeStream, Pages, Reply, date_in, date_out, enum_in, enum_out, merge, reply, stream_changes,
+    timestamp,
+};
+use innolab_kit::page::PageTokens;
+use innolab_kit::{Error, Violations};
 use innolab_proto::innolab::guidance::v1 as pb;
 use pb::guidance_service_server::GuidanceService;
-use prost_types::Timestamp;
 use tokio_stream::wrappers::ReceiverStream;
-use tokio_stream::{Stream, StreamExt};
+use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::Options;
 use crate::domain::{
-    self, Action, AttachmentFields, Date, DocumentFields, DocumentQuery, DocumentType,
-    EditionFields, EditionQuery, EditionRef, EditionState, LifecycleStage, Receiving, SearchQuery,
-    Transition, Translation, check,
+    self, Action, AttachmentFields, DocumentFields, DocumentQuery, DocumentType, EditionFields,
+    EditionQuery, EditionRef, EditionState, LifecycleStage, Receiving, SearchQuery, Transition,
+    Translation, check,
 };
 use crate::store::{Page, SearchHit, Store, UploadStart};
 
@@ -28,7 +27,7 @@ use crate::store::{Page, SearchHit, Store, UploadStart};
 #[derive(Debug, Clone)]
 pub struct GuidanceApi {
     store: Store,
-    tokens: PageTokens,
+    pages: Pages,
     options: Options,
 }
 
@@ -37,31 +36,9 @@ impl GuidanceApi {
     pub fn new(store: Store, tokens: PageTokens, options: Options) -> Self {
         GuidanceApi {
             store,
-            tokens,
+            pages: Pages::new(tokens),
             options,
         }
-    }
-
-    fn page(
-        &self,
-        method: &str,
-        page_size: i32,
-        page_token: &str,
-        filter: &str,
-    ) -> Result<PageRequest, Error> {
-        query::page(
-            &self.tokens,
-            page_size,
-            page_token,
-            &fingerprint(method, filter),
-        )
-    }
-
-    fn next_token<T>(&self, method: &str, filter: &str, page: &Page<T>) -> String {
-        page.next
-            .as_deref()
-            .map(|cursor| self.tokens.encode(cursor, &fingerprint(method, filter)))
-            .unwrap_or_default()
     }
 
     async fn transition(
@@ -184,9 +161,6 @@ fn edition_number(name: &str) -> Result<(String, i64), Error> {
 pub type DownloadStream =
     Pin<Box<dyn Stream<Item = Result<pb::DownloadAttachmentResponse, Status>> + Send>>;
 
-/// The change stream returned to callers.
-pub type ChangeStream = Pin<Box<dyn Stream<Item = Result<PbChange, Status>> + Send>>;
-
 #[tonic::async_trait]
 impl GuidanceService for GuidanceApi {
     async fn create_document(
@@ -231,10 +205,12 @@ impl GuidanceService for GuidanceApi {
         reply(
             async {
                 let query = DocumentQuery::from_filter(&r.filter)?;
-                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &r.filter)?;
                 let found = self.store.list_documents(&query, &page).await?;
                 Ok(pb::ListDocumentsResponse {
-                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    next_page_token: self.pages.next_token(METHOD, &r.filter, &found),
                     documents: found.items.into_iter().map(document_pb).collect(),
                 })
             }
@@ -360,13 +336,15 @@ impl GuidanceService for GuidanceApi {
                 let document_id = id("parent", &r.parent, "documents")?;
                 let query = EditionQuery::from_filter(&r.filter)?;
                 let scope = format!("{}\n{}", r.parent, r.filter);
-                let page = self.page(METHOD, r.page_size, &r.page_token, &scope)?;
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &scope)?;
                 let found = self
                     .store
                     .list_editions(&document_id, &query, &page)
                     .await?;
                 Ok(pb::ListEditionsResponse {
-                    next_page_token: self.next_token(METHOD, &scope, &found),
+                    next_page_token: self.pages.next_token(METHOD, &scope, &found),
                     editions: found.items.into_iter().map(edition_pb).collect(),
                 })
             }
@@ -464,7 +442,9 @@ impl GuidanceService for GuidanceApi {
                 let query = SearchQuery::new(&r.query, &r.filter)?;
                 // Ranked results page by offset: a score is no stable key.
                 let scope = format!("{}\n{}", r.query, r.filter);
-                let page = self.page(METHOD, r.page_size, &r.page_token, &scope)?;
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &scope)?;
                 let offset: i64 = match &page.after {
                     None => 0,
                     Some(cursor) => cursor
@@ -481,7 +461,7 @@ impl GuidanceService for GuidanceApi {
                 };
                 let found = Page { items: hits, next };
                 Ok(pb::SearchDocumentsResponse {
-                    next_page_token: self.next_token(METHOD, &scope, &found),
+                    next_page_token: self.pages.next_token(METHOD, &scope, &found),
                     results: found.items.into_iter().map(hit_pb).collect(),
                 })
             }
@@ -522,10 +502,12 @@ impl GuidanceService for GuidanceApi {
         reply(
             async {
                 let document_id = id("parent", &r.parent, "documents")?;
-                let page = self.page(METHOD, r.page_size, &r.page_token, &r.parent)?;
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &r.parent)?;
                 let found = self.store.list_attachments(&document_id, &page).await?;
                 Ok(pb::ListAttachmentsResponse {
-                    next_page_token: self.next_token(METHOD, &r.parent, &found),
+                    next_page_token: self.pages.next_token(METHOD, &r.parent, &found),
                     attachments: found.items.into_iter().map(attachment_pb).collect(),
                 })
             }
@@ -540,12 +522,9 @@ impl GuidanceService for GuidanceApi {
         request: Request<pb::StreamChangesRequest>,
     ) -> Reply<Self::StreamChangesStream> {
         let r = request.into_inner();
-        if r.after_sequence < 0 {
-            return Err(Error::invalid("after_sequence", "must not be negative").into());
-        }
-        let changes = self.store.changes(r.after_sequence, r.follow);
-        let stream = changes.map(|item| item.map(change_pb).map_err(Status::from));
-        Ok(Response::new(Box::pin(stream)))
+        stream_changes(r.after_sequence, |after| {
+            self.store.changes(after, r.follow)
+        })
     }
 
     type DownloadAttachmentStream = DownloadStream;
@@ -633,59 +612,7 @@ fn state_out(s: EditionState) -> i32 {
     })
 }
 
-// ---- dates and times ----
-
-fn date_in(field: &str, date: Option<PbDate>) -> Result<Option<Date>, Error> {
-    let Some(d) = date else {
-        return Ok(None);
-    };
-    let month = u8::try_from(d.month)
-        .ok()
-        .and_then(|m| time::Month::try_from(m).ok());
-    let day = u8::try_from(d.day).ok();
-    match (month, day) {
-        (Some(month), Some(day)) if (1..=9999).contains(&d.year) => {
-            Date::from_calendar_date(d.year, month, day)
-                .map(Some)
-                .map_err(|e| Error::invalid(field, format!("not a calendar date: {e}")))
-        }
-        _ => Err(Error::invalid(
-            field,
-            "must be a full date: year 1-9999, month 1-12, day 1-31",
-        )),
-    }
-}
-
-fn date_out(date: Option<Date>) -> Option<PbDate> {
-    date.map(|d| PbDate {
-        year: d.year(),
-        month: i32::from(u8::from(d.month())),
-        day: i32::from(d.day()),
-    })
-}
-
-fn timestamp(micros: i64) -> Option<Timestamp> {
-    Some(Timestamp {
-        seconds: micros.div_euclid(1_000_000),
-        nanos: i32::try_from(micros.rem_euclid(1_000_000) * 1000).unwrap_or(0),
-    })
-}
-
 // ---- resources ----
-
-fn change_pb(c: Change) -> PbChange {
-    PbChange {
-        sequence: c.sequence,
-        resource: c.resource,
-        r#type: match c.change_type {
-            ChangeType::Created => PbChangeType::Created,
-            ChangeType::Updated => PbChangeType::Updated,
-            ChangeType::Deleted => PbChangeType::Deleted,
-        } as i32,
-        revision: c.revision,
-        time: timestamp(c.time),
-    }
-}
 
 /// The validated fields of a document: every wrong field, whether its
 /// protobuf value or its content is wrong, is reported at once.

@@ -1,8 +1,8 @@
 //! `innolab-guidance`: serve the guidance service, or migrate its database.
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
+use innolab_kit::cli::{self, Command};
 use innolab_kit::config::ServiceArgs;
-use innolab_kit::{server, telemetry};
 
 /// innolab guidance service (gRPC).
 #[derive(Debug, Parser)]
@@ -21,67 +21,28 @@ struct Cli {
     max_attachment_bytes: u64,
 }
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Serve gRPC (the default).
-    Serve,
-    /// Apply database migrations, then exit.
-    Migrate,
-}
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    let settings = match cli.args.settings(&innolab_guidance::DEFAULTS) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("innolab-guidance: {e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    if cli.max_attachment_bytes == 0 {
-        eprintln!("innolab-guidance: INNOLAB_GUIDANCE_MAX_ATTACHMENT_BYTES must be at least 1");
-        return std::process::ExitCode::from(2);
-    }
-    let _telemetry = match telemetry::init("guidance", settings.log_format) {
-        Ok(guard) => guard,
-        Err(e) => {
-            eprintln!("innolab-guidance: telemetry: {e}");
-            return std::process::ExitCode::from(2);
-        }
+    let parsed = Cli::parse();
+    let defaults = innolab_guidance::DEFAULTS;
+    let extra = if parsed.max_attachment_bytes == 0 {
+        Err("INNOLAB_GUIDANCE_MAX_ATTACHMENT_BYTES must be at least 1".to_string())
+    } else {
+        Ok(())
     };
     let options = innolab_guidance::Options {
-        max_attachment_bytes: cli.max_attachment_bytes,
+        max_attachment_bytes: parsed.max_attachment_bytes,
     };
-    match run(cli.command.unwrap_or(Command::Serve), settings, options).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "innolab-guidance failed");
-            std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run(
-    command: Command,
-    settings: innolab_kit::config::Settings,
-    options: innolab_guidance::Options,
-) -> anyhow::Result<()> {
-    match command {
-        Command::Migrate => {
-            innolab_guidance::migrate(&settings).await?;
-            tracing::info!("migrations applied");
-            Ok(())
-        }
-        Command::Serve => {
-            if let Some(addr) = settings.metrics_addr {
-                server::install_metrics(addr, "guidance").await?;
+    cli::main(&defaults, &parsed.args, extra, |settings| async move {
+        match parsed.command.unwrap_or(Command::Serve) {
+            Command::Migrate => cli::migrate(innolab_guidance::migrate(&settings)).await,
+            Command::Serve => {
+                cli::serve(defaults.service, settings, |listener, settings, stop| {
+                    innolab_guidance::serve_with(listener, settings, options, stop)
+                })
+                .await
             }
-            let listener = tokio::net::TcpListener::bind(settings.listen_addr)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen_addr))?;
-            innolab_guidance::serve_with(listener, settings, options, server::shutdown_signal())
-                .await
         }
-    }
+    })
+    .await
 }

@@ -1,60 +1,39 @@
 //! The gRPC API: protobuf <-> domain, and nothing else. The only module of the
 //! service that knows generated types.
 
-use innolab_kit::api::{Reply, enum_in, enum_out, fingerprint, merge, reply};
-use innolab_kit::changes::{Change, ChangeType};
+use innolab_kit::api::{
+    ChangeStream, Pages, Reply, date_in, date_out, enum_in, enum_out, merge, reply, stream_changes,
+    timestamp,
+};
 use innolab_kit::page::PageTokens;
-use innolab_kit::{Error, Violations, query};
-use innolab_proto::google::r#type::Date as PbDate;
-use innolab_proto::innolab::common::v1::{Change as PbChange, ChangeType as PbChangeType};
+use innolab_kit::{Error, Violations};
 use innolab_proto::innolab::impact::v1 as pb;
 use pb::impact_service_server::ImpactService;
-use prost_types::Timestamp;
-use tokio_stream::StreamExt;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use crate::chart;
 use crate::domain::{
     self, Action, AssessmentFields, AssessmentQuery, AssessmentState, CapacityFields,
-    CapacityQuery, CriterionRating, DacCriteria, Date, Decision, Direction, IndicatorFields,
+    CapacityQuery, CriterionRating, DacCriteria, Decision, Direction, IndicatorFields,
     IndicatorQuery, LogicModel, Measurement, Point, ProgressStatus, PublicValueOutcome, ResultType,
     ReviewDecision, Sroi, SroiOutcome, Transition, check, rollup::DAC_CRITERIA,
 };
-use crate::store::{Page, Store};
+use crate::store::Store;
 
 /// The ImpactService implementation.
 #[derive(Debug, Clone)]
 pub struct ImpactApi {
     store: Store,
-    tokens: PageTokens,
+    pages: Pages,
 }
 
 impl ImpactApi {
     /// An API over `store`, signing page tokens with `tokens`.
     pub fn new(store: Store, tokens: PageTokens) -> Self {
-        ImpactApi { store, tokens }
-    }
-
-    fn page(
-        &self,
-        method: &str,
-        page_size: i32,
-        page_token: &str,
-        filter: &str,
-    ) -> Result<innolab_kit::page::PageRequest, Error> {
-        query::page(
-            &self.tokens,
-            page_size,
-            page_token,
-            &fingerprint(method, filter),
-        )
-    }
-
-    fn next_token<T>(&self, method: &str, filter: &str, page: &Page<T>) -> String {
-        page.next
-            .as_deref()
-            .map(|cursor| self.tokens.encode(cursor, &fingerprint(method, filter)))
-            .unwrap_or_default()
+        ImpactApi {
+            store,
+            pages: Pages::new(tokens),
+        }
     }
 }
 
@@ -68,10 +47,6 @@ fn indicator_ids(field: &str, name: &str) -> Result<(String, String), Error> {
     check::indicator_ids(name).map_err(|e| Error::invalid(field, e))
 }
 
-/// The change stream returned to callers.
-type ChangeStream =
-    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<PbChange, Status>> + Send>>;
-
 #[tonic::async_trait]
 impl ImpactService for ImpactApi {
     type StreamChangesStream = ChangeStream;
@@ -81,12 +56,9 @@ impl ImpactService for ImpactApi {
         request: Request<pb::StreamChangesRequest>,
     ) -> Reply<Self::StreamChangesStream> {
         let r = request.into_inner();
-        if r.after_sequence < 0 {
-            return Err(Error::invalid("after_sequence", "must not be negative").into());
-        }
-        let changes = self.store.changes(r.after_sequence, r.follow);
-        let stream = changes.map(|item| item.map(change_pb).map_err(Status::from));
-        Ok(Response::new(Box::pin(stream)))
+        stream_changes(r.after_sequence, |after| {
+            self.store.changes(after, r.follow)
+        })
     }
 
     async fn create_assessment(
@@ -134,10 +106,12 @@ impl ImpactService for ImpactApi {
         reply(
             async {
                 let query = AssessmentQuery::from_filter(&r.filter)?;
-                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &r.filter)?;
                 let found = self.store.list_assessments(&query, &page).await?;
                 Ok(pb::ListAssessmentsResponse {
-                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    next_page_token: self.pages.next_token(METHOD, &r.filter, &found),
                     assessments: found.items.into_iter().map(assessment_pb).collect(),
                 })
             }
@@ -348,13 +322,15 @@ impl ImpactService for ImpactApi {
                 let query = IndicatorQuery::from_filter(&r.filter)?;
                 // The parent is part of the query a token is bound to.
                 let scope = format!("{}\n{}", r.parent, r.filter);
-                let page = self.page(METHOD, r.page_size, &r.page_token, &scope)?;
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &scope)?;
                 let found = self
                     .store
                     .list_indicators(&assessment_id, &query, &page)
                     .await?;
                 Ok(pb::ListIndicatorsResponse {
-                    next_page_token: self.next_token(METHOD, &scope, &found),
+                    next_page_token: self.pages.next_token(METHOD, &scope, &found),
                     indicators: found.items.into_iter().map(indicator_pb).collect(),
                 })
             }
@@ -541,10 +517,12 @@ impl ImpactService for ImpactApi {
         reply(
             async {
                 let query = CapacityQuery::from_filter(&r.filter)?;
-                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &r.filter)?;
                 let found = self.store.list_capacity(&query, &page).await?;
                 Ok(pb::ListCapacityAssessmentsResponse {
-                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    next_page_token: self.pages.next_token(METHOD, &r.filter, &found),
                     capacity_assessments: found.items.into_iter().map(capacity_pb).collect(),
                 })
             }
@@ -802,58 +780,6 @@ fn progress_status_out(s: ProgressStatus) -> i32 {
     })
 }
 
-// ---- dates and times ----
-
-fn date_in(field: &str, date: Option<PbDate>) -> Result<Option<Date>, Error> {
-    let Some(d) = date else {
-        return Ok(None);
-    };
-    let month = u8::try_from(d.month)
-        .ok()
-        .and_then(|m| time::Month::try_from(m).ok());
-    let day = u8::try_from(d.day).ok();
-    match (month, day) {
-        (Some(month), Some(day)) if (1..=9999).contains(&d.year) => {
-            Date::from_calendar_date(d.year, month, day)
-                .map(Some)
-                .map_err(|e| Error::invalid(field, format!("not a calendar date: {e}")))
-        }
-        _ => Err(Error::invalid(
-            field,
-            "must be a full date: year 1-9999, month 1-12, day 1-31",
-        )),
-    }
-}
-
-fn date_out(date: Date) -> PbDate {
-    PbDate {
-        year: date.year(),
-        month: i32::from(u8::from(date.month())),
-        day: i32::from(date.day()),
-    }
-}
-
-fn timestamp(micros: i64) -> Option<Timestamp> {
-    Some(Timestamp {
-        seconds: micros.div_euclid(1_000_000),
-        nanos: i32::try_from(micros.rem_euclid(1_000_000) * 1000).unwrap_or(0),
-    })
-}
-
-fn change_pb(c: Change) -> PbChange {
-    PbChange {
-        sequence: c.sequence,
-        resource: c.resource,
-        r#type: match c.change_type {
-            ChangeType::Created => PbChangeType::Created,
-            ChangeType::Updated => PbChangeType::Updated,
-            ChangeType::Deleted => PbChangeType::Deleted,
-        } as i32,
-        revision: c.revision,
-        time: timestamp(c.time),
-    }
-}
-
 // ---- assessments ----
 
 fn criterion_in(c: Option<pb::CriterionRating>) -> CriterionRating {
@@ -1051,13 +977,13 @@ fn point_in(field: &str, p: Option<pb::Point>) -> Result<Option<Point>, Error> {
 fn point_out(p: Option<Point>) -> Option<pb::Point> {
     p.map(|p| pb::Point {
         value: p.value,
-        date: Some(date_out(p.date)),
+        date: date_out(Some(p.date)),
     })
 }
 
 fn measurement_out(m: Measurement) -> pb::Measurement {
     pb::Measurement {
-        date: Some(date_out(m.date)),
+        date: date_out(Some(m.date)),
         value: m.value,
         source: m.source,
         note: m.note,
@@ -1198,7 +1124,7 @@ fn capacity_pb(c: domain::CapacityAssessment) -> pb::CapacityAssessment {
         name,
         subject: f.subject,
         round: f.round,
-        assess_date: f.assess_date.map(date_out),
+        assess_date: date_out(f.assess_date),
         purpose: levels_out(f.purpose),
         potential: levels_out(f.potential),
         capacity: levels_out(f.capacity),

@@ -3,33 +3,32 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use innolab_kit::api::{Reply, enum_in, fingerprint, mask_paths, reply};
-use innolab_kit::changes::{Change, ChangeType};
+use innolab_kit::api::{
+    ChangeStream, Pages, Reply, date_in, date_out, enum_in, mask_paths, reply, stream_changes,
+    timestamp,
+};
 use innolab_kit::page::PageRequest;
 use innolab_kit::page::PageTokens;
 use innolab_kit::{Error, Violations, query};
-use innolab_proto::google::r#type::Date as PbDate;
-use innolab_proto::innolab::common::v1::{Change as PbChange, ChangeType as PbChangeType};
 use innolab_proto::innolab::initiatives::v1 as pb;
 use pb::initiatives_service_server::InitiativesService;
-use prost_types::{FieldMask, Timestamp};
-use tokio_stream::StreamExt;
+use prost_types::FieldMask;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::directory::Directory;
 use crate::domain::{
-    self, CallFields, ChallengeFields, ChallengeQuery, Date, Facet, GovernmentFunction,
-    GovernmentLevel, InitiativeFields, InitiativeQuery, LocalizedText, Milestone, Move, Partner,
-    PartnerRole, Principle, Screening, ScreeningDecision, Stage, SubmissionState, check,
+    self, CallFields, ChallengeFields, ChallengeQuery, Facet, GovernmentFunction, GovernmentLevel,
+    InitiativeFields, InitiativeQuery, LocalizedText, Milestone, Move, Partner, PartnerRole,
+    Principle, Screening, ScreeningDecision, Stage, SubmissionState, check,
 };
-use crate::store::{ImportRow, NewSubmission, Page, RowOutcome, Start, Store};
+use crate::store::{ImportRow, NewSubmission, RowOutcome, Start, Store};
 
 /// The InitiativesService implementation.
 #[derive(Debug, Clone)]
 pub struct InitiativesApi {
     store: Store,
-    tokens: PageTokens,
+    pages: Pages,
     directory: Directory,
 }
 
@@ -39,31 +38,9 @@ impl InitiativesApi {
     pub fn new(store: Store, tokens: PageTokens, directory: Directory) -> Self {
         InitiativesApi {
             store,
-            tokens,
+            pages: Pages::new(tokens),
             directory,
         }
-    }
-
-    fn page(
-        &self,
-        method: &str,
-        page_size: i32,
-        page_token: &str,
-        filter: &str,
-    ) -> Result<innolab_kit::page::PageRequest, Error> {
-        query::page(
-            &self.tokens,
-            page_size,
-            page_token,
-            &fingerprint(method, filter),
-        )
-    }
-
-    fn next_token<T>(&self, method: &str, filter: &str, page: &Page<T>) -> String {
-        page.next
-            .as_deref()
-            .map(|cursor| self.tokens.encode(cursor, &fingerprint(method, filter)))
-            .unwrap_or_default()
     }
 
     /// Checks with membership every organisation `fields` names that is not in `already`.
@@ -161,10 +138,6 @@ fn copy_field(cur: &mut pb::Initiative, new: &pb::Initiative, path: &str) {
     }
 }
 
-/// The change stream returned to callers.
-type ChangeStream =
-    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<PbChange, Status>> + Send>>;
-
 #[tonic::async_trait]
 impl InitiativesService for InitiativesApi {
     type StreamChangesStream = ChangeStream;
@@ -174,12 +147,9 @@ impl InitiativesService for InitiativesApi {
         request: Request<pb::StreamChangesRequest>,
     ) -> Reply<Self::StreamChangesStream> {
         let r = request.into_inner();
-        if r.after_sequence < 0 {
-            return Err(Error::invalid("after_sequence", "must not be negative").into());
-        }
-        let changes = self.store.changes(r.after_sequence, r.follow);
-        let stream = changes.map(|item| item.map(change_pb).map_err(Status::from));
-        Ok(Response::new(Box::pin(stream)))
+        stream_changes(r.after_sequence, |after| {
+            self.store.changes(after, r.follow)
+        })
     }
 
     async fn create_initiative(
@@ -237,10 +207,12 @@ impl InitiativesService for InitiativesApi {
         reply(
             async {
                 let query = InitiativeQuery::from_filter(&r.filter)?;
-                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &r.filter)?;
                 let found = self.store.list_initiatives(&query, &page).await?;
                 Ok(pb::ListInitiativesResponse {
-                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    next_page_token: self.pages.next_token(METHOD, &r.filter, &found),
                     initiatives: found.items.into_iter().map(initiative_pb).collect(),
                 })
             }
@@ -392,10 +364,12 @@ impl InitiativesService for InitiativesApi {
         reply(
             async {
                 let query = ChallengeQuery::from_filter(&r.filter)?;
-                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &r.filter)?;
                 let found = self.store.list_challenges(&query, &page).await?;
                 Ok(pb::ListChallengesResponse {
-                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    next_page_token: self.pages.next_token(METHOD, &r.filter, &found),
                     challenges: found.items.into_iter().map(challenge_pb).collect(),
                 })
             }
@@ -501,10 +475,12 @@ impl InitiativesService for InitiativesApi {
                     .iter()
                     .map(|t| domain::search_key(t))
                     .collect();
-                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &r.filter)?;
                 let found = self.store.list_calls(&text, &page).await?;
                 Ok(pb::ListInnovationCallsResponse {
-                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    next_page_token: self.pages.next_token(METHOD, &r.filter, &found),
                     calls: found.items.into_iter().map(call_pb).collect(),
                 })
             }
@@ -631,13 +607,15 @@ impl InitiativesService for InitiativesApi {
                 .collect();
                 // A page token is bound to the call as well as the filter.
                 let scope = format!("{}\n{}", r.parent, r.filter);
-                let page = self.page(METHOD, r.page_size, &r.page_token, &scope)?;
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &scope)?;
                 let found = self
                     .store
                     .list_submissions(&call_id, &states, &page)
                     .await?;
                 Ok(pb::ListSubmissionsResponse {
-                    next_page_token: self.next_token(METHOD, &scope, &found),
+                    next_page_token: self.pages.next_token(METHOD, &scope, &found),
                     submissions: found.items.into_iter().map(submission_pb).collect(),
                 })
             }
@@ -929,59 +907,7 @@ enum_mapping!(
     GovernmentFunction
 );
 
-// ---- dates and times ----
-
-fn date_in(field: &str, date: Option<PbDate>) -> Result<Option<Date>, Error> {
-    let Some(d) = date else {
-        return Ok(None);
-    };
-    let month = u8::try_from(d.month)
-        .ok()
-        .and_then(|m| time::Month::try_from(m).ok());
-    let day = u8::try_from(d.day).ok();
-    match (month, day) {
-        (Some(month), Some(day)) if (1..=9999).contains(&d.year) => {
-            Date::from_calendar_date(d.year, month, day)
-                .map(Some)
-                .map_err(|e| Error::invalid(field, format!("not a calendar date: {e}")))
-        }
-        _ => Err(Error::invalid(
-            field,
-            "must be a full date: year 1-9999, month 1-12, day 1-31",
-        )),
-    }
-}
-
-fn date_out(date: Option<Date>) -> Option<PbDate> {
-    date.map(|d| PbDate {
-        year: d.year(),
-        month: i32::from(u8::from(d.month())),
-        day: i32::from(d.day()),
-    })
-}
-
-fn timestamp(micros: i64) -> Option<Timestamp> {
-    Some(Timestamp {
-        seconds: micros.div_euclid(1_000_000),
-        nanos: i32::try_from(micros.rem_euclid(1_000_000) * 1000).unwrap_or(0),
-    })
-}
-
 // ---- resources ----
-
-fn change_pb(c: Change) -> PbChange {
-    PbChange {
-        sequence: c.sequence,
-        resource: c.resource,
-        r#type: match c.change_type {
-            ChangeType::Created => PbChangeType::Created,
-            ChangeType::Updated => PbChangeType::Updated,
-            ChangeType::Deleted => PbChangeType::Deleted,
-        } as i32,
-        revision: c.revision,
-        time: timestamp(c.time),
-    }
-}
 
 /// Fields of a new initiative, its starting stage and status, validated.
 pub(crate) fn new_initiative(

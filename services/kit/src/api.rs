@@ -1,10 +1,17 @@
 //! Helpers every service's API layer shares: the reply type, AIP-134 update
-//! masks, and the mapping between protobuf enums (`<PREFIX>_<NAME>`) and
-//! domain vocabularies. Generic: no generated type appears here.
+//! masks, list pages and their tokens, the mapping between protobuf enums
+//! (`<PREFIX>_<NAME>`) and domain vocabularies, and the conversions of the
+//! types every service's contract uses (`google.type.Date`, timestamps, the
+//! change feed of `innolab.common.v1`).
 
-use prost_types::FieldMask;
+use innolab_proto::google::r#type::Date as PbDate;
+use innolab_proto::innolab::common::v1::{Change as PbChange, ChangeType as PbChangeType};
+use prost_types::{FieldMask, Timestamp};
+use tokio_stream::StreamExt as _;
 use tonic::{Response, Status};
 
+use crate::changes::{Change, ChangeType};
+use crate::page::{Page, PageRequest, PageTokens};
 use crate::{Error, Violations};
 
 /// What a unary handler returns.
@@ -18,6 +25,111 @@ pub fn reply<T>(result: Result<T, Error>) -> Reply<T> {
 /// What a page token is bound to: the method and its filter.
 pub fn fingerprint(method: &str, filter: &str) -> String {
     format!("{method}\n{filter}")
+}
+
+/// The pages of a service's list methods: what a request asks for
+/// (`page_size`, `page_token`), and the token of the page after a result,
+/// each token bound to its method and filter and signed.
+#[derive(Debug, Clone)]
+pub struct Pages(PageTokens);
+
+impl Pages {
+    /// Pages whose tokens `tokens` signs.
+    pub fn new(tokens: PageTokens) -> Self {
+        Pages(tokens)
+    }
+
+    /// The page `method` is asked for, INVALID_ARGUMENT naming `page_size`
+    /// or `page_token` when they are wrong.
+    pub fn request(
+        &self,
+        method: &str,
+        page_size: i32,
+        page_token: &str,
+        filter: &str,
+    ) -> Result<PageRequest, Error> {
+        crate::query::page(&self.0, page_size, page_token, &fingerprint(method, filter))
+    }
+
+    /// The token of the page after `page` (empty on the last one).
+    pub fn next_token<T>(&self, method: &str, filter: &str, page: &Page<T>) -> String {
+        page.next
+            .as_deref()
+            .map(|cursor| self.0.encode(cursor, &fingerprint(method, filter)))
+            .unwrap_or_default()
+    }
+}
+
+/// A calendar date of the contract (`google.type.Date`), INVALID_ARGUMENT
+/// naming `field` unless it is a whole, real date.
+pub fn date_in(field: &str, date: Option<PbDate>) -> Result<Option<time::Date>, Error> {
+    let Some(d) = date else {
+        return Ok(None);
+    };
+    let month = u8::try_from(d.month)
+        .ok()
+        .and_then(|m| time::Month::try_from(m).ok());
+    let day = u8::try_from(d.day).ok();
+    match (month, day) {
+        (Some(month), Some(day)) if (1..=9999).contains(&d.year) => {
+            time::Date::from_calendar_date(d.year, month, day)
+                .map(Some)
+                .map_err(|e| Error::invalid(field, format!("not a calendar date: {e}")))
+        }
+        _ => Err(Error::invalid(
+            field,
+            "must be a full date: year 1-9999, month 1-12, day 1-31",
+        )),
+    }
+}
+
+/// A date in the contract's form.
+pub fn date_out(date: Option<time::Date>) -> Option<PbDate> {
+    date.map(|d| PbDate {
+        year: d.year(),
+        month: i32::from(u8::from(d.month())),
+        day: i32::from(d.day()),
+    })
+}
+
+/// A time stored as microseconds since the Unix epoch, as a timestamp.
+pub fn timestamp(micros: i64) -> Option<Timestamp> {
+    Some(Timestamp {
+        seconds: micros.div_euclid(1_000_000),
+        nanos: i32::try_from(micros.rem_euclid(1_000_000) * 1000).unwrap_or(0),
+    })
+}
+
+/// A change of the log in the contract's form.
+pub fn change_out(c: Change) -> PbChange {
+    PbChange {
+        sequence: c.sequence,
+        resource: c.resource,
+        r#type: match c.change_type {
+            ChangeType::Created => PbChangeType::Created,
+            ChangeType::Updated => PbChangeType::Updated,
+            ChangeType::Deleted => PbChangeType::Deleted,
+        } as i32,
+        revision: c.revision,
+        time: timestamp(c.time),
+    }
+}
+
+/// The stream every service's `StreamChanges` answers.
+pub type ChangeStream =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<PbChange, Status>> + Send>>;
+
+/// `StreamChanges`: the log after `after_sequence` (INVALID_ARGUMENT when
+/// negative), from the stream `open` gives for it.
+pub fn stream_changes<S>(after_sequence: i64, open: impl FnOnce(i64) -> S) -> Reply<ChangeStream>
+where
+    S: tokio_stream::Stream<Item = Result<Change, Error>> + Send + 'static,
+{
+    if after_sequence < 0 {
+        return Err(Error::invalid("after_sequence", "must not be negative").into());
+    }
+    let stream = open(after_sequence).map(|item| item.map(change_out).map_err(Status::from));
+    Ok(Response::new(Box::pin(stream)))
 }
 
 /// The writable fields an update mask names (`*` for all of them). The mask
@@ -122,6 +234,30 @@ mod tests {
         assert!(e.to_string().contains("\"stage\" moves apart"), "{e}");
         let e = mask_paths(mask(&["nope"]), &writable, &[]).unwrap_err();
         assert!(e.to_string().contains("not a writable field"), "{e}");
+    }
+
+    #[test]
+    fn dates_must_be_whole_and_real() {
+        let date = |year, month, day| Some(PbDate { year, month, day });
+        let d = date_in("start", date(2024, 2, 29)).unwrap();
+        assert_eq!(date_out(d), date(2024, 2, 29));
+        assert_eq!(date_in("start", None).unwrap(), None);
+        for bad in [
+            date(2023, 2, 29),
+            date(2024, 0, 1),
+            date(0, 1, 1),
+            date(2024, 1, 0),
+        ] {
+            let e = date_in("start", bad).unwrap_err();
+            assert!(e.to_string().contains("start"), "{e}");
+        }
+        assert_eq!(
+            timestamp(-1),
+            Some(Timestamp {
+                seconds: -1,
+                nanos: 999_999_000
+            })
+        );
     }
 
     #[test]

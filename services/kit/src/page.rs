@@ -116,6 +116,15 @@ fn token_error(reason: &str) -> PageError {
     }
 }
 
+/// A page of results and the cursor after it (`None` on the last page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Keyset position after the last item, when more may follow.
+    pub next: Option<String>,
+}
+
 /// What a List call asked for, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageRequest {

@@ -1,59 +1,39 @@
 //! The gRPC API: protobuf <-> domain, and nothing else. The only module of the
 //! service that knows generated types.
 
-use innolab_kit::api::{Reply, enum_in, enum_out, fingerprint, merge, reply};
-use innolab_kit::changes::{Change, ChangeType};
+use innolab_kit::api::{
+    ChangeStream, Pages, Reply, date_in, date_out, enum_in, enum_out, merge, reply, stream_changes,
+    timestamp,
+};
 use innolab_kit::page::PageTokens;
-use innolab_kit::{Error, Violations, query};
+use innolab_kit::{Error, Violations};
 use innolab_proto::google::r#type::Date as PbDate;
-use innolab_proto::innolab::common::v1::{Change as PbChange, ChangeType as PbChangeType};
 use innolab_proto::innolab::membership::v1 as pb;
 use pb::membership_service_server::MembershipService;
-use prost_types::Timestamp;
-use tokio_stream::StreamExt;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use crate::domain::{
-    self, Action, Assignment, Date, Decision, GovernmentFunction, GovernmentLevel, GroupFields,
+    self, Action, Assignment, Decision, GovernmentFunction, GovernmentLevel, GroupFields,
     GroupKind, GroupQuery, Identifier, LocalizedText, MembershipFields, MembershipQuery,
     MembershipState, OrganizationFields, OrganizationKind, OrganizationQuery, PersonFields,
     PersonQuery, PostFields, PostQuery, Role, Transition, check,
 };
-use crate::store::{Page, Store};
+use crate::store::Store;
 
 /// The MembershipService implementation.
 #[derive(Debug, Clone)]
 pub struct MembershipApi {
     store: Store,
-    tokens: PageTokens,
+    pages: Pages,
 }
 
 impl MembershipApi {
     /// An API over `store`, signing page tokens with `tokens`.
     pub fn new(store: Store, tokens: PageTokens) -> Self {
-        MembershipApi { store, tokens }
-    }
-
-    fn page(
-        &self,
-        method: &str,
-        page_size: i32,
-        page_token: &str,
-        filter: &str,
-    ) -> Result<innolab_kit::page::PageRequest, Error> {
-        query::page(
-            &self.tokens,
-            page_size,
-            page_token,
-            &fingerprint(method, filter),
-        )
-    }
-
-    fn next_token<T>(&self, method: &str, filter: &str, page: &Page<T>) -> String {
-        page.next
-            .as_deref()
-            .map(|cursor| self.tokens.encode(cursor, &fingerprint(method, filter)))
-            .unwrap_or_default()
+        MembershipApi {
+            store,
+            pages: Pages::new(tokens),
+        }
     }
 }
 
@@ -61,10 +41,6 @@ impl MembershipApi {
 fn id(field: &str, name: &str, collection: &str) -> Result<String, Error> {
     check::resource_id(name, collection).map_err(|e| Error::invalid(field, e))
 }
-
-/// The change stream returned to callers.
-type ChangeStream =
-    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<PbChange, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl MembershipService for MembershipApi {
@@ -75,12 +51,9 @@ impl MembershipService for MembershipApi {
         request: Request<pb::StreamChangesRequest>,
     ) -> Reply<Self::StreamChangesStream> {
         let r = request.into_inner();
-        if r.after_sequence < 0 {
-            return Err(Error::invalid("after_sequence", "must not be negative").into());
-        }
-        let changes = self.store.changes(r.after_sequence, r.follow);
-        let stream = changes.map(|item| item.map(change_pb).map_err(Status::from));
-        Ok(Response::new(Box::pin(stream)))
+        stream_changes(r.after_sequence, |after| {
+            self.store.changes(after, r.follow)
+        })
     }
 
     async fn create_organization(
@@ -130,10 +103,12 @@ impl MembershipService for MembershipApi {
         reply(
             async {
                 let query = OrganizationQuery::from_filter(&r.filter)?;
-                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &r.filter)?;
                 let found = self.store.list_organizations(&query, &page).await?;
                 Ok(pb::ListOrganizationsResponse {
-                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    next_page_token: self.pages.next_token(METHOD, &r.filter, &found),
                     organizations: found.items.into_iter().map(organization_pb).collect(),
                 })
             }
@@ -240,10 +215,12 @@ impl MembershipService for MembershipApi {
         reply(
             async {
                 let query = PersonQuery::from_filter(&r.filter)?;
-                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &r.filter)?;
                 let found = self.store.list_people(&query, &page).await?;
                 Ok(pb::ListPeopleResponse {
-                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    next_page_token: self.pages.next_token(METHOD, &r.filter, &found),
                     people: found.items.into_iter().map(person_pb).collect(),
                 })
             }
@@ -348,10 +325,12 @@ impl MembershipService for MembershipApi {
         reply(
             async {
                 let query = GroupQuery::from_filter(&r.filter)?;
-                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &r.filter)?;
                 let found = self.store.list_groups(&query, &page).await?;
                 Ok(pb::ListGroupsResponse {
-                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    next_page_token: self.pages.next_token(METHOD, &r.filter, &found),
                     groups: found.items.into_iter().map(group_pb).collect(),
                 })
             }
@@ -440,10 +419,12 @@ impl MembershipService for MembershipApi {
         reply(
             async {
                 let query = MembershipQuery::from_filter(&r.filter)?;
-                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &r.filter)?;
                 let found = self.store.list_memberships(&query, &page).await?;
                 Ok(pb::ListMembershipsResponse {
-                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    next_page_token: self.pages.next_token(METHOD, &r.filter, &found),
                     memberships: found.items.into_iter().map(membership_pb).collect(),
                 })
             }
@@ -567,10 +548,12 @@ impl MembershipService for MembershipApi {
         reply(
             async {
                 let query = PostQuery::from_filter(&r.filter)?;
-                let page = self.page(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &r.filter)?;
                 let found = self.store.list_posts(&query, &page).await?;
                 Ok(pb::ListPostsResponse {
-                    next_page_token: self.next_token(METHOD, &r.filter, &found),
+                    next_page_token: self.pages.next_token(METHOD, &r.filter, &found),
                     posts: found.items.into_iter().map(post_pb).collect(),
                 })
             }
@@ -730,59 +713,7 @@ fn state_out(s: Option<MembershipState>) -> i32 {
     })
 }
 
-// ---- dates and times ----
-
-fn date_in(field: &str, date: Option<PbDate>) -> Result<Option<Date>, Error> {
-    let Some(d) = date else {
-        return Ok(None);
-    };
-    let month = u8::try_from(d.month)
-        .ok()
-        .and_then(|m| time::Month::try_from(m).ok());
-    let day = u8::try_from(d.day).ok();
-    match (month, day) {
-        (Some(month), Some(day)) if (1..=9999).contains(&d.year) => {
-            Date::from_calendar_date(d.year, month, day)
-                .map(Some)
-                .map_err(|e| Error::invalid(field, format!("not a calendar date: {e}")))
-        }
-        _ => Err(Error::invalid(
-            field,
-            "must be a full date: year 1-9999, month 1-12, day 1-31",
-        )),
-    }
-}
-
-fn date_out(date: Option<Date>) -> Option<PbDate> {
-    date.map(|d| PbDate {
-        year: d.year(),
-        month: i32::from(u8::from(d.month())),
-        day: i32::from(d.day()),
-    })
-}
-
-fn timestamp(micros: i64) -> Option<Timestamp> {
-    Some(Timestamp {
-        seconds: micros.div_euclid(1_000_000),
-        nanos: i32::try_from(micros.rem_euclid(1_000_000) * 1000).unwrap_or(0),
-    })
-}
-
 // ---- resources ----
-
-fn change_pb(c: Change) -> PbChange {
-    PbChange {
-        sequence: c.sequence,
-        resource: c.resource,
-        r#type: match c.change_type {
-            ChangeType::Created => PbChangeType::Created,
-            ChangeType::Updated => PbChangeType::Updated,
-            ChangeType::Deleted => PbChangeType::Deleted,
-        } as i32,
-        revision: c.revision,
-        time: timestamp(c.time),
-    }
-}
 
 fn organization_fields(o: pb::Organization) -> Result<OrganizationFields, Error> {
     let mut v = Violations::new();

@@ -1,8 +1,8 @@
 //! `innolab-membership`: serve the membership service, or migrate its database.
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
+use innolab_kit::cli::{self, Command};
 use innolab_kit::config::ServiceArgs;
-use innolab_kit::{server, telemetry};
 
 /// innolab network membership service (gRPC).
 #[derive(Debug, Parser)]
@@ -14,55 +14,20 @@ struct Cli {
     args: ServiceArgs,
 }
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Serve gRPC (the default).
-    Serve,
-    /// Apply database migrations, then exit.
-    Migrate,
-}
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    let settings = match cli.args.settings(&innolab_membership::DEFAULTS) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("innolab-membership: {e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    let _telemetry = match telemetry::init("membership", settings.log_format) {
-        Ok(guard) => guard,
-        Err(e) => {
-            eprintln!("innolab-membership: telemetry: {e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    match run(cli.command.unwrap_or(Command::Serve), settings).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "innolab-membership failed");
-            std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-async fn run(command: Command, settings: innolab_kit::config::Settings) -> anyhow::Result<()> {
-    match command {
-        Command::Migrate => {
-            innolab_membership::migrate(&settings).await?;
-            tracing::info!("migrations applied");
-            Ok(())
-        }
-        Command::Serve => {
-            if let Some(addr) = settings.metrics_addr {
-                server::install_metrics(addr, "membership").await?;
-            }
-            let listener = tokio::net::TcpListener::bind(settings.listen_addr)
+    let parsed = Cli::parse();
+    let defaults = innolab_membership::DEFAULTS;
+    cli::main(&defaults, &parsed.args, Ok(()), |settings| async move {
+        match parsed.command.unwrap_or(Command::Serve) {
+            Command::Migrate => cli::migrate(innolab_membership::migrate(&settings)).await,
+            Command::Serve => {
+                cli::serve(defaults.service, settings, |listener, settings, stop| {
+                    innolab_membership::serve(listener, settings, stop)
+                })
                 .await
-                .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.listen_addr))?;
-            innolab_membership::serve(listener, settings, server::shutdown_signal()).await
+            }
         }
-    }
+    })
+    .await
 }

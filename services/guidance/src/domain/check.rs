@@ -1,42 +1,10 @@
 //! Field validators. Each returns the normalised value or a reason that the
 //! caller turns into a field violation.
 
+pub use innolab_kit::check::{language_tag, optional_text, required_text, resource_id};
+
 /// Longest single-line text we accept.
 pub const MAX_TEXT: usize = 500;
-
-/// A required, trimmed, bounded text.
-pub fn required_text(value: &str, max: usize) -> Result<String, String> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err("must not be empty".into());
-    }
-    optional_text(v, max)
-}
-
-/// An optional, trimmed, bounded text.
-pub fn optional_text(value: &str, max: usize) -> Result<String, String> {
-    let v = value.trim();
-    if v.chars().count() > max {
-        return Err(format!("must be at most {max} characters"));
-    }
-    if v.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
-    {
-        return Err("must not contain control characters".into());
-    }
-    Ok(v.to_string())
-}
-
-/// A well-formed BCP 47 language tag, in its normalised case (`pt-BR`).
-pub fn language_tag(tag: &str) -> Result<String, String> {
-    let t = tag.trim();
-    if t.is_empty() {
-        return Err("is required (a BCP 47 tag such as ro, sv, fi, en)".into());
-    }
-    oxilangtag::LanguageTag::parse_and_normalize(t)
-        .map(|t| t.into_inner())
-        .map_err(|e| format!("{t:?} is not a BCP 47 language tag: {e}"))
-}
 
 /// A current (not deprecated) SPDX licence identifier, e.g. `CC-BY-4.0`.
 pub fn license(id: &str) -> Result<String, String> {
@@ -54,26 +22,6 @@ pub fn license(id: &str) -> Result<String, String> {
             )),
             None => Err(format!("{t:?} is not an SPDX licence id")),
         },
-    }
-}
-
-/// The id inside a resource name `collection/{id}`.
-pub fn resource_id(name: &str, collection: &str) -> Result<String, String> {
-    let id = name
-        .strip_prefix(collection)
-        .and_then(|rest| rest.strip_prefix('/'))
-        .ok_or_else(|| {
-            format!("{name:?} is not a resource name of the form {collection}/{{id}}")
-        })?;
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(id.to_string())
-    } else {
-        Err(format!("{name:?} has an invalid id"))
     }
 }
 

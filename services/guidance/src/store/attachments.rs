@@ -180,7 +180,7 @@ impl Upload {
     async fn store(&self, size_bytes: i64) -> Result<Attachment, Error> {
         let mut tx = self.db.begin().await?;
         if let Some(row) =
-            existing_request(&mut tx, "attachments", COLUMNS, self.request_id.as_deref()).await?
+            existing_row(&mut tx, "attachments", COLUMNS, self.request_id.as_deref()).await?
         {
             // A concurrent retry stored it first: its result, and nothing staged kept.
             let stored = attachment(&row)?;

@@ -30,7 +30,7 @@ impl Store {
         request_id: Option<&str>,
     ) -> Result<Document, Error> {
         let mut tx = self.begin().await?;
-        if let Some(row) = existing_request(&mut tx, "documents", COLUMNS, request_id).await? {
+        if let Some(row) = existing_row(&mut tx, "documents", COLUMNS, request_id).await? {
             return document(&row);
         }
         let id = new_id();

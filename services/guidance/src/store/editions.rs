@@ -37,7 +37,7 @@ impl Store {
         request_id: Option<&str>,
     ) -> Result<Edition, Error> {
         let mut tx = self.begin().await?;
-        if let Some(row) = existing_request(&mut tx, "editions", COLUMNS, request_id).await? {
+        if let Some(row) = existing_row(&mut tx, "editions", COLUMNS, request_id).await? {
             return edition(&row);
         }
         super::documents::get(&mut tx, document_id).await?;

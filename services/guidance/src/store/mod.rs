@@ -26,10 +26,11 @@ use innolab_kit::changes::{self, ChangeType};
 use innolab_kit::db::{Database, EmbeddedMigration, Migrations, is_unique_violation};
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::{Sql, Value};
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
-
-use crate::domain::{Date, Meta};
+pub(crate) use innolab_kit::store::{
+    check_etag, date, date_text, existing_row, from_json, json, meta, new_id, retry_on_conflict,
+    text, vocab,
+};
+use sqlx::{Any, Transaction};
 
 /// The schema, one list per backend.
 pub const MIGRATIONS: Migrations = Migrations {
@@ -89,14 +90,7 @@ pub const MIGRATIONS: Migrations = Migrations {
     ],
 };
 
-/// A page of results and the cursor after it (`None` on the last page).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page<T> {
-    /// The items.
-    pub items: Vec<T>,
-    /// Keyset position after the last item, when more may follow.
-    pub next: Option<String>,
-}
+pub use innolab_kit::page::Page;
 
 /// The guidance store.
 #[derive(Debug, Clone)]
@@ -130,93 +124,6 @@ impl Store {
     ) -> Result<(), Error> {
         changes::record(&self.db, tx, resource, change_type, revision, now).await?;
         Ok(())
-    }
-}
-
-/// A fresh, time-ordered id.
-fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
-fn meta(row: &AnyRow) -> Result<Meta, Error> {
-    Ok(Meta {
-        create_time: row.try_get("create_time")?,
-        update_time: row.try_get("update_time")?,
-        revision: row.try_get("revision")?,
-    })
-}
-
-fn text(row: &AnyRow, column: &str) -> Result<String, Error> {
-    Ok(row
-        .try_get::<Option<String>, _>(column)?
-        .unwrap_or_default())
-}
-
-fn date(value: Option<String>) -> Result<Option<Date>, Error> {
-    value
-        .map(|v| {
-            Date::parse(&v, &time::format_description::well_known::Iso8601::DATE)
-                .map_err(|e| Error::Internal(format!("stored date {v:?}: {e}")))
-        })
-        .transpose()
-}
-
-fn date_text(value: Option<Date>) -> Option<String> {
-    value.map(|d| d.to_string())
-}
-
-fn vocab<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, Error> {
-    parse(value).ok_or_else(|| Error::Internal(format!("unknown stored value {value:?}")))
-}
-
-fn json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
-    serde_json::to_string(value).map_err(|e| Error::Internal(e.to_string()))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(value: &str) -> Result<T, Error> {
-    serde_json::from_str(value).map_err(|e| Error::Internal(format!("stored JSON: {e}")))
-}
-
-/// Looks up what a retried create stored the first time.
-async fn existing_request(
-    tx: &mut Transaction<'static, Any>,
-    table: &str,
-    columns: &str,
-    request_id: Option<&str>,
-) -> Result<Option<AnyRow>, Error> {
-    let Some(request_id) = request_id else {
-        return Ok(None);
-    };
-    Ok(sqlx::query(&format!(
-        "SELECT {columns} FROM {table} WHERE request_id = $1"
-    ))
-    .bind(request_id)
-    .fetch_optional(&mut **tx)
-    .await?)
-}
-
-/// Runs an idempotent insert; when it loses a race against a concurrent retry
-/// of the same request (a unique violation), runs it again, which then finds
-/// the winner's row by its request id.
-async fn retry_on_conflict<T, F, Fut>(request_id: Option<&str>, insert: F) -> Result<T, Error>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<T, Error>>,
-{
-    match insert().await {
-        Err(Error::AlreadyExists { .. }) if request_id.is_some() => insert().await,
-        other => other,
-    }
-}
-
-/// ABORTED when the caller's etag names another revision than the stored one.
-fn check_etag(resource: &str, revision: i64, expected: Option<i64>) -> Result<(), Error> {
-    match expected {
-        Some(expected) if expected != revision => Err(Error::Aborted {
-            resource: resource.to_string(),
-            etag: format!("r{expected}"),
-        }),
-        _ => Ok(()),
     }
 }
 

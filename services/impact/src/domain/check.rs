@@ -1,6 +1,8 @@
 //! Field validators. Each returns the normalised value or a reason that the
 //! caller turns into a field violation.
 
+pub use innolab_kit::check::{optional_text, required_text, resource_id};
+
 use innolab_kit::Violations;
 
 /// Longest title we accept.
@@ -11,27 +13,6 @@ pub const MAX_ENTRY: usize = 2000;
 pub const MAX_LONG: usize = 20_000;
 /// Most entries of a list.
 pub const MAX_ENTRIES: usize = 100;
-
-/// A required, trimmed, bounded text.
-pub fn required_text(value: &str, max: usize) -> Result<String, String> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err("must not be empty".into());
-    }
-    optional_text(v, max)
-}
-
-/// An optional, trimmed, bounded text.
-pub fn optional_text(value: &str, max: usize) -> Result<String, String> {
-    let v = value.trim();
-    if v.chars().count() > max {
-        return Err(format!("must be at most {max} characters"));
-    }
-    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err("must not contain control characters".into());
-    }
-    Ok(v.to_string())
-}
 
 /// A list of required texts, each non-empty (its length is checked first,
 /// by the caller's `Violations::lists_within`).
@@ -47,26 +28,6 @@ pub fn text_list(v: &mut Violations, field: &str, values: &[String]) -> Vec<Stri
             }
         })
         .collect()
-}
-
-/// The id inside a resource name `collection/{id}`.
-pub fn resource_id(name: &str, collection: &str) -> Result<String, String> {
-    let id = name
-        .strip_prefix(collection)
-        .and_then(|rest| rest.strip_prefix('/'))
-        .ok_or_else(|| {
-            format!("{name:?} is not a resource name of the form {collection}/{{id}}")
-        })?;
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(id.to_string())
-    } else {
-        Err(format!("{name:?} has an invalid id"))
-    }
 }
 
 /// The two ids inside `assessments/{a}/indicators/{i}`.

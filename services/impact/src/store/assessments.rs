@@ -128,7 +128,7 @@ impl Store {
         let before = super::rollup::share(&mut tx, id).await?;
         let current = read(&mut tx, id).await?;
         let name = current.name();
-        check_etag(&name, &current.meta, expected_revision)?;
+        check_etag(&name, current.meta.revision, expected_revision)?;
         current.check_update(fields)?;
         let now = now_micros();
         let mut sql = Sql::new("UPDATE assessments SET initiative_id = ");
@@ -170,7 +170,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let before = super::rollup::share(&mut tx, id).await?;
         let current = read(&mut tx, id).await?;
-        check_etag(&current.name(), &current.meta, expected_revision)?;
+        check_etag(&current.name(), current.meta.revision, expected_revision)?;
         current.check_delete()?;
         // The indicators go with the assessment; each deletion is logged.
         let now = now_micros();
@@ -233,7 +233,7 @@ impl Store {
         let before = super::rollup::share(&mut tx, id).await?;
         let current = read(&mut tx, id).await?;
         let name = current.name();
-        check_etag(&name, &current.meta, t.expected_revision)?;
+        check_etag(&name, current.meta.revision, t.expected_revision)?;
         let to = current.next_state(t.action)?;
         let now = now_micros();
         let mut history = current.history.clone();

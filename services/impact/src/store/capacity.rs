@@ -120,7 +120,7 @@ impl Store {
         .await?
         .ok_or_else(|| Error::not_found(name.clone()))?;
         let current = capacity(&row)?;
-        check_etag(&name, &current.meta, expected_revision)?;
+        check_etag(&name, current.meta.revision, expected_revision)?;
         let now = now_micros();
         let done = sqlx::query(
             "UPDATE capacity_assessments SET subject = $1, round = $2, assess_date = $3, \

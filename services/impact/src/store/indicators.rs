@@ -160,7 +160,7 @@ impl Store {
         let before = super::rollup::share(&mut tx, assessment_id).await?;
         let current = read(&mut tx, assessment_id, id).await?;
         let name = current.name();
-        check_etag(&name, &current.meta, expected_revision)?;
+        check_etag(&name, current.meta.revision, expected_revision)?;
         let now = now_micros();
         let (value, day) = latest_placeholders(&d, 11);
         let sql = format!(
@@ -205,7 +205,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let before = super::rollup::share(&mut tx, assessment_id).await?;
         let current = read(&mut tx, assessment_id, id).await?;
-        check_etag(&current.name(), &current.meta, expected_revision)?;
+        check_etag(&current.name(), current.meta.revision, expected_revision)?;
         sqlx::query("DELETE FROM indicator_documents WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)

@@ -126,7 +126,11 @@ impl Store {
         transition: &Transition,
     ) -> Result<Membership, Error> {
         let current = self.get_membership(id).await?;
-        check_etag(&current.name(), &current.meta, transition.expected_revision)?;
+        check_etag(
+            &current.name(),
+            current.meta.revision,
+            transition.expected_revision,
+        )?;
         let outcome = current.transition(transition, today())?;
         let expected = Some(current.meta.revision);
         let mut tx = self.begin().await?;

@@ -15,10 +15,11 @@ use innolab_kit::changes::{self, ChangeType};
 use innolab_kit::db::{Database, EmbeddedMigration, Migrations, is_unique_violation};
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::{Sql, Value, like_escape};
-use sqlx::any::AnyRow;
+pub(crate) use innolab_kit::store::{
+    check_etag, date, date_text, existing_request, from_json, json, meta, new_id, opt,
+    retry_on_conflict, text, vocab,
+};
 use sqlx::{Any, Row, Transaction};
-
-use crate::domain::{Date, Meta};
 
 /// The schema, for both backends.
 pub const MIGRATIONS: Migrations = Migrations {
@@ -39,14 +40,7 @@ const SCHEMA: &[EmbeddedMigration] = &[
     },
 ];
 
-/// A page of results and the cursor after it (`None` on the last page).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page<T> {
-    /// The items.
-    pub items: Vec<T>,
-    /// Keyset position after the last item, when more may follow.
-    pub next: Option<String>,
-}
+pub use innolab_kit::page::Page;
 
 /// The membership store.
 #[derive(Debug, Clone)]
@@ -81,87 +75,9 @@ impl Store {
     }
 }
 
-/// A fresh, time-ordered id.
-fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
 /// The id inside an already validated resource name.
 fn id_of(name: &str) -> &str {
     name.rsplit('/').next().unwrap_or(name)
-}
-
-fn opt(value: &str) -> Option<&str> {
-    if value.is_empty() { None } else { Some(value) }
-}
-
-fn meta(row: &AnyRow) -> Result<Meta, Error> {
-    Ok(Meta {
-        create_time: row.try_get("create_time")?,
-        update_time: row.try_get("update_time")?,
-        revision: row.try_get("revision")?,
-    })
-}
-
-fn text(row: &AnyRow, column: &str) -> Result<String, Error> {
-    Ok(row
-        .try_get::<Option<String>, _>(column)?
-        .unwrap_or_default())
-}
-
-fn date(value: Option<String>) -> Result<Option<Date>, Error> {
-    value
-        .map(|v| {
-            Date::parse(&v, &time::format_description::well_known::Iso8601::DATE)
-                .map_err(|e| Error::Internal(format!("stored date {v:?}: {e}")))
-        })
-        .transpose()
-}
-
-fn date_text(value: Option<Date>) -> Option<String> {
-    value.map(|d| d.to_string())
-}
-
-fn vocab<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, Error> {
-    parse(value).ok_or_else(|| Error::Internal(format!("unknown stored value {value:?}")))
-}
-
-fn json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
-    serde_json::to_string(value).map_err(|e| Error::Internal(e.to_string()))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(value: &str) -> Result<T, Error> {
-    serde_json::from_str(value).map_err(|e| Error::Internal(format!("stored JSON: {e}")))
-}
-
-/// Looks up what a retried create stored the first time.
-async fn existing_request(
-    tx: &mut Transaction<'static, Any>,
-    table: &str,
-    request_id: Option<&str>,
-) -> Result<Option<String>, Error> {
-    let Some(request_id) = request_id else {
-        return Ok(None);
-    };
-    let row = sqlx::query(&format!("SELECT id FROM {table} WHERE request_id = $1"))
-        .bind(request_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(row.map(|r| r.try_get("id")).transpose()?)
-}
-
-/// Runs an idempotent insert; when it loses a race against a concurrent retry
-/// of the same request (a unique violation), runs it again, which then finds
-/// the winner's row by its request id.
-async fn retry_on_conflict<F, Fut>(request_id: Option<&str>, insert: F) -> Result<String, Error>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Result<String, Error>>,
-{
-    match insert().await {
-        Err(Error::AlreadyExists { .. }) if request_id.is_some() => insert().await,
-        other => other,
-    }
 }
 
 /// Whether a row exists.
@@ -184,18 +100,6 @@ async fn require_reference(
         Ok(())
     } else {
         Err(Error::invalid(field, format!("{name} does not exist")))
-    }
-}
-
-/// ABORTED when the caller's etag names another revision than `meta`'s, so a
-/// stale caller learns that before any rule about the current state.
-fn check_etag(resource: &str, meta: &Meta, expected: Option<i64>) -> Result<(), Error> {
-    match expected {
-        Some(expected) if expected != meta.revision => Err(Error::Aborted {
-            resource: resource.to_string(),
-            etag: format!("r{expected}"),
-        }),
-        _ => Ok(()),
     }
 }
 

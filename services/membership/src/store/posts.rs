@@ -112,7 +112,11 @@ impl Store {
         assignment: &Assignment,
     ) -> Result<Post, Error> {
         let current = self.get_post(id).await?;
-        check_etag(&current.name(), &current.meta, assignment.expected_revision)?;
+        check_etag(
+            &current.name(),
+            current.meta.revision,
+            assignment.expected_revision,
+        )?;
         current.check_assignment(assignment)?;
         let expected = Some(current.meta.revision);
         let mut tx = self.begin().await?;

@@ -1,0 +1,148 @@
+//! What every service's store shares: ids, row helpers (metadata, texts,
+//! dates, vocabularies, JSON columns), idempotent creates and the etag check.
+//! The SQL of the resources themselves stays in each service's `store/`.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use crate::Error;
+use crate::domain::Meta;
+
+/// A fresh, time-ordered id (UUID v7).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// `None` for an empty text (stored as NULL).
+pub fn opt(value: &str) -> Option<&str> {
+    if value.is_empty() { None } else { Some(value) }
+}
+
+/// The bookkeeping columns of a row (`create_time`, `update_time`, `revision`).
+pub fn meta(row: &AnyRow) -> Result<Meta, Error> {
+    Ok(Meta {
+        create_time: row.try_get("create_time")?,
+        update_time: row.try_get("update_time")?,
+        revision: row.try_get("revision")?,
+    })
+}
+
+/// A text column, empty when NULL.
+pub fn text(row: &AnyRow, column: &str) -> Result<String, Error> {
+    Ok(row
+        .try_get::<Option<String>, _>(column)?
+        .unwrap_or_default())
+}
+
+/// A date stored as ISO 8601 text (`2024-02-29`).
+pub fn date(value: Option<String>) -> Result<Option<time::Date>, Error> {
+    value
+        .map(|v| {
+            time::Date::parse(&v, &time::format_description::well_known::Iso8601::DATE)
+                .map_err(|e| Error::Internal(format!("stored date {v:?}: {e}")))
+        })
+        .transpose()
+}
+
+/// A date as it is stored.
+pub fn date_text(value: Option<time::Date>) -> Option<String> {
+    value.map(|d| d.to_string())
+}
+
+/// A vocabulary value stored by name.
+pub fn vocab<T>(value: &str, parse: fn(&str) -> Option<T>) -> Result<T, Error> {
+    parse(value).ok_or_else(|| Error::Internal(format!("unknown stored value {value:?}")))
+}
+
+/// A value as a JSON column.
+pub fn json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// A JSON column's value.
+pub fn from_json<T: serde::de::DeserializeOwned>(value: &str) -> Result<T, Error> {
+    serde_json::from_str(value).map_err(|e| Error::Internal(format!("stored JSON: {e}")))
+}
+
+/// The id of what a retried create stored the first time, by its request id.
+pub async fn existing_request(
+    tx: &mut Transaction<'static, Any>,
+    table: &str,
+    request_id: Option<&str>,
+) -> Result<Option<String>, Error> {
+    existing_row(tx, table, "id", request_id)
+        .await?
+        .map(|row| row.try_get("id"))
+        .transpose()
+        .map_err(Error::from)
+}
+
+/// The `columns` of what a retried create stored the first time.
+pub async fn existing_row(
+    tx: &mut Transaction<'static, Any>,
+    table: &str,
+    columns: &str,
+    request_id: Option<&str>,
+) -> Result<Option<AnyRow>, Error> {
+    let Some(request_id) = request_id else {
+        return Ok(None);
+    };
+    Ok(sqlx::query(&format!(
+        "SELECT {columns} FROM {table} WHERE request_id = $1"
+    ))
+    .bind(request_id)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// Runs an idempotent insert; when it loses a race against a concurrent retry
+/// of the same request (a unique violation), runs it again, which then finds
+/// the winner's row by its request id.
+pub async fn retry_on_conflict<T, F, Fut>(request_id: Option<&str>, insert: F) -> Result<T, Error>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Error>>,
+{
+    match insert().await {
+        Err(Error::AlreadyExists { .. }) if request_id.is_some() => insert().await,
+        other => other,
+    }
+}
+
+/// ABORTED when the caller's etag names another revision than the stored
+/// one, so a stale caller learns that before any rule about the current state.
+pub fn check_etag(resource: &str, revision: i64, expected: Option<i64>) -> Result<(), Error> {
+    match expected {
+        Some(expected) if expected != revision => Err(Error::Aborted {
+            resource: resource.to_string(),
+            etag: format!("r{expected}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_of_other_revisions_are_aborted() {
+        assert!(check_etag("organizations/a", 3, None).is_ok());
+        assert!(check_etag("organizations/a", 3, Some(3)).is_ok());
+        assert!(matches!(
+            check_etag("organizations/a", 3, Some(2)),
+            Err(Error::Aborted { .. })
+        ));
+    }
+
+    #[test]
+    fn dates_and_json_round_trip() {
+        let d = date(Some("2024-02-29".into())).unwrap();
+        assert_eq!(date_text(d).as_deref(), Some("2024-02-29"));
+        assert!(date(Some("2023-02-29".into())).is_err());
+        let v: Vec<String> = from_json(&json(&vec!["a".to_string()]).unwrap()).unwrap();
+        assert_eq!(v, ["a"]);
+        assert_eq!(opt(""), None);
+    }
+}
