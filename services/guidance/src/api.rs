@@ -11,8 +11,8 @@ use innolab_kit::page::PageTokens;
 use innolab_kit::{Error, Violations};
 use innolab_proto::innolab::guidance::v1 as pb;
 use pb::guidance_service_server::GuidanceService;
-use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::Options;

@@ -47,8 +47,5 @@ pub async fn serve(
 
 /// Applies migrations and returns (the `migrate` command).
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    let db = Database::connect_lazy(&settings.database)?;
-    db.migrate(&SPEC.migrations).await?;
-    db.close().await;
-    Ok(())
+    Database::migrate_once(&settings.database, &SPEC.migrations).await
 }

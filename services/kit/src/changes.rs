@@ -14,6 +14,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The migration that creates the change log, the same in every service
+/// (and on both backends): put it in a service's list at `version`.
+pub const fn migration(version: i64) -> crate::db::EmbeddedMigration {
+    crate::db::EmbeddedMigration {
+        version,
+        description: "change log",
+        sql: include_str!("../migrations/change_log.sql"),
+    }
+}
+
 use sqlx::{Any, Row, Transaction};
 use tokio::sync::watch;
 

@@ -263,6 +263,18 @@ impl Database {
         Ok(())
     }
 
+    /// Connects to the configured database, applies `migrations` and closes
+    /// (a service's `migrate` command).
+    pub async fn migrate_once(
+        settings: &DatabaseSettings,
+        migrations: &Migrations,
+    ) -> anyhow::Result<()> {
+        let db = Database::connect_lazy(settings)?;
+        db.migrate(migrations).await?;
+        db.close().await;
+        Ok(())
+    }
+
     /// Whether every migration of this release has been applied.
     pub async fn is_migrated(&self, migrations: &Migrations) -> anyhow::Result<bool> {
         self.check_search_path().await?;

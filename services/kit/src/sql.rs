@@ -4,6 +4,8 @@
 use sqlx::any::AnyArguments;
 use sqlx::{Any, Arguments};
 
+use crate::page::{Page, PageRequest};
+
 /// SQL text and its bound values, built together so placeholders stay numbered.
 #[derive(Debug, Default)]
 pub struct Sql {
@@ -100,4 +102,57 @@ pub fn like_escape(text: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// Appends `AND column IN (...)` when `values` is not empty.
+pub fn and_in<T>(sql: &mut Sql, column: &str, values: &[T], to_value: impl Fn(&T) -> Value) {
+    if !values.is_empty() {
+        sql.push(" AND ").push(column).push(" IN ");
+        sql.bind_list(values.iter().map(to_value));
+    }
+}
+
+/// Appends one `AND <column> LIKE ...` per free-text term.
+pub fn and_text(sql: &mut Sql, column: &str, terms: &[String]) {
+    for term in terms {
+        sql.push(" AND ")
+            .push(column)
+            .push(" LIKE ")
+            .bind(format!("%{}%", like_escape(term)))
+            .push(" ESCAPE '\\'");
+    }
+}
+
+/// Appends the keyset condition, order and limit (one extra row tells whether
+/// another page follows).
+pub fn and_page(sql: &mut Sql, column: &str, page: &PageRequest) {
+    if let Some(after) = &page.after {
+        sql.push(" AND ")
+            .push(column)
+            .push(" > ")
+            .bind(after.clone());
+    }
+    sql.push(" ORDER BY ").push(column).push(" LIMIT ");
+    sql.bind(i64::try_from(page.size + 1).unwrap_or(i64::MAX));
+}
+
+/// Cuts the extra row (see [`and_page`]) off and takes the cursor from the
+/// last item kept, by its id.
+pub fn paginate<T>(items: Vec<T>, page: &PageRequest, id: impl Fn(&T) -> &str) -> Page<T> {
+    paginate_by(items, page, |item| id(item).to_string())
+}
+
+/// [`paginate`] with a cursor of another shape than the id.
+pub fn paginate_by<T>(
+    mut items: Vec<T>,
+    page: &PageRequest,
+    cursor: impl Fn(&T) -> String,
+) -> Page<T> {
+    let next = if items.len() > page.size {
+        items.truncate(page.size);
+        items.last().map(cursor)
+    } else {
+        None
+    };
+    Page { items, next }
 }

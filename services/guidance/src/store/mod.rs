@@ -24,8 +24,8 @@ pub use search::SearchHit;
 use innolab_kit::Error;
 use innolab_kit::changes::{self, ChangeType};
 use innolab_kit::db::{Database, EmbeddedMigration, Migrations, is_unique_violation};
-use innolab_kit::page::PageRequest;
 use innolab_kit::sql::{Sql, Value};
+pub(crate) use innolab_kit::sql::{and_in, and_page, paginate_by as paginate};
 pub(crate) use innolab_kit::store::{
     check_etag, date, date_text, existing_row, from_json, json, meta, new_id, retry_on_conflict,
     text, vocab,
@@ -40,11 +40,7 @@ pub const MIGRATIONS: Migrations = Migrations {
             description: "guidance",
             sql: include_str!("../../migrations/sqlite/0001_guidance.sql"),
         },
-        EmbeddedMigration {
-            version: 2,
-            description: "change log",
-            sql: include_str!("../../migrations/sqlite/0002_change_log.sql"),
-        },
+        innolab_kit::changes::migration(2),
         EmbeddedMigration {
             version: 3,
             description: "document initiatives",
@@ -67,11 +63,7 @@ pub const MIGRATIONS: Migrations = Migrations {
             description: "guidance",
             sql: include_str!("../../migrations/postgres/0001_guidance.sql"),
         },
-        EmbeddedMigration {
-            version: 2,
-            description: "change log",
-            sql: include_str!("../../migrations/postgres/0002_change_log.sql"),
-        },
+        innolab_kit::changes::migration(2),
         EmbeddedMigration {
             version: 3,
             description: "document initiatives",
@@ -136,14 +128,6 @@ fn conflict(error: sqlx::Error, on_conflict: Error) -> Error {
     }
 }
 
-/// Appends `AND column IN (...)` when `values` is not empty.
-fn and_in<T>(sql: &mut Sql, column: &str, values: &[T], to_value: impl Fn(&T) -> Value) {
-    if !values.is_empty() {
-        sql.push(" AND ").push(column).push(" IN ");
-        sql.bind_list(values.iter().map(to_value));
-    }
-}
-
 /// Appends `AND EXISTS (row in table with column IN values)` for a document.
 fn and_has(sql: &mut Sql, table: &str, column: &str, document: &str, values: &[String]) {
     if !values.is_empty() {
@@ -153,28 +137,4 @@ fn and_has(sql: &mut Sql, table: &str, column: &str, document: &str, values: &[S
         sql.bind_list(values.iter().map(|v| Value::from(v.as_str())));
         sql.push(")");
     }
-}
-
-/// Appends the keyset condition, order and limit (one extra row tells whether
-/// another page follows).
-fn and_page(sql: &mut Sql, column: &str, page: &PageRequest) {
-    if let Some(after) = &page.after {
-        sql.push(" AND ")
-            .push(column)
-            .push(" > ")
-            .bind(after.clone());
-    }
-    sql.push(" ORDER BY ").push(column).push(" LIMIT ");
-    sql.bind(i64::try_from(page.size + 1).unwrap_or(i64::MAX));
-}
-
-/// Cuts the extra row off and derives the cursor.
-fn paginate<T>(mut items: Vec<T>, page: &PageRequest, cursor: impl Fn(&T) -> String) -> Page<T> {
-    let next = if items.len() > page.size {
-        items.truncate(page.size);
-        items.last().map(cursor)
-    } else {
-        None
-    };
-    Page { items, next }
 }

@@ -13,8 +13,7 @@ mod rollup;
 use innolab_kit::Error;
 use innolab_kit::changes::{self, ChangeType};
 use innolab_kit::db::{Database, EmbeddedMigration, Migrations};
-use innolab_kit::page::PageRequest;
-use innolab_kit::sql::{Sql, Value, like_escape};
+pub(crate) use innolab_kit::sql::{and_in, and_page, and_text, paginate};
 pub(crate) use innolab_kit::store::{
     check_etag, existing_request, from_json, json, meta, new_id, retry_on_conflict,
 };
@@ -39,11 +38,7 @@ const SCHEMA: &[EmbeddedMigration] = &[
         description: "capacity",
         sql: include_str!("../../migrations/0002_capacity.sql"),
     },
-    EmbeddedMigration {
-        version: 3,
-        description: "change log",
-        sql: include_str!("../../migrations/0003_change_log.sql"),
-    },
+    innolab_kit::changes::migration(3),
     EmbeddedMigration {
         version: 4,
         description: "rollup counts",
@@ -86,49 +81,6 @@ fn one_row(result: &sqlx::any::AnyQueryResult, resource: &str, revision: i64) ->
             etag: format!("r{revision}"),
         })
     }
-}
-
-/// Appends `AND column IN (...)` when `values` is not empty.
-fn and_in<T>(sql: &mut Sql, column: &str, values: &[T], to_value: impl Fn(&T) -> Value) {
-    if !values.is_empty() {
-        sql.push(" AND ").push(column).push(" IN ");
-        sql.bind_list(values.iter().map(to_value));
-    }
-}
-
-/// Appends one `AND <column> LIKE ...` per free-text term.
-fn and_text(sql: &mut Sql, column: &str, terms: &[String]) {
-    for term in terms {
-        sql.push(" AND ")
-            .push(column)
-            .push(" LIKE ")
-            .bind(format!("%{}%", like_escape(term)))
-            .push(" ESCAPE '\\'");
-    }
-}
-
-/// Appends the keyset condition, order and limit (one extra row tells whether
-/// another page follows).
-fn and_page(sql: &mut Sql, column: &str, page: &PageRequest) {
-    if let Some(after) = &page.after {
-        sql.push(" AND ")
-            .push(column)
-            .push(" > ")
-            .bind(after.clone());
-    }
-    sql.push(" ORDER BY ").push(column).push(" LIMIT ");
-    sql.bind(i64::try_from(page.size + 1).unwrap_or(i64::MAX));
-}
-
-/// Cuts the extra row off and derives the cursor.
-fn paginate<T>(mut items: Vec<T>, page: &PageRequest, id: impl Fn(&T) -> &str) -> Page<T> {
-    let next = if items.len() > page.size {
-        items.truncate(page.size);
-        items.last().map(|last| id(last).to_string())
-    } else {
-        None
-    };
-    Page { items, next }
 }
 
 /// Logs a change of `resource` inside the writing transaction.

@@ -89,7 +89,7 @@ impl Store {
         let mut sql = Sql::new(&format!(
             "SELECT {CALL_COLUMNS} FROM innovation_calls WHERE 1 = 1"
         ));
-        and_text(&mut sql, text);
+        and_text(&mut sql, "search_text", text);
         and_page(&mut sql, "id", page);
         let rows = sql.build().fetch_all(self.db.pool()).await?;
         let items = rows.iter().map(call).collect::<Result<Vec<_>, _>>()?;

@@ -73,7 +73,7 @@ impl Store {
         let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM challenges WHERE 1 = 1"));
         and_in(&mut sql, "raised_by", &query.raised_by);
         and_in(&mut sql, "country_code", &query.countries);
-        and_text(&mut sql, &query.text);
+        and_text(&mut sql, "search_text", &query.text);
         and_page(&mut sql, "id", page);
         let rows = sql.build().fetch_all(self.db.pool()).await?;
         let items = self.hydrate_challenges(rows).await?;

@@ -465,7 +465,7 @@ fn and_query(sql: &mut Sql, q: &InitiativeQuery, after: Option<&str>) {
         }
         sql.push(")");
     }
-    and_text(sql, &q.text);
+    and_text(sql, "search_text", &q.text);
 }
 
 fn initiative(row: &AnyRow) -> Result<Initiative, Error> {

@@ -26,8 +26,8 @@ pub use initiatives::Start;
 use innolab_kit::Error;
 use innolab_kit::changes::{self, ChangeType};
 use innolab_kit::db::{Database, EmbeddedMigration, Migrations};
-use innolab_kit::page::PageRequest;
-use innolab_kit::sql::{Sql, like_escape};
+use innolab_kit::sql::Sql;
+pub(crate) use innolab_kit::sql::{and_page, and_text, paginate};
 pub(crate) use innolab_kit::store::{
     check_etag, existing_request, from_json, json, meta, new_id, opt, retry_on_conflict, text,
     vocab,
@@ -62,11 +62,7 @@ const SCHEMA: [EmbeddedMigration; 2] = [
         description: "initiatives",
         sql: include_str!("../../migrations/0001_initiatives.sql"),
     },
-    EmbeddedMigration {
-        version: 2,
-        description: "change log",
-        sql: include_str!("../../migrations/0002_change_log.sql"),
-    },
+    innolab_kit::changes::migration(2),
 ];
 
 pub use innolab_kit::page::Page;
@@ -213,43 +209,7 @@ async fn bump_revision(
 
 /// Appends `AND column IN (...)` when `values` is not empty.
 fn and_in(sql: &mut Sql, column: &str, values: &[String]) {
-    if !values.is_empty() {
-        sql.push(" AND ").push(column).push(" IN ");
-        sql.bind_list(values.iter().map(|v| v.as_str().into()));
-    }
-}
-
-/// Appends one `AND search_text LIKE ...` per free-text term.
-fn and_text(sql: &mut Sql, terms: &[String]) {
-    for term in terms {
-        sql.push(" AND search_text LIKE ")
-            .bind(format!("%{}%", like_escape(term)))
-            .push(" ESCAPE '\\'");
-    }
-}
-
-/// Appends the keyset condition, order and limit (one extra row tells whether
-/// another page follows).
-fn and_page(sql: &mut Sql, column: &str, page: &PageRequest) {
-    if let Some(after) = &page.after {
-        sql.push(" AND ")
-            .push(column)
-            .push(" > ")
-            .bind(after.clone());
-    }
-    sql.push(" ORDER BY ").push(column).push(" LIMIT ");
-    sql.bind(i64::try_from(page.size + 1).unwrap_or(i64::MAX));
-}
-
-/// Cuts the extra row off and derives the cursor.
-fn paginate<T>(mut items: Vec<T>, page: &PageRequest, id: impl Fn(&T) -> &str) -> Page<T> {
-    let next = if items.len() > page.size {
-        items.truncate(page.size);
-        items.last().map(|last| id(last).to_string())
-    } else {
-        None
-    };
-    Page { items, next }
+    innolab_kit::sql::and_in(sql, column, values, |v| v.as_str().into());
 }
 
 /// Changes to `portfolio_counts`, applied in one sorted pass so that two

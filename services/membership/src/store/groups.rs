@@ -81,7 +81,7 @@ impl Store {
         and_in(&mut sql, "parent_id", &query.parent_ids, |p| {
             p.as_str().into()
         });
-        and_text(&mut sql, &query.text);
+        and_text(&mut sql, "search_text", &query.text);
         and_page(&mut sql, "id", page);
         let rows = sql.build().fetch_all(self.db.pool()).await?;
         let items = rows.iter().map(group).collect::<Result<Vec<_>, _>>()?;

@@ -127,7 +127,7 @@ impl Store {
             and_in(&mut sql, "m.state", &query.states, |s| s.as_str().into());
             sql.push(")");
         }
-        and_text(&mut sql, &query.text);
+        and_text(&mut sql, "search_text", &query.text);
         and_page(&mut sql, "id", page);
         let rows = sql.build().fetch_all(self.db.pool()).await?;
         let items = self.hydrate(rows).await?;

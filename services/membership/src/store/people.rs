@@ -92,7 +92,7 @@ impl Store {
             }
             None => {}
         }
-        and_text(&mut sql, &query.text);
+        and_text(&mut sql, "search_text", &query.text);
         and_page(&mut sql, "id", page);
         let rows = sql.build().fetch_all(self.db.pool()).await?;
         let items = rows.iter().map(person).collect::<Result<Vec<_>, _>>()?;
