@@ -4,7 +4,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::fmt::Debug;
+use innolab_tests::assert::Outcome;
 
 use innolab_proto::google::r#type::Date;
 use innolab_proto::innolab::gateway::v1 as gw;
@@ -14,25 +14,11 @@ use innolab_proto::innolab::initiatives::v1 as ini;
 use innolab_proto::innolab::membership::v1 as mb;
 use innolab_tests::fixtures::organization;
 use innolab_tests::{Backend, Suite, on_both_backends};
+use tonic::Code;
 use tonic::transport::Channel;
-use tonic::{Code, Response, Status};
 use tonic_types::StatusExt;
 
 type Gateway = gw::gateway_service_client::GatewayServiceClient<Channel>;
-
-trait Outcome<T> {
-    fn accepted(self, call: &str) -> T;
-}
-
-impl<T: Debug> Outcome<T> for Result<Response<T>, Status> {
-    #[track_caller]
-    fn accepted(self, call: &str) -> T {
-        match self {
-            Ok(r) => r.into_inner(),
-            Err(s) => panic!("{call}: {:?}: {}", s.code(), s.message()),
-        }
-    }
-}
 
 fn date(year: i32, month: i32, day: i32) -> Option<Date> {
     Some(Date { year, month, day })

@@ -10,7 +10,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::fmt::Debug;
+use innolab_tests::assert::Outcome;
 use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::sync::OnceLock;
@@ -24,24 +24,10 @@ use innolab_proto::innolab::initiatives::v1 as ini;
 use innolab_proto::innolab::membership::v1 as mb;
 use innolab_tests::fixtures::organization;
 use innolab_tests::{Backend, on_both_backends};
+use tonic::Status;
 use tonic::transport::Channel;
-use tonic::{Response, Status};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
-
-trait Outcome<T> {
-    fn accepted(self, call: &str) -> T;
-}
-
-impl<T: Debug> Outcome<T> for Result<Response<T>, Status> {
-    #[track_caller]
-    fn accepted(self, call: &str) -> T {
-        match self {
-            Ok(r) => r.into_inner(),
-            Err(s) => panic!("{call}: {:?}: {}", s.code(), s.message()),
-        }
-    }
-}
 
 /// The folder holding the binaries, built once per test process.
 fn bin_dir() -> PathBuf {
@@ -341,7 +327,9 @@ async fn the_whole_scenario_through_pgbouncer_in_transaction_mode() {
         .ok()
         .filter(|v| !v.is_empty())
     else {
-        eprintln!("INNOLAB_TEST_PGBOUNCER_URL is not set: skipping the PgBouncer run of this test");
+        innolab_tests::skipped(
+            "INNOLAB_TEST_PGBOUNCER_URL is not set: skipping the PgBouncer run of this test",
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -7,8 +7,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+use innolab_tests::assert::{Outcome, assert_code, assert_invalid, mask};
 use std::collections::BTreeSet;
-use std::fmt::Debug;
 use std::time::Duration;
 
 use innolab_kit::config::Settings;
@@ -16,13 +16,11 @@ use innolab_proto::google::r#type::Date;
 use innolab_proto::innolab::guidance::v1 as pb;
 use innolab_tests::{Backend, TestServer, on_both_backends};
 use pb::guidance_service_client::GuidanceServiceClient;
-use prost_types::FieldMask;
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 use tonic::{Code, Response, Status};
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_types::StatusExt;
 
 type Client = GuidanceServiceClient<Channel>;
 
@@ -61,76 +59,6 @@ async fn start(backend: &Backend) -> (TestServer, Client) {
     let server = TestServer::guidance(backend).await;
     let client = GuidanceServiceClient::new(server.channel().await);
     (server, client)
-}
-
-/// Unwraps a call's outcome with a message that says which call failed.
-trait Outcome<T> {
-    fn accepted(self, call: &str) -> T;
-    fn refused(self, call: &str) -> Status;
-}
-
-impl<T: Debug> Outcome<T> for Result<Response<T>, Status> {
-    #[track_caller]
-    fn accepted(self, call: &str) -> T {
-        match self {
-            Ok(r) => r.into_inner(),
-            Err(s) => panic!(
-                "{call}: expected success, got {:?}: {}",
-                s.code(),
-                s.message()
-            ),
-        }
-    }
-
-    #[track_caller]
-    fn refused(self, call: &str) -> Status {
-        match self {
-            Ok(r) => panic!("{call}: expected an error, got {:?}", r.into_inner()),
-            Err(s) => s,
-        }
-    }
-}
-
-fn violated_fields(status: &Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
-}
-
-/// INVALID_ARGUMENT with a field violation naming `field`.
-#[track_caller]
-fn assert_invalid(status: &Status, field: &str) {
-    assert_eq!(
-        status.code(),
-        Code::InvalidArgument,
-        "expected INVALID_ARGUMENT naming {field:?}, got {:?}: {}",
-        status.code(),
-        status.message()
-    );
-    let fields = violated_fields(status);
-    assert!(
-        fields.iter().any(|f| f == field),
-        "expected a violation of {field:?}, got {fields:?} ({})",
-        status.message()
-    );
-}
-
-#[track_caller]
-fn assert_code(status: &Status, code: Code) {
-    assert_eq!(
-        status.code(),
-        code,
-        "expected {code:?}, got {:?}: {}",
-        status.code(),
-        status.message()
-    );
-}
-
-fn mask(paths: &[&str]) -> Option<FieldMask> {
-    Some(FieldMask {
-        paths: paths.iter().map(|p| p.to_string()).collect(),
-    })
 }
 
 fn document(title: &str) -> pb::Document {

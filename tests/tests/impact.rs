@@ -7,15 +7,14 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::fmt::Debug;
+use innolab_tests::assert::{Outcome, assert_invalid, mask};
 
 use innolab_proto::google::r#type::Date;
 use innolab_proto::innolab::impact::v1 as pb;
 use innolab_tests::{Backend, TestServer, on_both_backends};
 use pb::impact_service_client::ImpactServiceClient;
-use prost_types::FieldMask;
 use tonic::transport::Channel;
-use tonic::{Code, Response, Status};
+use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
 type Client = ImpactServiceClient<Channel>;
@@ -60,62 +59,6 @@ async fn start(backend: &Backend) -> (TestServer, Client) {
     (server, client)
 }
 
-/// Unwraps a call's outcome with a message that says which call failed.
-trait Outcome<T> {
-    /// The response, or a panic naming the call and the status.
-    fn accepted(self, call: &str) -> T;
-    /// The status, or a panic naming the call and the unexpected success.
-    fn refused(self, call: &str) -> Status;
-}
-
-impl<T: Debug> Outcome<T> for Result<Response<T>, Status> {
-    #[track_caller]
-    fn accepted(self, call: &str) -> T {
-        match self {
-            Ok(r) => r.into_inner(),
-            Err(s) => panic!(
-                "{call}: expected success, got {:?}: {}",
-                s.code(),
-                s.message()
-            ),
-        }
-    }
-
-    #[track_caller]
-    fn refused(self, call: &str) -> Status {
-        match self {
-            Ok(r) => panic!("{call}: expected an error, got {:?}", r.into_inner()),
-            Err(s) => s,
-        }
-    }
-}
-
-/// The fields a BadRequest detail names.
-fn violated_fields(status: &Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
-}
-
-/// INVALID_ARGUMENT with a field violation naming `field`.
-#[track_caller]
-fn assert_invalid(status: &Status, field: &str) {
-    assert_eq!(
-        status.code(),
-        Code::InvalidArgument,
-        "expected INVALID_ARGUMENT naming {field:?}, got {:?}: {}",
-        status.code(),
-        status.message()
-    );
-    let fields = violated_fields(status);
-    assert!(
-        fields.iter().any(|f| f == field),
-        "expected a violation of {field:?}, got {fields:?} ({})",
-        status.message()
-    );
-}
-
 /// `code`, with an ErrorInfo detail carrying `reason`.
 #[track_caller]
 fn assert_reason(status: &Status, code: Code, reason: &str) {
@@ -139,12 +82,6 @@ fn assert_reason(status: &Status, code: Code, reason: &str) {
 
 fn date(year: i32, month: i32, day: i32) -> Date {
     Date { year, month, day }
-}
-
-fn mask(paths: &[&str]) -> Option<FieldMask> {
-    Some(FieldMask {
-        paths: paths.iter().map(|p| p.to_string()).collect(),
-    })
 }
 
 fn rated(rating: i32, rationale: &str) -> Option<pb::CriterionRating> {

@@ -12,6 +12,7 @@
 use innolab_proto::google::r#type::Date;
 use innolab_proto::innolab::initiatives::v1 as pb;
 use innolab_proto::innolab::membership::v1 as mpb;
+use innolab_tests::assert::mask;
 use innolab_tests::fixtures::{import_messages, organization};
 use innolab_tests::{Backend, TestServer, on_both_backends};
 use mpb::membership_service_client::MembershipServiceClient;
@@ -211,12 +212,6 @@ fn text(language: &str, text: &str) -> pb::LocalizedText {
 
 fn date(year: i32, month: i32, day: i32) -> Option<Date> {
     Some(Date { year, month, day })
-}
-
-fn mask(paths: &[&str]) -> Option<FieldMask> {
-    Some(FieldMask {
-        paths: paths.iter().map(|p| p.to_string()).collect(),
-    })
 }
 
 /// The field paths of an INVALID_ARGUMENT, sorted.

@@ -7,6 +7,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+use innolab_tests::assert::{Outcome, assert_code, assert_invalid, mask};
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -89,62 +90,6 @@ async fn start(backend: &Backend) -> (TestServer, Client) {
     (server, client)
 }
 
-/// Unwraps a call's outcome with a message that says which call failed.
-trait Outcome<T> {
-    /// The response, or a panic naming the call and the status.
-    fn accepted(self, call: &str) -> T;
-    /// The status, or a panic naming the call and the unexpected success.
-    fn refused(self, call: &str) -> Status;
-}
-
-impl<T: Debug> Outcome<T> for Result<Response<T>, Status> {
-    #[track_caller]
-    fn accepted(self, call: &str) -> T {
-        match self {
-            Ok(r) => r.into_inner(),
-            Err(s) => panic!(
-                "{call}: expected success, got {:?}: {}",
-                s.code(),
-                s.message()
-            ),
-        }
-    }
-
-    #[track_caller]
-    fn refused(self, call: &str) -> Status {
-        match self {
-            Ok(r) => panic!("{call}: expected an error, got {:?}", r.into_inner()),
-            Err(s) => s,
-        }
-    }
-}
-
-/// The fields a BadRequest detail names.
-fn violated_fields(status: &Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
-}
-
-/// INVALID_ARGUMENT with a field violation naming `field`.
-#[track_caller]
-fn assert_invalid(status: &Status, field: &str) {
-    assert_eq!(
-        status.code(),
-        Code::InvalidArgument,
-        "expected INVALID_ARGUMENT naming {field:?}, got {:?}: {}",
-        status.code(),
-        status.message()
-    );
-    let fields = violated_fields(status);
-    assert!(
-        fields.iter().any(|f| f == field),
-        "expected a violation of {field:?}, got {fields:?} ({})",
-        status.message()
-    );
-}
-
 /// `code`, with an ErrorInfo detail carrying `reason`.
 #[track_caller]
 fn assert_reason(status: &Status, code: Code, reason: &str) {
@@ -162,17 +107,6 @@ fn assert_reason(status: &Status, code: Code, reason: &str) {
         info.reason,
         reason,
         "ErrorInfo.reason of {}",
-        status.message()
-    );
-}
-
-#[track_caller]
-fn assert_code(status: &Status, code: Code) {
-    assert_eq!(
-        status.code(),
-        code,
-        "expected {code:?}, got {:?}: {}",
-        status.code(),
         status.message()
     );
 }
@@ -204,12 +138,6 @@ fn today() -> Date {
 fn micros(time: &Option<prost_types::Timestamp>) -> i64 {
     let t = time.expect("timestamp is set");
     t.seconds * 1_000_000 + i64::from(t.nanos / 1000)
-}
-
-fn mask(paths: &[&str]) -> Option<FieldMask> {
-    Some(FieldMask {
-        paths: paths.iter().map(|p| p.to_string()).collect(),
-    })
 }
 
 fn text(language_code: &str, text: &str) -> pb::LocalizedText {
