@@ -454,8 +454,14 @@ pub async fn serve(addr: SocketAddr, service: &'static str) -> anyhow::Result<So
     let collector = std::sync::Arc::new(metrics_process::Collector::default());
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, say: wait instead of spinning.
+                    tracing::warn!(error = %e, "metrics listener: accept failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                    continue;
+                }
             };
             let handle = handle.clone();
             let collector = collector.clone();
