@@ -153,6 +153,15 @@ impl Process {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// A connected channel to the process.
+    async fn channel(&self) -> Channel {
+        Channel::from_shared(self.url())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
     /// Waits (at most 60 s) until the process reports SERVING.
     async fn wait_serving(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -381,11 +390,7 @@ async fn whole_scenario(dir: &std::path::Path, db: &dyn Fn(&str) -> Vec<(&'stati
         process.wait_serving().await;
     }
 
-    let channel = Channel::from_shared(gateway.url())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = gateway.channel().await;
     let mut members = mb::membership_service_client::MembershipServiceClient::new(channel.clone());
     let mut library =
         ini::initiatives_service_client::InitiativesServiceClient::new(channel.clone());
@@ -654,11 +659,7 @@ async fn whole_scenario(dir: &std::path::Path, db: &dyn Fn(&str) -> Vec<(&'stati
         document: document.clone(),
         assessment: assessment.clone(),
     };
-    let gateway_channel = Channel::from_shared(gateway.url())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let gateway_channel = gateway.channel().await;
     for (down, process) in [
         ("membership", &mut membership),
         ("initiatives", &mut initiatives),
@@ -815,11 +816,7 @@ async fn calls_balance_over_replicas(backend: Backend) {
         ],
     );
     gateway.wait_serving().await;
-    let channel = Channel::from_shared(gateway.url())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = gateway.channel().await;
     wait_gateway_sees(&channel, "membership", 1).await;
     let mut members = mb::membership_service_client::MembershipServiceClient::new(channel.clone());
     let agency = organization(&mut members, "Agency for Digitisation", "DK").await;
@@ -979,26 +976,19 @@ async fn traces_are_one_tree_through_the_gateway(backend: Backend) {
             processes.push(Process::start("innolab-gateway", dir.path(), &env));
         } else {
             let mut env = otel("suite");
-            for service in ["MEMBERSHIP", "INITIATIVES", "GUIDANCE", "IMPACT"] {
-                env.push((
-                    match service {
-                        "MEMBERSHIP" => "INNOLAB_MEMBERSHIP_ADDR",
-                        "INITIATIVES" => "INNOLAB_INITIATIVES_ADDR",
-                        "GUIDANCE" => "INNOLAB_GUIDANCE_ADDR",
-                        _ => "INNOLAB_IMPACT_ADDR",
-                    },
-                    "127.0.0.1:0".to_string(),
-                ));
+            for variable in [
+                "INNOLAB_MEMBERSHIP_ADDR",
+                "INNOLAB_INITIATIVES_ADDR",
+                "INNOLAB_GUIDANCE_ADDR",
+                "INNOLAB_IMPACT_ADDR",
+            ] {
+                env.push((variable, "127.0.0.1:0".to_string()));
             }
             processes.push(Process::start("innolab", dir.path(), &env));
         }
         let gateway = processes.last_mut().unwrap();
         gateway.wait_serving().await;
-        let channel = Channel::from_shared(gateway.url())
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let channel = gateway.channel().await;
         wait_gateway_sees(&channel, "membership", 1).await;
 
         let trace_id = uuid::Uuid::now_v7().simple().to_string();

@@ -187,11 +187,6 @@ impl Call {
         }
     }
 
-    /// The method's labels.
-    pub fn method(&self) -> Method {
-        self.method
-    }
-
     /// Counts the call as answered with `code` (only the first time).
     pub fn finish(&mut self, code: tonic::Code) {
         if std::mem::replace(&mut self.done, true) {

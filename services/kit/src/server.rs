@@ -464,9 +464,7 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let path = request.uri().path().to_string();
-        let infrastructure =
-            path.starts_with("/grpc.health.") || path.starts_with("/grpc.reflection.");
+        let infrastructure = crate::meter::is_infrastructure(request.uri().path());
         if !infrastructure && !self.ready.load(Ordering::SeqCst) {
             let status = tonic::Status::unavailable(
                 "the service is starting or its database is unreachable; retry shortly",
@@ -577,8 +575,7 @@ where
     fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
         use tracing::Instrument as _;
         let path = request.uri().path();
-        let infrastructure =
-            path.starts_with("/grpc.health.") || path.starts_with("/grpc.reflection.");
+        let infrastructure = crate::meter::is_infrastructure(path);
         let span = if infrastructure {
             tracing::Span::none()
         } else {

@@ -45,20 +45,20 @@ pub fn init(service_name: &'static str, format: LogFormat) -> anyhow::Result<Tel
                 .with_tonic()
                 .build()?;
             // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (read by the
-            // builder's own detectors) win over the built-in name.
-            let named = std::env::var("OTEL_SERVICE_NAME").is_ok_and(|v| !v.trim().is_empty())
-                || std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|v| {
+            // builder's own detectors) win over the built-in values.
+            let given = |key: &str| {
+                std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|v| {
                     v.split(',')
-                        .any(|kv| kv.trim().starts_with("service.name="))
-                });
+                        .any(|kv| kv.trim().starts_with(&format!("{key}=")))
+                })
+            };
             let mut resource = opentelemetry_sdk::Resource::builder();
-            if !named {
+            if !given("service.name")
+                && !std::env::var("OTEL_SERVICE_NAME").is_ok_and(|v| !v.trim().is_empty())
+            {
                 resource = resource.with_service_name(format!("innolab-{service_name}"));
             }
-            if !std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|v| {
-                v.split(',')
-                    .any(|kv| kv.trim().starts_with("service.version="))
-            }) {
+            if !given("service.version") {
                 resource = resource.with_attribute(opentelemetry::KeyValue::new(
                     "service.version",
                     env!("CARGO_PKG_VERSION"),
