@@ -3113,7 +3113,7 @@ async fn readiness_waits_for_migrations(backend: Backend) {
     assert_code(&status, Code::Unavailable);
 
     let settings = Settings::new(server.db.settings.clone());
-    innolab_membership::migrate(&settings)
+    innolab_kit::cli::migrate_with(&settings, &innolab_membership::SPEC.migrations)
         .await
         .expect("migrate command");
     server.wait_for("", ServingStatus::Serving).await;

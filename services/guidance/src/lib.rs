@@ -8,13 +8,12 @@ pub mod store;
 use std::future::Future;
 
 use innolab_kit::config::{Defaults, Settings};
-use innolab_kit::db::Database;
-use innolab_kit::page::PageTokens;
 use innolab_kit::server::{self, ServiceSpec};
 use innolab_proto::innolab::guidance::v1::guidance_service_server::{
     GuidanceServiceServer, SERVICE_NAME,
 };
 use tokio::net::TcpListener;
+use tonic::service::Routes;
 
 /// Defaults when nothing is configured.
 pub const DEFAULTS: Defaults = Defaults {
@@ -64,15 +63,10 @@ pub async fn serve_with(
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let db = Database::connect_lazy(&settings.database)?;
-    let tokens = PageTokens::new(settings.page_token_key.expose().as_bytes());
-    let api = api::GuidanceApi::new(store::Store::new(db.clone()), tokens, options);
-    // Chunks are at most 1 MiB plus framing; the default 4 MiB decode limit is kept.
-    let routes = tonic::service::Routes::new(GuidanceServiceServer::new(api));
-    server::serve(listener, &settings, db, SPEC, routes, shutdown).await
-}
-
-/// Applies migrations and returns (the `migrate` command).
-pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    Database::migrate_once(&settings.database, &SPEC.migrations).await
+    let routes = |db, tokens| {
+        let api = api::GuidanceApi::new(store::Store::new(db), tokens, options);
+        // Chunks are at most 1 MiB plus framing; the default 4 MiB decode limit is kept.
+        Ok(Routes::new(GuidanceServiceServer::new(api)))
+    };
+    server::serve(listener, &settings, SPEC, routes, shutdown).await
 }

@@ -1,17 +1,10 @@
 //! `innolab-guidance`: serve the guidance service, or migrate its database.
 
-use clap::Parser;
-use innolab_kit::cli::{self, Command};
-use innolab_kit::config::ServiceArgs;
+use innolab_kit::cli::{self, Cli, Command, Commands, NoCommands};
 
-/// innolab guidance service (gRPC).
-#[derive(Debug, Parser)]
-#[command(version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    args: ServiceArgs,
+/// Settings of the guidance service beyond every service's.
+#[derive(Debug, clap::Args)]
+struct Own {
     /// Largest attachment accepted, in bytes.
     #[arg(
         long,
@@ -23,25 +16,30 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let parsed = Cli::parse();
     let defaults = innolab_guidance::DEFAULTS;
-    let extra = if parsed.max_attachment_bytes == 0 {
+    let mut parsed =
+        Cli::<NoCommands, Own>::parse_for(&defaults, "innolab guidance service (gRPC).");
+    let command = parsed.take_command();
+    let extra = if parsed.own.max_attachment_bytes == 0 {
         Err("INNOLAB_GUIDANCE_MAX_ATTACHMENT_BYTES must be at least 1".to_string())
     } else {
         Ok(())
     };
     let options = innolab_guidance::Options {
-        max_attachment_bytes: parsed.max_attachment_bytes,
+        max_attachment_bytes: parsed.own.max_attachment_bytes,
     };
     cli::main(&defaults, &parsed.args, extra, |settings| async move {
-        match parsed.command.unwrap_or(Command::Serve) {
-            Command::Migrate => cli::migrate(innolab_guidance::migrate(&settings)).await,
-            Command::Serve => {
+        match command {
+            Commands::Common(Command::Migrate) => {
+                cli::migrate_with(&settings, &innolab_guidance::SPEC.migrations).await
+            }
+            Commands::Common(Command::Serve) => {
                 cli::serve(defaults.service, settings, |listener, settings, stop| {
                     innolab_guidance::serve_with(listener, settings, options, stop)
                 })
                 .await
             }
+            Commands::Own(never) => match never {},
         }
     })
     .await

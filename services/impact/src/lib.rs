@@ -10,13 +10,12 @@ pub mod store;
 use std::future::Future;
 
 use innolab_kit::config::{Defaults, Settings};
-use innolab_kit::db::Database;
-use innolab_kit::page::PageTokens;
 use innolab_kit::server::{self, ServiceSpec};
 use innolab_proto::innolab::impact::v1::impact_service_server::{
     ImpactServiceServer, SERVICE_NAME,
 };
 use tokio::net::TcpListener;
+use tonic::service::Routes;
 
 /// Defaults when nothing is configured.
 pub const DEFAULTS: Defaults = Defaults {
@@ -38,14 +37,9 @@ pub async fn serve(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let db = Database::connect_lazy(&settings.database)?;
-    let tokens = PageTokens::new(settings.page_token_key.expose().as_bytes());
-    let api = api::ImpactApi::new(store::Store::new(db.clone()), tokens);
-    let routes = tonic::service::Routes::new(ImpactServiceServer::new(api));
-    server::serve(listener, &settings, db, SPEC, routes, shutdown).await
-}
-
-/// Applies migrations and returns (the `migrate` command).
-pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    Database::migrate_once(&settings.database, &SPEC.migrations).await
+    let routes = |db, tokens| {
+        let api = api::ImpactApi::new(store::Store::new(db), tokens);
+        Ok(Routes::new(ImpactServiceServer::new(api)))
+    };
+    server::serve(listener, &settings, SPEC, routes, shutdown).await
 }

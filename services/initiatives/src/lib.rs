@@ -12,12 +12,12 @@ use std::future::Future;
 
 use innolab_kit::config::{Defaults, Settings};
 use innolab_kit::db::Database;
-use innolab_kit::page::PageTokens;
 use innolab_kit::server::{self, ServiceSpec};
 use innolab_proto::innolab::initiatives::v1::initiatives_service_server::{
     InitiativesServiceServer, SERVICE_NAME,
 };
 use tokio::net::TcpListener;
+use tonic::service::Routes;
 
 /// Defaults when nothing is configured.
 pub const DEFAULTS: Defaults = Defaults {
@@ -44,17 +44,12 @@ pub async fn serve(
     membership_url: &str,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let db = Database::connect_lazy(&settings.database)?;
-    let tokens = PageTokens::new(settings.page_token_key.expose().as_bytes());
     let directory = directory::Directory::new(membership_url)?;
-    let api = api::InitiativesApi::new(store::Store::new(db.clone()), tokens, directory);
-    let routes = tonic::service::Routes::new(InitiativesServiceServer::new(api));
-    server::serve(listener, &settings, db, SPEC, routes, shutdown).await
-}
-
-/// Applies migrations and returns (the `migrate` command).
-pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    Database::migrate_once(&settings.database, &SPEC.migrations).await
+    let routes = |db, tokens| {
+        let api = api::InitiativesApi::new(store::Store::new(db), tokens, directory);
+        Ok(Routes::new(InitiativesServiceServer::new(api)))
+    };
+    server::serve(listener, &settings, SPEC, routes, shutdown).await
 }
 
 /// Writes the open-data export of the initiatives matching `filter` as

@@ -1,26 +1,19 @@
-//! `innolab-initiatives`: serve the initiatives service, or migrate its database.
+//! `innolab-initiatives`: serve the initiatives service, migrate its
+//! database, or write the open-data export.
 
-use clap::Parser;
-use innolab_kit::cli;
-use innolab_kit::config::ServiceArgs;
+use innolab_kit::cli::{self, Cli, Command, Commands};
 
-/// innolab initiative tracking service (gRPC).
-#[derive(Debug, Parser)]
-#[command(version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-    #[command(flatten)]
-    args: ServiceArgs,
+/// Settings of the initiatives service beyond every service's.
+#[derive(Debug, clap::Args)]
+struct Own {
     /// gRPC address of the membership service, which says whether an organisation exists.
     #[arg(long, env = "INNOLAB_MEMBERSHIP_URL", default_value = innolab_initiatives::DEFAULT_MEMBERSHIP_URL, global = true)]
     membership_url: String,
 }
 
+/// Commands of the initiatives service beyond every service's.
 #[derive(Debug, clap::Subcommand)]
-enum Command {
-    #[command(flatten)]
-    Common(cli::Command),
+enum OwnCommand {
     /// Write the open-data export (initiatives.csv and initiatives.json), then exit.
     Export {
         /// Folder to write into (created if missing).
@@ -34,26 +27,25 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let parsed = Cli::parse();
     let defaults = innolab_initiatives::DEFAULTS;
-    let extra = innolab_kit::balance::Targets::parse(&parsed.membership_url)
+    let mut parsed =
+        Cli::<OwnCommand, Own>::parse_for(&defaults, "innolab initiative tracking service (gRPC).");
+    let command = parsed.take_command();
+    let extra = innolab_kit::balance::Targets::parse(&parsed.own.membership_url)
         .map(drop)
         .map_err(|e| format!("INNOLAB_MEMBERSHIP_URL: {e}"));
-    let membership_url = parsed.membership_url;
+    let membership_url = parsed.own.membership_url;
     cli::main(&defaults, &parsed.args, extra, |settings| async move {
-        match parsed
-            .command
-            .unwrap_or(Command::Common(cli::Command::Serve))
-        {
-            Command::Common(cli::Command::Migrate) => {
-                cli::migrate(innolab_initiatives::migrate(&settings)).await
+        match command {
+            Commands::Common(Command::Migrate) => {
+                cli::migrate_with(&settings, &innolab_initiatives::SPEC.migrations).await
             }
-            Command::Export { out_dir, filter } => {
+            Commands::Own(OwnCommand::Export { out_dir, filter }) => {
                 let count = innolab_initiatives::export(&settings, &filter, &out_dir).await?;
                 tracing::info!(count, dir = %out_dir.display(), "export written");
                 Ok(())
             }
-            Command::Common(cli::Command::Serve) => {
+            Commands::Common(Command::Serve) => {
                 cli::serve(
                     defaults.service,
                     settings,

@@ -211,6 +211,34 @@ pub fn enum_out(prefix: &str, name: &str, from_name: fn(&str) -> Option<i32>) ->
     from_name(&format!("{prefix}{name}")).unwrap_or(0)
 }
 
+/// Defines, for one vocabulary, `$in(field, number)` (the domain value of a
+/// protobuf number: `None` for UNSPECIFIED, INVALID_ARGUMENT naming `field`
+/// for a number the contract does not define) and `$out(value)` (the
+/// protobuf number, 0 for `None`). The protobuf value `<PREFIX><NAME>`
+/// carries the vocabulary's stable name `<NAME>`.
+///
+/// ```ignore
+/// innolab_kit::enum_mapping!(level_in, level_out, pb::GovernmentLevel, "GOVERNMENT_LEVEL_", GovernmentLevel);
+/// ```
+#[macro_export]
+macro_rules! enum_mapping {
+    ($vis:vis $in:ident, $out:ident, $pb:ty, $prefix:literal, $domain:ty) => {
+        #[allow(dead_code)]
+        $vis fn $in(field: &str, n: i32) -> Result<Option<$domain>, $crate::Error> {
+            let name = <$pb>::try_from(n).ok().map(|e| e.as_str_name());
+            $crate::api::enum_in(field, n, name, $prefix, <$domain>::parse)
+        }
+        #[allow(dead_code)]
+        $vis fn $out(v: Option<$domain>) -> i32 {
+            v.map_or(0, |v| {
+                $crate::api::enum_out($prefix, v.as_str(), |s| {
+                    <$pb>::from_str_name(s).map(|e| e as i32)
+                })
+            })
+        }
+    };
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -5,9 +5,11 @@
 use std::future::Future;
 use std::process::ExitCode;
 
+use clap::FromArgMatches as _;
 use tokio::net::TcpListener;
 
 use crate::config::{Defaults, ServiceArgs, Settings};
+use crate::db::{Database, Migrations};
 
 /// The commands every service binary has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
@@ -16,6 +18,92 @@ pub enum Command {
     Serve,
     /// Apply database migrations, then exit.
     Migrate,
+}
+
+/// A service binary's command line: the commands every service has and the
+/// service's own (`C`), the settings every service has and its own (`A`).
+#[derive(Debug, clap::Parser)]
+#[command(version)]
+pub struct Cli<C: clap::Subcommand, A: clap::Args> {
+    /// The command; `serve` when none is given.
+    #[command(subcommand)]
+    pub command: Option<Commands<C>>,
+    /// The settings every service has.
+    #[command(flatten)]
+    pub args: ServiceArgs,
+    /// The service's own settings.
+    #[command(flatten)]
+    pub own: A,
+}
+
+/// The commands of a service binary: every service's, then its own.
+#[derive(Debug, clap::Subcommand)]
+pub enum Commands<C: clap::Subcommand> {
+    /// `serve` or `migrate`.
+    #[command(flatten)]
+    Common(Command),
+    /// The service's own.
+    #[command(flatten)]
+    Own(C),
+}
+
+/// No commands beyond `serve` and `migrate`.
+#[derive(Debug, Clone, Copy, clap::Subcommand)]
+pub enum NoCommands {}
+
+/// No settings beyond every service's.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct NoArgs {}
+
+impl<C: clap::Subcommand, A: clap::Args> Cli<C, A> {
+    /// The command line of `innolab-<service>`, whose `--help` says `about`;
+    /// a wrong one exits 2 with clap's message.
+    pub fn parse_for(defaults: &Defaults, about: &'static str) -> Self {
+        let matches = <Self as clap::CommandFactory>::command()
+            .name(format!("innolab-{}", defaults.service))
+            .about(about)
+            .get_matches();
+        Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+
+    /// The command to run, `serve` when none was given.
+    pub fn take_command(&mut self) -> Commands<C> {
+        self.command
+            .take()
+            .unwrap_or(Commands::Common(Command::Serve))
+    }
+}
+
+/// The whole `main` of a service binary with no commands or settings of its
+/// own: `serve` (the default) runs `serve_service` on the listener, `migrate`
+/// applies `migrations`.
+pub async fn run<F, Fut>(
+    defaults: Defaults,
+    about: &'static str,
+    migrations: Migrations,
+    serve_service: F,
+) -> ExitCode
+where
+    F: FnOnce(TcpListener, Settings, std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let mut cli = Cli::<NoCommands, NoArgs>::parse_for(&defaults, about);
+    let command = cli.take_command();
+    main(&defaults, &cli.args, Ok(()), |settings| async move {
+        match command {
+            Commands::Common(Command::Migrate) => migrate_with(&settings, &migrations).await,
+            Commands::Common(Command::Serve) => {
+                serve(defaults.service, settings, serve_service).await
+            }
+            Commands::Own(never) => match never {},
+        }
+    })
+    .await
+}
+
+/// `migrate`: applies `migrations` to the configured database, and says so.
+pub async fn migrate_with(settings: &Settings, migrations: &Migrations) -> anyhow::Result<()> {
+    migrate(Database::migrate_once(&settings.database, migrations)).await
 }
 
 /// Runs a service binary: `args` with the service's `defaults` become its

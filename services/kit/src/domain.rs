@@ -85,10 +85,101 @@ pub fn parse_names<T>(
         .collect()
 }
 
+/// Ids of a resource-name-valued filter field (`collection/{id}` each).
+pub fn parse_ids(field: &str, values: Vec<String>, collection: &str) -> Result<Vec<String>, Error> {
+    values
+        .into_iter()
+        .map(|v| {
+            crate::check::resource_id(&v, collection)
+                .map_err(|e| Error::invalid("filter", format!("`{field}`: {e}")))
+        })
+        .collect()
+}
+
+/// Who decided a step of a workflow (a transition, a review, a screening),
+/// and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Decision {
+    /// Who decided (a person's resource name or a name), at most 200 characters.
+    pub decided_by: String,
+    /// Why, or the reviewer's comments, at most 2,000 characters.
+    pub reason: String,
+}
+
+/// How a request carries a [`Decision`]: the names of its two fields and
+/// which of them must be given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecisionFields {
+    /// The request field of who decided.
+    pub who: &'static str,
+    /// Whether who decided must be given.
+    pub who_required: bool,
+    /// The request field of why.
+    pub reason: &'static str,
+    /// Whether why must be given.
+    pub reason_required: bool,
+}
+
+impl DecisionFields {
+    /// `decided_by` (required) and `reason` (optional), as most transitions ask.
+    pub const DECIDED_BY: DecisionFields = DecisionFields {
+        who: "decided_by",
+        who_required: true,
+        reason: "reason",
+        reason_required: false,
+    };
+}
+
+impl Decision {
+    /// Validates who and why as `fields` says, INVALID_ARGUMENT naming each
+    /// field that is wrong.
+    pub fn new(fields: DecisionFields, decided_by: &str, reason: &str) -> Result<Self, Error> {
+        let mut v = crate::Violations::new();
+        let text = |value, max, required| {
+            if required {
+                crate::check::required_text(value, max)
+            } else {
+                crate::check::optional_text(value, max)
+            }
+        };
+        let decided_by = text(decided_by, 200, fields.who_required).unwrap_or_else(|e| {
+            v.add(fields.who, e);
+            String::new()
+        });
+        let reason = text(reason, 2000, fields.reason_required).unwrap_or_else(|e| {
+            v.add(fields.reason, e);
+            String::new()
+        });
+        v.finish()?;
+        Ok(Decision { decided_by, reason })
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decisions_name_their_fields() {
+        let d = Decision::new(DecisionFields::DECIDED_BY, " people/a ", "").unwrap();
+        assert_eq!(d.decided_by, "people/a");
+        let e = Decision::new(DecisionFields::DECIDED_BY, "", "").unwrap_err();
+        assert!(e.to_string().contains("decided_by"), "{e}");
+        let review = DecisionFields {
+            who: "reviewer",
+            who_required: true,
+            reason: "comments",
+            reason_required: true,
+        };
+        let e = Decision::new(review, "people/a", "").unwrap_err();
+        assert!(e.to_string().contains("comments"), "{e}");
+        assert_eq!(
+            parse_ids("lead", vec!["organizations/x".into()], "organizations").unwrap(),
+            ["x"]
+        );
+        assert!(parse_ids("lead", vec!["people/x".into()], "organizations").is_err());
+    }
 
     #[test]
     fn etags_round_trip_and_strangers_are_refused() {

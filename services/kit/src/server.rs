@@ -88,17 +88,20 @@ pub async fn install_metrics(
     crate::meter::serve(addr, service).await
 }
 
-/// Serves `routes` (the service itself) plus health and reflection on
-/// `listener` until `shutdown` completes, then drains in-flight calls for at
-/// most `settings.shutdown_drain`. Readiness follows the database.
+/// Serves the service `routes` makes of its database and page tokens, plus
+/// health and reflection, on `listener` until `shutdown` completes, then
+/// drains in-flight calls for at most `settings.shutdown_drain`. Readiness
+/// follows the database.
 pub async fn serve(
     listener: TcpListener,
     settings: &Settings,
-    db: Database,
     spec: ServiceSpec,
-    routes: Routes,
+    routes: impl FnOnce(Database, crate::page::PageTokens) -> anyhow::Result<Routes>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let db = Database::connect_lazy(&settings.database)?;
+    let tokens = crate::page::PageTokens::new(settings.page_token_key.expose().as_bytes());
+    let routes = routes(db.clone(), tokens)?;
     let migrate = settings.migrate_on_start;
     let watcher_db = db.clone();
     let options = ServeOptions {

@@ -6,7 +6,69 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use crate::Error;
+use crate::changes::{self, ChangeType, Feed};
+use crate::db::Database;
 use crate::domain::Meta;
+
+/// What every service's store is: a database whose writes append to its
+/// change log (`crate::changes::record`, the one append), read back here.
+pub trait ChangeLog {
+    /// The store's database.
+    fn database(&self) -> &Database;
+
+    /// The change log, from `after`, followed when `follow` is set.
+    fn changes(&self, after: i64, follow: bool) -> Feed {
+        changes::stream(self.database().clone(), after, follow)
+    }
+}
+
+/// Bumps a row's revision from `current`, appending the update to the change
+/// log first; the `WHERE revision = ...` guard makes a concurrent writer lose
+/// cleanly with ABORTED (its appended change rolls back with it). Called
+/// before the transaction's other writes, so that on PostgreSQL the
+/// change-log lock is the first lock a writer takes.
+pub async fn bump_revision(
+    db: &Database,
+    tx: &mut Transaction<'static, Any>,
+    table: &str,
+    id: &str,
+    resource: &str,
+    current: i64,
+    now: i64,
+) -> Result<i64, Error> {
+    changes::record(db, tx, resource, ChangeType::Updated, current + 1, now).await?;
+    let updated = sqlx::query(&format!(
+        "UPDATE {table} SET revision = $1, update_time = $2 WHERE id = $3 AND revision = $4"
+    ))
+    .bind(current + 1)
+    .bind(now)
+    .bind(id)
+    .bind(current)
+    .execute(&mut **tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(Error::Aborted {
+            resource: resource.to_string(),
+            etag: format!("r{current}"),
+        });
+    }
+    Ok(current + 1)
+}
+
+/// The stored revision of row `id` of `table`, NOT_FOUND naming `resource`.
+pub async fn revision(
+    tx: &mut Transaction<'static, Any>,
+    table: &str,
+    id: &str,
+    resource: &str,
+) -> Result<i64, Error> {
+    let row = sqlx::query(&format!("SELECT revision FROM {table} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| Error::not_found(resource))?;
+    Ok(row.try_get("revision")?)
+}
 
 /// A fresh, time-ordered id (UUID v7).
 pub fn new_id() -> String {

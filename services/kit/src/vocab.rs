@@ -39,3 +39,72 @@ macro_rules! vocabulary {
         }
     };
 }
+
+/// Serialises vocabularies by their stable names (as the database stores
+/// them), for JSON bodies and columns.
+#[macro_export]
+macro_rules! serde_by_name {
+    ($($t:ty),+ $(,)?) => {$(
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let name = String::deserialize(d)?;
+                <$t>::parse(&name).ok_or_else(|| {
+                    serde::de::Error::custom(format!("unknown {} {name:?}", stringify!($t)))
+                })
+            }
+        }
+    )+};
+}
+
+vocabulary! {
+    /// Level of government (S.13 subsectors, plus international bodies), as
+    /// organisations and initiatives both carry it.
+    pub enum GovernmentLevel {
+        /// S.1311.
+        Central => "CENTRAL",
+        /// S.1312.
+        State => "STATE",
+        /// Regional.
+        Regional => "REGIONAL",
+        /// S.1313.
+        Local => "LOCAL",
+        /// S.1314.
+        SocialSecurity => "SOCIAL_SECURITY",
+        /// EU, OECD and the like.
+        International => "INTERNATIONAL",
+    }
+}
+
+vocabulary! {
+    /// Functions of government, COFOG level I, as organisations and
+    /// initiatives both carry them.
+    pub enum GovernmentFunction {
+        /// 01.
+        GeneralPublicServices => "GENERAL_PUBLIC_SERVICES",
+        /// 02.
+        Defence => "DEFENCE",
+        /// 03.
+        PublicOrderAndSafety => "PUBLIC_ORDER_AND_SAFETY",
+        /// 04.
+        EconomicAffairs => "ECONOMIC_AFFAIRS",
+        /// 05.
+        EnvironmentalProtection => "ENVIRONMENTAL_PROTECTION",
+        /// 06.
+        HousingAndCommunityAmenities => "HOUSING_AND_COMMUNITY_AMENITIES",
+        /// 07.
+        Health => "HEALTH",
+        /// 08.
+        RecreationCultureAndReligion => "RECREATION_CULTURE_AND_RELIGION",
+        /// 09.
+        Education => "EDUCATION",
+        /// 10.
+        SocialProtection => "SOCIAL_PROTECTION",
+    }
+}
+
+serde_by_name!(GovernmentLevel, GovernmentFunction);
