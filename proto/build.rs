@@ -18,7 +18,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     let files: Vec<PathBuf> = PROTOS.iter().map(|p| root.join(p)).collect();
 
-    let fds = protox::compile(&files, [&root])?;
+    // googleapis (google.type.Date, google.api annotations) is a dependency
+    // beside the contract, on its own include path (googleapis/README.md).
+    let fds = protox::compile(&files, [root.clone(), root.join("googleapis")])?;
     std::fs::write(out.join("innolab_descriptor.bin"), fds.encode_to_vec())?;
 
     tonic_prost_build::configure()
@@ -27,6 +29,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .compile_fds(fds)?;
 
     println!("cargo:rerun-if-changed=innolab");
-    println!("cargo:rerun-if-changed=google");
+    println!("cargo:rerun-if-changed=googleapis");
     Ok(())
 }

@@ -8,21 +8,13 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use innolab_kit::balance::Channel;
-use innolab_proto::innolab::common::v1::Change;
+use innolab_proto::innolab::common::v1::{
+    Change, StreamChangesRequest as ServiceStreamChangesRequest,
+};
 use innolab_proto::innolab::gateway::v1 as pb;
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
-
-/// The request every service's `StreamChanges` takes (the same fields and
-/// numbers in each service's package).
-#[derive(Clone, PartialEq, prost::Message)]
-struct ServiceStreamChangesRequest {
-    #[prost(int64, tag = "1")]
-    after_sequence: i64,
-    #[prost(bool, tag = "2")]
-    follow: bool,
-}
 
 /// A service's change log, reachable over `channel`.
 #[derive(Debug, Clone)]

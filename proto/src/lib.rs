@@ -23,7 +23,8 @@ pub mod google {
 
 /// `innolab.*` packages.
 pub mod innolab {
-    /// Messages shared by every service (the change log).
+    /// What several services share: the change log and its request,
+    /// localized text, the level and function of government.
     pub mod common {
         /// Version 1.
         pub mod v1 {
@@ -42,6 +43,11 @@ pub mod innolab {
         /// Version 1.
         pub mod v1 {
             tonic::include_proto!("innolab.membership.v1");
+            /// Moved to `innolab.common.v1` (same wire and JSON form), and
+            /// named here too, so code that speaks this package finds them.
+            pub use super::super::common::v1::{
+                GovernmentFunction, GovernmentLevel, LocalizedText, StreamChangesRequest,
+            };
         }
     }
     /// Innovation initiatives.
@@ -49,6 +55,11 @@ pub mod innolab {
         /// Version 1.
         pub mod v1 {
             tonic::include_proto!("innolab.initiatives.v1");
+            /// Moved to `innolab.common.v1` (same wire and JSON form), and
+            /// named here too, so code that speaks this package finds them.
+            pub use super::super::common::v1::{
+                GovernmentFunction, GovernmentLevel, LocalizedText, StreamChangesRequest,
+            };
         }
     }
     /// Impact assessments, indicators and rollups.
@@ -56,6 +67,9 @@ pub mod innolab {
         /// Version 1.
         pub mod v1 {
             tonic::include_proto!("innolab.impact.v1");
+            /// Moved to `innolab.common.v1` (the same fields), and named
+            /// here too, so code that speaks this package finds it.
+            pub use super::super::common::v1::StreamChangesRequest;
         }
     }
     /// Guidance documents: editions, translations, search, attachments.
@@ -63,6 +77,9 @@ pub mod innolab {
         /// Version 1.
         pub mod v1 {
             tonic::include_proto!("innolab.guidance.v1");
+            /// Moved to `innolab.common.v1` (the same fields), and named
+            /// here too, so code that speaks this package finds it.
+            pub use super::super::common::v1::StreamChangesRequest;
         }
     }
 }
