@@ -595,31 +595,4 @@ fn encode_timeout(duration: Duration) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timeouts_parse_and_encode() {
-        let mut headers = http::HeaderMap::new();
-        headers.insert("grpc-timeout", HeaderValue::from_static("250m"));
-        assert_eq!(
-            grpc_timeout(&headers).unwrap(),
-            Some(Duration::from_millis(250))
-        );
-        headers.insert("grpc-timeout", HeaderValue::from_static("x"));
-        assert!(grpc_timeout(&headers).is_err());
-        assert_eq!(encode_timeout(Duration::from_millis(250)), "250000u");
-        assert_eq!(encode_timeout(Duration::from_secs(3600)), "3600000m");
-    }
-
-    #[test]
-    fn request_ids_are_kept_or_made() {
-        let mut headers = http::HeaderMap::new();
-        let made = ensure_request_id(&mut headers);
-        assert_eq!(headers.get(REQUEST_ID), Some(&made));
-        let mut headers = http::HeaderMap::new();
-        headers.insert(REQUEST_ID, HeaderValue::from_static("abc"));
-        assert_eq!(ensure_request_id(&mut headers), "abc");
-    }
-}
+mod tests;

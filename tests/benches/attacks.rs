@@ -6,6 +6,9 @@
 //! hostile messages go to every unary method (issue 14). Writes a Markdown
 //! report.
 //!
+//! Over 600 lines: one benchmark program, each attack beside the load
+//! that measures it, writing one report.
+//!
 //! `cargo bench -p innolab-tests --bench attacks` (SQLite; the suite runs in
 //! this process, every part on its own loopback socket). The report goes to
 //! stdout and to `BENCH_REPORT` (default `target/attacks-report.md`).

@@ -4,6 +4,9 @@
 //! organisations, record an initiative through its lifecycle, publish
 //! guidance, complete an assessment, read the dossier, follow the change feed.
 //!
+//! Over 600 lines: one scenario across every service, read top to bottom,
+//! with the topologies it runs in (replicas, traces) beside it.
+//!
 //! The binaries come from `INNOLAB_BIN_DIR` when set (CI points it at the
 //! release build the container image holds); otherwise the test builds the
 //! workspace's binaries with the cargo that runs it and uses those.

@@ -1,6 +1,9 @@
 //! One client that misbehaves costs only itself: the gateway and the
 //! services keep serving everyone else. Raw HTTP/2 (the `h2` crate) plays the
 //! client that a generated one would never be: one that stops reading.
+//!
+//! Over 600 lines: one raw HTTP/2 client per kind of misbehaviour, each
+//! with the well-behaved calls that must keep working beside it.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 

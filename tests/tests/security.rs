@@ -3,6 +3,10 @@
 //! suite and every role, ownership checked against the data, and a
 //! production configuration that refuses to start without TLS. Certificates
 //! and keys are generated here, never committed.
+//!
+//! Over 600 lines: the authorisation matrix (every method x every role) and
+//! the certificates and tokens it needs, kept in one place so that a method
+//! added to the suite cannot miss a row.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 

@@ -1,0 +1,90 @@
+//! Records the tests make again and again, created over gRPC.
+
+use innolab_proto::innolab::guidance::v1 as gd;
+use innolab_proto::innolab::membership::v1 as mb;
+use mb::membership_service_client::MembershipServiceClient;
+use tonic::transport::Channel;
+
+/// The request stream of an upload to `document` that sends its
+/// metadata (a PDF named `filename`) and one chunk of `chunk` bytes, then
+/// stays silent while the returned sender is held.
+pub async fn stalled_upload(
+    document: &str,
+    filename: &str,
+    chunk: Vec<u8>,
+) -> (
+    tokio::sync::mpsc::Sender<gd::UploadAttachmentRequest>,
+    tokio_stream::wrappers::ReceiverStream<gd::UploadAttachmentRequest>,
+) {
+    use gd::upload_attachment_request::Part;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    for part in [
+        Part::Metadata(gd::UploadMetadata {
+            parent: document.to_string(),
+            attachment: Some(gd::Attachment {
+                filename: filename.into(),
+                content_type: "application/pdf".into(),
+                sha256: "0".repeat(64),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        }),
+        Part::Chunk(chunk),
+    ] {
+        tx.send(gd::UploadAttachmentRequest { part: Some(part) })
+            .await
+            .unwrap();
+    }
+    (tx, tokio_stream::wrappers::ReceiverStream::new(rx))
+}
+
+/// A government organisation named `name` in `country`; its resource name.
+pub async fn organization(
+    client: &mut MembershipServiceClient<Channel>,
+    name: &str,
+    country: &str,
+) -> String {
+    client
+        .create_organization(mb::CreateOrganizationRequest {
+            organization: Some(mb::Organization {
+                display_names: vec![mb::LocalizedText {
+                    language_code: "en".into(),
+                    text: name.into(),
+                }],
+                kind: mb::OrganizationKind::Government as i32,
+                country_code: country.into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_or_else(|s| panic!("CreateOrganization {name:?}: {s:?}"))
+        .into_inner()
+        .name
+}
+
+/// An import stream of `rows`: the request id and an actor on the first
+/// message.
+pub fn import_messages(
+    request_id: &str,
+    rows: Vec<innolab_proto::innolab::initiatives::v1::Initiative>,
+) -> Vec<innolab_proto::innolab::initiatives::v1::ImportInitiativesRequest> {
+    rows.into_iter()
+        .enumerate()
+        .map(
+            |(i, initiative)| innolab_proto::innolab::initiatives::v1::ImportInitiativesRequest {
+                request_id: if i == 0 {
+                    request_id.to_string()
+                } else {
+                    String::new()
+                },
+                initiative: Some(initiative),
+                actor: if i == 0 {
+                    "Register loader".into()
+                } else {
+                    String::new()
+                },
+            },
+        )
+        .collect()
+}
