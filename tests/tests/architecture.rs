@@ -125,3 +125,37 @@ fn stores_know_no_protobuf() {
         broken.join("\n")
     );
 }
+
+/// Where a service may name protobuf or gRPC types: its API layer (`api.rs`
+/// or `api/`), the crate root that mounts the routes, and initiatives'
+/// `directory.rs` (a gRPC client of the membership service). Orchestration
+/// beside the store (an import pipeline, an upload) works on domain types.
+fn may_know_the_contract(relative: &str) -> bool {
+    relative.ends_with("/src/api.rs")
+        || relative.contains("/src/api/")
+        || relative.ends_with("/src/lib.rs")
+        || relative == "services/initiatives/src/directory.rs"
+}
+
+#[test]
+fn only_the_api_layer_knows_the_contract() {
+    let root = workspace();
+    let mut broken = Vec::new();
+    for service in SERVICES {
+        for file in sources(&root.join("services").join(service).join("src")) {
+            let relative = file
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            if !may_know_the_contract(&relative) {
+                broken.extend(uses(&file, &["tonic", "innolab_proto", "prost_types"]));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "generated types and gRPC belong in a service's api/ (or lib.rs, which mounts it):\n{}",
+        broken.join("\n")
+    );
+}

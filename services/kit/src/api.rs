@@ -60,6 +60,12 @@ impl Pages {
     }
 }
 
+/// The id in resource name `name` (`{collection}/{id}`), INVALID_ARGUMENT
+/// naming `field` when it is not one.
+pub fn id(field: &str, name: &str, collection: &str) -> Result<String, Error> {
+    crate::check::resource_id(name, collection).map_err(|e| Error::invalid(field, e))
+}
+
 /// A calendar date of the contract (`google.type.Date`), INVALID_ARGUMENT
 /// naming `field` unless it is a whole, real date.
 pub fn date_in(field: &str, date: Option<PbDate>) -> Result<Option<time::Date>, Error> {

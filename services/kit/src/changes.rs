@@ -106,6 +106,51 @@ pub async fn record(
     Ok(row.try_get("sequence")?)
 }
 
+/// Appends one `change_type` change at `revision` for every one of
+/// `resources`, in order, before the transaction's other writes: the first
+/// through [`record`] (which takes the change-log lock for the rest of the
+/// transaction), the others after it in multi-row INSERTs with the next
+/// sequences, so a batch of a thousand costs a few statements, not a
+/// thousand.
+pub async fn record_all(
+    db: &Database,
+    tx: &mut Transaction<'static, Any>,
+    resources: &[String],
+    change_type: ChangeType,
+    revision: i64,
+    time: i64,
+) -> Result<(), Error> {
+    let Some((first, rest)) = resources.split_first() else {
+        return Ok(());
+    };
+    let mut sequence = record(db, tx, first, change_type, revision, time).await?;
+    // Five parameters per row: well under both backends' limits.
+    for chunk in rest.chunks(1000) {
+        let mut sql = crate::sql::Sql::new(
+            "INSERT INTO change_log (sequence, resource, change_type, revision, time) VALUES ",
+        );
+        for (i, resource) in chunk.iter().enumerate() {
+            sequence += 1;
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push("(")
+                .bind(sequence)
+                .push(", ")
+                .bind(resource.as_str())
+                .push(", ")
+                .bind(change_type.as_str())
+                .push(", ")
+                .bind(revision)
+                .push(", ")
+                .bind(time)
+                .push(")");
+        }
+        sql.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// Up to `limit` changes after `after`, in order.
 pub async fn read(db: &Database, after: i64, limit: i64) -> Result<Vec<Change>, Error> {
     let rows = sqlx::query(

@@ -50,6 +50,57 @@ pub struct EmbeddedMigration {
     pub sql: &'static str,
 }
 
+impl EmbeddedMigration {
+    /// The migration in file `path` (`.../NNNN_what_it_does.sql`) holding
+    /// `sql`: the version is the file name's number, the description the rest
+    /// of its name, so each is written once. Use [`crate::migration!`].
+    pub const fn from_file(path: &'static str, sql: &'static str) -> EmbeddedMigration {
+        let bytes = path.as_bytes();
+        let mut start = bytes.len();
+        while start > 0 && bytes[start - 1] != b'/' {
+            start -= 1;
+        }
+        let mut version: i64 = 0;
+        let mut at = start;
+        while at < bytes.len() && bytes[at].is_ascii_digit() {
+            version = version * 10 + (bytes[at] - b'0') as i64;
+            at += 1;
+        }
+        assert!(
+            at > start && at < bytes.len() && bytes[at] == b'_',
+            "a migration file is named NNNN_description.sql"
+        );
+        let name = bytes.split_at(at + 1).1;
+        assert!(
+            name.len() > 4 && name[name.len() - 4] == b'.',
+            "a migration file ends in .sql"
+        );
+        // Split at ASCII bytes, so always UTF-8; evaluated when compiled.
+        let description = match core::str::from_utf8(name.split_at(name.len() - 4).0) {
+            Ok(description) => description,
+            Err(_) => "",
+        };
+        assert!(
+            !description.is_empty(),
+            "a migration file is named NNNN_description.sql"
+        );
+        EmbeddedMigration {
+            version,
+            description,
+            sql,
+        }
+    }
+}
+
+/// The [`EmbeddedMigration`] of a file beside the calling source, its version
+/// and description taken from its name (`migration!("../migrations/0001_network.sql")`).
+#[macro_export]
+macro_rules! migration {
+    ($path:literal) => {
+        $crate::db::EmbeddedMigration::from_file($path, include_str!($path))
+    };
+}
+
 /// A service's migrations, one list per backend.
 #[derive(Debug, Clone, Copy)]
 pub struct Migrations {
@@ -390,6 +441,15 @@ pub fn now_micros() -> i64 {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_migration_is_named_by_its_file() {
+        const M: EmbeddedMigration =
+            EmbeddedMigration::from_file("../../migrations/sqlite/0003_terms_bulk.sql", "SELECT 1");
+        assert_eq!(M.version, 3);
+        assert_eq!(M.description, "terms_bulk");
+        assert_eq!(M.sql, "SELECT 1");
+    }
 
     #[test]
     fn sqlite_urls_get_create_mode() {

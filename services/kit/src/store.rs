@@ -183,6 +183,16 @@ pub fn check_etag(resource: &str, revision: i64, expected: Option<i64>) -> Resul
     }
 }
 
+/// `on_conflict` when `error` is a unique violation (a second row with the
+/// same key), the error itself otherwise.
+pub fn conflict(error: sqlx::Error, on_conflict: Error) -> Error {
+    if crate::db::is_unique_violation(&error) {
+        on_conflict
+    } else {
+        error.into()
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
