@@ -90,16 +90,35 @@ impl Signer {
     }
 
     fn token(&self, kid: &str, sub: &str, audience: &str, expires_in: i64) -> String {
+        self.token_with(
+            kid,
+            sub,
+            audience,
+            |now| serde_json::json!({"iat": now, "exp": now + expires_in}),
+        )
+    }
+
+    /// A token whose time claims `times(now)` gives (`iat`, `nbf`, `exp`).
+    fn token_with(
+        &self,
+        kid: &str,
+        sub: &str,
+        audience: &str,
+        times: impl Fn(i64) -> serde_json::Value,
+    ) -> String {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         header.kid = Some(kid.into());
-        let claims = serde_json::json!({
+        let mut claims = serde_json::json!({
             "sub": sub, "iss": "https://sso.example.gov", "aud": audience,
-            "iat": now, "exp": now + expires_in,
         });
+        claims
+            .as_object_mut()
+            .unwrap()
+            .extend(times(now).as_object().unwrap().clone());
         jsonwebtoken::encode(&header, &claims, &self.key).unwrap()
     }
 }
@@ -488,11 +507,20 @@ async fn certificates_and_tokens_are_checked() {
         }
     }
 
-    // Tokens: valid, expired, wrong audience, signed by a key it does not trust.
+    // Tokens: valid, expired, wrong audience, signed by a key it does not
+    // trust, not yet valid, issued in the future, without an expiry.
     let channel = connect(&suite, &s.ca.pem, None).await.unwrap();
     let mut client = mb::membership_service_client::MembershipServiceClient::new(channel);
     let valid = s.signer.token("k1", READER, "innolab", 300);
     client.list_organizations(list(Some(valid))).await.unwrap();
+    // Within the configured leeway (5 s) for clock skew, times are accepted.
+    let skewed = s.signer.token_with(
+        "k1",
+        READER,
+        "innolab",
+        |now| serde_json::json!({"iat": now + 2, "nbf": now + 2, "exp": now + 300}),
+    );
+    client.list_organizations(list(Some(skewed))).await.unwrap();
     let impostor = Signer::new("k1");
     for (why, token) in [
         ("expired", s.signer.token("k1", READER, "innolab", -60)),
@@ -506,6 +534,33 @@ async fn certificates_and_tokens_are_checked() {
             s.signer.token("k9", READER, "innolab", 300),
         ),
         ("not a token", "not-a-jwt".into()),
+        (
+            "not valid for an hour (nbf)",
+            s.signer.token_with(
+                "k1",
+                READER,
+                "innolab",
+                |now| serde_json::json!({"iat": now, "nbf": now + 3600, "exp": now + 7200}),
+            ),
+        ),
+        (
+            "issued an hour from now (iat)",
+            s.signer.token_with(
+                "k1",
+                READER,
+                "innolab",
+                |now| serde_json::json!({"iat": now + 3600, "exp": now + 7200}),
+            ),
+        ),
+        (
+            "no expiry (exp)",
+            s.signer.token_with(
+                "k1",
+                READER,
+                "innolab",
+                |now| serde_json::json!({"iat": now}),
+            ),
+        ),
     ] {
         let status = client
             .list_organizations(list(Some(token)))

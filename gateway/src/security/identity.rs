@@ -82,6 +82,8 @@ impl std::fmt::Debug for TokenVerifier {
 #[derive(Debug, Deserialize)]
 struct Claims {
     sub: String,
+    /// When the token was issued (RFC 7519 NumericDate, may be fractional).
+    iat: Option<f64>,
 }
 
 impl TokenVerifier {
@@ -123,9 +125,22 @@ impl TokenVerifier {
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = self.leeway_seconds;
+        // `exp` is required above; `nbf`, when present, is checked too.
+        validation.validate_nbf = true;
         let data = decode::<Claims>(token, &key, &validation).map_err(|e| bad(e.to_string()))?;
         if data.claims.sub.trim().is_empty() {
             return Err(bad("empty subject".into()));
+        }
+        // A token issued in the future (beyond the leeway for clock skew) was
+        // not issued by a sound issuer: refused like an early `nbf`.
+        if let Some(iat) = data.claims.iat {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or_default();
+            if iat > now + self.leeway_seconds as f64 {
+                return Err(bad("issued in the future (iat)".into()));
+            }
         }
         Ok(data.claims.sub)
     }
