@@ -57,14 +57,25 @@ enum AuditAction {
 /// `innolab-gateway audit verify`.
 #[allow(clippy::print_stdout)]
 async fn verify() -> std::process::ExitCode {
-    let Some(url) = std::env::var("INNOLAB_AUDIT_DATABASE_URL")
-        .ok()
-        .filter(|v| !v.is_empty())
-    else {
-        eprintln!(
-            "innolab-gateway: configuration INNOLAB_AUDIT_DATABASE_URL: required to verify the audit log"
-        );
-        return std::process::ExitCode::from(2);
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let url = match innolab_kit::config::secret(
+        "INNOLAB_AUDIT_DATABASE_URL",
+        var("INNOLAB_AUDIT_DATABASE_URL").as_deref(),
+        var("INNOLAB_AUDIT_DATABASE_URL_FILE")
+            .as_deref()
+            .map(std::path::Path::new),
+    ) {
+        Ok(Some(url)) => url,
+        Ok(None) => {
+            eprintln!(
+                "innolab-gateway: configuration INNOLAB_AUDIT_DATABASE_URL: required to verify the audit log"
+            );
+            return std::process::ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("innolab-gateway: {e}");
+            return std::process::ExitCode::from(2);
+        }
     };
     let schema = std::env::var("INNOLAB_AUDIT_DATABASE_SCHEMA")
         .ok()

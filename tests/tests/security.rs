@@ -761,6 +761,22 @@ fn production_refuses_to_start_without_tls_identity_or_table() {
             .unwrap_err()
             .contains("INNOLAB_TLS_CLIENT_CA_FILE")
     );
+    // The audit database URL may come from a file (a mounted Secret), not both.
+    let url_file = dir.path().join("audit-url");
+    std::fs::write(
+        &url_file,
+        format!("{}\n", s.vars["INNOLAB_AUDIT_DATABASE_URL"]),
+    )
+    .unwrap();
+    let mut vars = s.vars.clone();
+    vars.insert(
+        "INNOLAB_AUDIT_DATABASE_URL_FILE".into(),
+        url_file.display().to_string(),
+    );
+    let error = security_of(&vars).unwrap_err();
+    assert!(error.contains("not both"), "{error}");
+    vars.remove("INNOLAB_AUDIT_DATABASE_URL");
+    assert!(security_of(&vars).is_ok());
     // Development runs without any of it (and says so in its log).
     let development = security_of(&HashMap::new()).unwrap();
     assert!(!development.guard.enforcing() && development.tls.is_none());

@@ -256,6 +256,15 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
             ));
         }
     };
+    // The one secret given by value; also as a file (`_FILE`, a mounted Secret).
+    let audit_url = innolab_kit::config::secret(
+        "INNOLAB_AUDIT_DATABASE_URL",
+        var("INNOLAB_AUDIT_DATABASE_URL").as_deref(),
+        var("INNOLAB_AUDIT_DATABASE_URL_FILE")
+            .as_deref()
+            .map(std::path::Path::new),
+    )
+    .map_err(|e| refuse(e.setting, e.reason))?;
     let (cert, key) = (var("INNOLAB_TLS_CERT_FILE"), var("INNOLAB_TLS_KEY_FILE"));
     let client_ca = var("INNOLAB_TLS_CLIENT_CA_FILE");
     let jwks = var("INNOLAB_JWT_JWKS_FILE");
@@ -279,7 +288,7 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
                 "production needs an access table (deny by default)",
             ));
         }
-        if var("INNOLAB_AUDIT_DATABASE_URL").is_none() {
+        if audit_url.is_none() {
             return Err(refuse(
                 "INNOLAB_AUDIT_DATABASE_URL",
                 "production needs an audit log: a database URL (PostgreSQL when the gateway \
@@ -287,7 +296,7 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
             ));
         }
     }
-    let audit = match var("INNOLAB_AUDIT_DATABASE_URL") {
+    let audit = match audit_url {
         Some(url) => {
             let schema = var("INNOLAB_AUDIT_DATABASE_SCHEMA").unwrap_or_else(|| "audit".into());
             Some(

@@ -56,6 +56,10 @@ pub struct ServiceArgs {
     /// [default: sqlite://innolab-data/<service>.db].
     #[arg(long, env = "INNOLAB_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// A file holding the database URL (a mounted Kubernetes Secret), instead
+    /// of `INNOLAB_DATABASE_URL`.
+    #[arg(long, env = "INNOLAB_DATABASE_URL_FILE")]
+    pub database_url_file: Option<std::path::PathBuf>,
     /// PostgreSQL schema holding this service's tables [default: <service>].
     #[arg(long, env = "INNOLAB_DATABASE_SCHEMA")]
     pub database_schema: Option<String>,
@@ -76,6 +80,9 @@ pub struct ServiceArgs {
     /// replicas of a service. A random key is used when unset.
     #[arg(long, env = "INNOLAB_PAGE_TOKEN_KEY", hide_env_values = true)]
     pub page_token_key: Option<String>,
+    /// A file holding the page-token key, instead of `INNOLAB_PAGE_TOKEN_KEY`.
+    #[arg(long, env = "INNOLAB_PAGE_TOKEN_KEY_FILE")]
+    pub page_token_key_file: Option<std::path::PathBuf>,
     /// Seconds in-flight calls get to finish after SIGTERM.
     #[arg(long, env = "INNOLAB_SHUTDOWN_DRAIN_SECONDS", default_value_t = 20)]
     pub shutdown_drain_seconds: u64,
@@ -288,6 +295,43 @@ impl Settings {
     }
 }
 
+/// A secret setting `name`, given either as its value or as `<name>_FILE`,
+/// the path of a file holding it (a mounted Kubernetes Secret; one trailing
+/// newline is not part of the value). Both at once, an unreadable file or
+/// an empty one is refused.
+pub fn secret(
+    name: &'static str,
+    value: Option<&str>,
+    file: Option<&std::path::Path>,
+) -> Result<Option<String>, ConfigError> {
+    let Some(path) = file.filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(value.map(str::to_string));
+    };
+    if value.is_some_and(|v| !v.is_empty()) {
+        return Err(config_error(
+            name,
+            format!("set either {name} or {name}_FILE, not both"),
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        config_error(
+            name,
+            format!("{name}_FILE: cannot read {}: {e}", path.display()),
+        )
+    })?;
+    let text = text
+        .strip_suffix('\n')
+        .map(|t| t.strip_suffix('\r').unwrap_or(t))
+        .unwrap_or(&text);
+    if text.is_empty() {
+        return Err(config_error(
+            name,
+            format!("{name}_FILE: {} is empty", path.display()),
+        ));
+    }
+    Ok(Some(text.to_string()))
+}
+
 fn random_key() -> Secret {
     use rand::Rng;
     let bytes: [u8; 32] = rand::rng().random();
@@ -310,10 +354,12 @@ impl ServiceArgs {
                 )
             })?),
         };
-        let url = self
-            .database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://innolab-data/{}.db", defaults.service));
+        let url = secret(
+            "INNOLAB_DATABASE_URL",
+            self.database_url.as_deref(),
+            self.database_url_file.as_deref(),
+        )?
+        .unwrap_or_else(|| format!("sqlite://innolab-data/{}.db", defaults.service));
         let schema = self
             .database_schema
             .clone()
@@ -327,7 +373,11 @@ impl ServiceArgs {
             ));
         }
         database.pooling = self.database_pooling;
-        let page_token_key = match &self.page_token_key {
+        let page_token_key = match &secret(
+            "INNOLAB_PAGE_TOKEN_KEY",
+            self.page_token_key.as_deref(),
+            self.page_token_key_file.as_deref(),
+        )? {
             Some(key) if key.len() < 32 => {
                 return Err(config_error(
                     "INNOLAB_PAGE_TOKEN_KEY",
@@ -399,6 +449,51 @@ mod tests {
             .expect("parses")
             .args
             .settings(&DEFAULTS)
+    }
+
+    #[test]
+    fn secrets_can_come_from_files() {
+        let dir = std::env::temp_dir().join(format!("innolab-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = dir.join("url");
+        std::fs::write(&url, "postgres://u:p@db/x\n").unwrap();
+        let key = dir.join("key");
+        std::fs::write(&key, "k".repeat(40)).unwrap();
+        let (url_arg, key_arg) = (url.to_str().unwrap(), key.to_str().unwrap());
+        let s = parse(&[
+            "--database-url-file",
+            url_arg,
+            "--page-token-key-file",
+            key_arg,
+        ])
+        .unwrap();
+        assert_eq!(s.database.url.expose(), "postgres://u:p@db/x");
+        assert_eq!(s.page_token_key.expose(), "k".repeat(40));
+        // Both forms at once, a missing file, an empty one: refused, naming the setting.
+        let e = parse(&[
+            "--database-url",
+            "sqlite://x.db",
+            "--database-url-file",
+            url_arg,
+        ])
+        .err()
+        .unwrap();
+        assert_eq!(e.setting, "INNOLAB_DATABASE_URL");
+        assert!(e.reason.contains("not both"), "{e}");
+        let missing = dir.join("missing");
+        let e = parse(&["--page-token-key-file", missing.to_str().unwrap()])
+            .err()
+            .unwrap();
+        assert_eq!(e.setting, "INNOLAB_PAGE_TOKEN_KEY");
+        assert!(e.reason.contains("cannot read"), "{e}");
+        std::fs::write(&key, "\n").unwrap();
+        let e = parse(&["--page-token-key-file", key_arg]).err().unwrap();
+        assert!(e.reason.contains("is empty"), "{e}");
+        // A short key from a file is refused like one from the variable.
+        std::fs::write(&key, "short").unwrap();
+        let e = parse(&["--page-token-key-file", key_arg]).err().unwrap();
+        assert!(e.reason.contains("at least 32"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
