@@ -1060,6 +1060,21 @@ async fn the_audit_log_chains_every_write_and_denial_and_verify_detects_an_edit(
     let edit = format!("UPDATE {table} SET outcome = 'OK' WHERE sequence = 2");
     let refused = sqlx::query(&edit).execute(&pool).await;
     assert!(refused.is_err(), "the audit table is append-only");
+    let emptied = match backend {
+        Backend::Postgres(_) => {
+            sqlx::query(&format!("TRUNCATE {table}"))
+                .execute(&pool)
+                .await
+        }
+        // SQLite has no TRUNCATE: an unqualified DELETE is its form of it.
+        Backend::Sqlite => {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&pool)
+                .await
+        }
+    };
+    assert!(emptied.is_err(), "the audit table refuses to be emptied");
+    assert_eq!(innolab_gateway::audit::verify(&store).await.unwrap(), None);
     let drop_trigger = match backend {
         Backend::Postgres(_) => format!("DROP TRIGGER audit_log_append_only ON {table}"),
         Backend::Sqlite => "DROP TRIGGER audit_log_no_update".to_string(),

@@ -13,11 +13,14 @@ pub const MIGRATIONS: Migrations = Migrations {
         description: "audit log",
         sql: include_str!("../../migrations/sqlite/0001_audit.sql"),
     }],
-    postgres: &[EmbeddedMigration {
-        version: 1,
-        description: "audit log",
-        sql: include_str!("../../migrations/postgres/0001_audit.sql"),
-    }],
+    postgres: &[
+        EmbeddedMigration {
+            version: 1,
+            description: "audit log",
+            sql: include_str!("../../migrations/postgres/0001_audit.sql"),
+        },
+        innolab_kit::migration!("../../migrations/postgres/0002_no_truncate.sql"),
+    ],
 };
 
 const COLUMNS: &str = "sequence, time, client_id, user_id, issue, method, resource, request_id, \
