@@ -153,7 +153,9 @@ pub async fn serve(
         Some(database) => Some(audit::open(database).await?),
         None => None,
     };
-    let recorder = audit_store.clone().map(audit::Recorder::start);
+    let recorder = audit_store
+        .clone()
+        .map(|store| audit::Recorder::start(store, settings.security.audit_signing.clone()));
     let mut channels = Vec::new();
     let mut logs = Vec::new();
     let mut by_service = std::collections::HashMap::new();

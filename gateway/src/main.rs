@@ -95,17 +95,54 @@ async fn verify() -> std::process::ExitCode {
                 return std::process::ExitCode::from(2);
             }
         };
+    // The outside anchor: the key that signs checkpoints (its public half, or
+    // the signing key's own file) and the checkpoint files the gateways wrote.
+    let mut evidence = innolab_gateway::audit::Evidence::default();
+    let key_file =
+        var("INNOLAB_AUDIT_VERIFY_KEY_FILE").or_else(|| var("INNOLAB_AUDIT_SIGNING_KEY_FILE"));
+    if let Some(path) = key_file {
+        match innolab_gateway::audit::checkpoint::verifying_key(std::path::Path::new(&path)) {
+            Ok(key) => evidence.key = Some(key),
+            Err(e) => {
+                eprintln!("innolab-gateway: configuration INNOLAB_AUDIT_VERIFY_KEY_FILE: {e}");
+                return std::process::ExitCode::from(2);
+            }
+        }
+    }
+    for path in var("INNOLAB_AUDIT_CHECKPOINT_FILE")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+    {
+        match innolab_gateway::audit::checkpoint::read_file(std::path::Path::new(path.trim())) {
+            Ok(checkpoints) => evidence.outside.extend(checkpoints),
+            Err(e) => {
+                eprintln!("innolab-gateway: configuration INNOLAB_AUDIT_CHECKPOINT_FILE: {e}");
+                return std::process::ExitCode::from(2);
+            }
+        }
+    }
     let outcome = async {
         let store = innolab_gateway::audit::open(&settings).await?;
-        Ok::<_, anyhow::Error>(innolab_gateway::audit::verify(&store).await?)
+        let kept = store.checkpoints().await?.len();
+        let verdict = innolab_gateway::audit::verify(&store, &evidence).await?;
+        Ok::<_, anyhow::Error>((verdict, kept))
     }
     .await;
+    let signatures = if evidence.key.is_some() {
+        "signatures checked"
+    } else {
+        "signatures NOT checked: set INNOLAB_AUDIT_VERIFY_KEY_FILE"
+    };
     match outcome {
-        Ok(None) => {
-            println!("audit log intact");
+        Ok((None, kept)) => {
+            println!(
+                "audit log intact ({kept} checkpoints in the database, {} outside it; {signatures})",
+                evidence.outside.len()
+            );
             std::process::ExitCode::SUCCESS
         }
-        Ok(Some((sequence, why))) => {
+        Ok((Some((sequence, why)), _)) => {
             println!("audit log BROKEN at entry {sequence}: {why}");
             std::process::ExitCode::FAILURE
         }

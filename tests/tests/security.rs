@@ -1054,7 +1054,12 @@ async fn the_audit_log_chains_every_write_and_denial_and_verify_detects_an_edit(
     };
     let settings = innolab_kit::config::DatabaseSettings::new(&audit_url, store_schema, 2).unwrap();
     let store = innolab_gateway::audit::open(&settings).await.unwrap();
-    assert_eq!(innolab_gateway::audit::verify(&store).await.unwrap(), None);
+    assert_eq!(
+        innolab_gateway::audit::verify(&store, &Default::default())
+            .await
+            .unwrap(),
+        None
+    );
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&audit_url).await.unwrap();
     let edit = format!("UPDATE {table} SET outcome = 'OK' WHERE sequence = 2");
@@ -1074,14 +1079,21 @@ async fn the_audit_log_chains_every_write_and_denial_and_verify_detects_an_edit(
         }
     };
     assert!(emptied.is_err(), "the audit table refuses to be emptied");
-    assert_eq!(innolab_gateway::audit::verify(&store).await.unwrap(), None);
+    assert_eq!(
+        innolab_gateway::audit::verify(&store, &Default::default())
+            .await
+            .unwrap(),
+        None
+    );
     let drop_trigger = match backend {
         Backend::Postgres(_) => format!("DROP TRIGGER audit_log_append_only ON {table}"),
         Backend::Sqlite => "DROP TRIGGER audit_log_no_update".to_string(),
     };
     sqlx::query(&drop_trigger).execute(&pool).await.unwrap();
     sqlx::query(&edit).execute(&pool).await.unwrap();
-    let broken = innolab_gateway::audit::verify(&store).await.unwrap();
+    let broken = innolab_gateway::audit::verify(&store, &Default::default())
+        .await
+        .unwrap();
     assert_eq!(
         broken.map(|(sequence, _)| sequence),
         Some(2),
@@ -1098,5 +1110,194 @@ async fn the_audit_log_chains_every_write_and_denial_and_verify_detects_an_edit(
 }
 
 innolab_tests::on_both_backends!(
-    the_audit_log_chains_every_write_and_denial_and_verify_detects_an_edit
+    the_audit_log_chains_every_write_and_denial_and_verify_detects_an_edit,
+    signed_checkpoints_detect_what_the_chain_alone_cannot,
 );
+
+/// Signed checkpoints anchor the chain outside the database: with them,
+/// `verify` detects the newest entries deleted, a chain rewritten with
+/// recomputed hashes, an emptied table and a forged checkpoint.
+async fn signed_checkpoints_detect_what_the_chain_alone_cannot(backend: Backend) {
+    use innolab_gateway::audit::{self, Evidence, checkpoint};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = setup(dir.path(), "organizations/editor-org");
+    let schema = format!("test_audit_{}", uuid::Uuid::now_v7().simple());
+    let (audit_url, store_schema, prefix) = match &backend {
+        Backend::Postgres(url) => {
+            s.vars
+                .insert("INNOLAB_AUDIT_DATABASE_URL".into(), url.clone());
+            s.vars
+                .insert("INNOLAB_AUDIT_DATABASE_SCHEMA".into(), schema.clone());
+            (url.clone(), schema.clone(), format!("\"{schema}\"."))
+        }
+        Backend::Sqlite => (
+            s.vars["INNOLAB_AUDIT_DATABASE_URL"].clone(),
+            "audit".to_string(),
+            String::new(),
+        ),
+    };
+    // The key an operator makes with `openssl genpkey -algorithm ed25519`.
+    let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    let key_file = dir.path().join("audit-signing.pem");
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let outside = dir.path().join("checkpoints.jsonl");
+    for (name, value) in [
+        (
+            "INNOLAB_AUDIT_SIGNING_KEY_FILE",
+            key_file.display().to_string(),
+        ),
+        (
+            "INNOLAB_AUDIT_CHECKPOINT_FILE",
+            outside.display().to_string(),
+        ),
+        ("INNOLAB_AUDIT_CHECKPOINT_EVERY", "2".into()),
+        ("INNOLAB_AUDIT_CHECKPOINT_SECONDS", "2".into()),
+    ] {
+        s.vars.insert(name.into(), value);
+    }
+    let suite = Suite::start_with(&backend, security_of(&s.vars).unwrap()).await;
+    let channel = connect(&suite, &s.ca.pem, None).await.unwrap();
+    let mut members = mb::membership_service_client::MembershipServiceClient::new(channel);
+    let admin = s.signer.token("k1", ADMIN, "innolab", 300);
+    for n in 0..3 {
+        let create = mb::CreateOrganizationRequest {
+            organization: Some(mb::Organization {
+                display_names: vec![mb::LocalizedText {
+                    language_code: "ro".into(),
+                    text: format!("Primăria {n}"),
+                }],
+                kind: mb::OrganizationKind::Government as i32,
+                country_code: "RO".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        };
+        members
+            .create_organization(with_token(create, Some(&admin)))
+            .await
+            .unwrap();
+    }
+    // Entry 2 is signed for the count, entry 3 by the timer two seconds later.
+    let mut signed = Vec::new();
+    for _ in 0..100 {
+        signed = checkpoint::read_file(&outside).unwrap_or_default();
+        if signed.iter().any(|c| c.sequence == 3) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // (On a slow machine the timer may also sign entry 1 first.)
+    let sequences: Vec<i64> = signed.iter().map(|c| c.sequence).collect();
+    assert!(
+        sequences.ends_with(&[2, 3]) && sequences.iter().all(|s| (1..=3).contains(s)),
+        "{signed:?}"
+    );
+    suite.stop().await;
+
+    let settings =
+        innolab_kit::config::DatabaseSettings::new(&audit_url, &store_schema, 2).unwrap();
+    let store = audit::open(&settings).await.unwrap();
+    assert_eq!(
+        store.checkpoints().await.unwrap(),
+        signed,
+        "kept in the database too"
+    );
+    let evidence = Evidence {
+        key: Some(checkpoint::verifying_key(&key_file).unwrap()),
+        outside: signed.clone(),
+    };
+    assert_eq!(audit::verify(&store, &evidence).await.unwrap(), None);
+
+    // Behind the table's back (its triggers dropped), as an intruder would.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&audit_url).await.unwrap();
+    let run = |sql: String| {
+        let pool = pool.clone();
+        async move { sqlx::query(&sql).execute(&pool).await.unwrap() }
+    };
+    match backend {
+        Backend::Postgres(_) => {
+            run(format!(
+                "DROP TRIGGER audit_log_append_only ON {prefix}audit_log"
+            ))
+            .await;
+            run(format!(
+                "DROP TRIGGER audit_log_no_truncate ON {prefix}audit_log"
+            ))
+            .await;
+            run(format!(
+                "DROP TRIGGER audit_checkpoint_append_only ON {prefix}audit_checkpoint"
+            ))
+            .await;
+        }
+        Backend::Sqlite => {
+            for trigger in [
+                "audit_log_no_update",
+                "audit_log_no_delete",
+                "audit_checkpoint_no_delete",
+            ] {
+                run(format!("DROP TRIGGER {trigger}")).await;
+            }
+        }
+    }
+    let verdict = || async { audit::verify(&store, &evidence).await.unwrap() };
+
+    // 1. The newest entry deleted: the log ends before its checkpoint.
+    run(format!("DELETE FROM {prefix}audit_log WHERE sequence = 3")).await;
+    let (at, why) = verdict().await.unwrap();
+    assert_eq!(at, 3, "{why}");
+    assert!(why.contains("gone"), "{why}");
+
+    // 2. The chain rewritten from entry 1 on, every hash recomputed: entry 2
+    //    no longer has the hash its checkpoint signed.
+    let mut previous = audit::GENESIS.to_string();
+    for mut entry in store.list(0, 10, None).await.unwrap() {
+        if entry.sequence == 1 {
+            entry.outcome = "PERMISSION_DENIED".into();
+        }
+        entry.previous_hash = previous;
+        entry.hash = entry.chain_hash();
+        run(format!(
+            "UPDATE {prefix}audit_log SET outcome = '{}', previous_hash = '{}', hash = '{}' \
+             WHERE sequence = {}",
+            entry.outcome, entry.previous_hash, entry.hash, entry.sequence
+        ))
+        .await;
+        previous = entry.hash;
+    }
+    let without_anchor = Evidence::default();
+    let (at, why) = verdict().await.unwrap();
+    assert!(at <= 2, "{at}: {why}");
+    assert!(why.contains("rewritten"), "{why}");
+
+    // 3. A forged checkpoint over the rewritten head (signed by another key).
+    let forger = audit::Signing::new(
+        ed25519_dalek::SigningKey::from_bytes(&[9; 32]),
+        1,
+        Duration::from_secs(1),
+        None,
+    );
+    let head = store.list(1, 1, None).await.unwrap().remove(0);
+    store.add_checkpoint(&forger.sign(&head)).await.unwrap();
+    let (_, why) = verdict().await.unwrap();
+    assert!(why.contains("not genuine"), "{why}");
+
+    // 4. Both tables emptied: only the checkpoints outside the database remain,
+    //    and they say the log had three entries.
+    run(format!("DELETE FROM {prefix}audit_log")).await;
+    run(format!("DELETE FROM {prefix}audit_checkpoint")).await;
+    assert_eq!(
+        audit::verify(&store, &without_anchor).await.unwrap(),
+        None,
+        "without an outside anchor an emptied log looks intact"
+    );
+    let (at, why) = verdict().await.unwrap();
+    assert_eq!(at, 1, "{why}");
+    assert!(why.contains("entries 1 to 3 are gone"), "{why}");
+
+    if matches!(backend, Backend::Postgres(_)) {
+        run(format!("DROP SCHEMA \"{schema}\" CASCADE")).await;
+    }
+    pool.close().await;
+}

@@ -8,14 +8,18 @@
 //! answer is sent (the outcome is known only then); a gateway that dies in
 //! between loses that entry, never the chain.
 
+pub mod checkpoint;
 pub mod store;
 pub mod tap;
+
+use std::collections::BTreeMap;
 
 use innolab_kit::db::Database;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
+pub use checkpoint::{Checkpoint, Signing};
 pub use store::Store;
 
 /// The `previous_hash` of the first entry.
@@ -110,17 +114,11 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts the writer appending to `store`.
-    pub fn start(store: Store) -> Recorder {
-        let (tx, mut rx) = mpsc::channel::<Entry>(10_000);
-        tokio::spawn(async move {
-            while let Some(entry) = rx.recv().await {
-                let method = entry.method.clone();
-                if let Err(e) = store.append(entry).await {
-                    tracing::error!(%method, error = %e, "audit entry NOT written");
-                }
-            }
-        });
+    /// Starts the writer appending to `store`, and signing the chain head
+    /// as `signing` says when given.
+    pub fn start(store: Store, signing: Option<Signing>) -> Recorder {
+        let (tx, rx) = mpsc::channel::<Entry>(10_000);
+        tokio::spawn(write(store, signing, rx));
         Recorder { tx }
     }
 
@@ -133,15 +131,94 @@ impl Recorder {
     }
 }
 
-/// The first entry whose stored hash or link does not hold, if any.
-pub async fn verify(store: &Store) -> Result<Option<(i64, String)>, innolab_kit::Error> {
+/// The one writer: appends entries in order; with `signing`, signs the
+/// head after `every` entries, `interval` after the first unsigned one, and
+/// when the queue closes (the gateway stops).
+async fn write(store: Store, signing: Option<Signing>, mut rx: mpsc::Receiver<Entry>) {
+    let interval = signing
+        .as_ref()
+        .map_or(std::time::Duration::from_secs(3600), |s| s.interval);
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The newest entry appended and not yet signed, and how many are unsigned.
+    let mut head: Option<Entry> = None;
+    let mut unsigned: u64 = 0;
+    loop {
+        // (the queue closed, the timer fired)
+        let (closed, timer) = tokio::select! {
+            received = rx.recv() => match received {
+                Some(entry) => {
+                    let method = entry.method.clone();
+                    match store.append(entry).await {
+                        Ok(appended) => {
+                            if unsigned == 0 {
+                                tick.reset();
+                            }
+                            head = Some(appended);
+                            unsigned += 1;
+                        }
+                        Err(e) => tracing::error!(%method, error = %e, "audit entry NOT written"),
+                    }
+                    (false, false)
+                }
+                None => (true, false),
+            },
+            _ = tick.tick(), if signing.is_some() && unsigned > 0 => (false, true),
+        };
+        let due = closed || timer || unsigned >= signing.as_ref().map_or(u64::MAX, |s| s.every);
+        if let (Some(signing), true, Some(entry)) = (&signing, due, &head) {
+            let checkpoint = signing.sign(entry);
+            if let Err(e) = store.add_checkpoint(&checkpoint).await {
+                tracing::error!(error = %e, "audit checkpoint NOT kept in the database");
+            }
+            signing.publish(&checkpoint);
+            head = None;
+            unsigned = 0;
+        }
+        if closed {
+            return;
+        }
+    }
+}
+
+/// What `verify` checks the log against, besides the log itself.
+#[derive(Debug, Default, Clone)]
+pub struct Evidence {
+    /// The key that signs checkpoints; without it, signatures are not checked.
+    pub key: Option<ed25519_dalek::VerifyingKey>,
+    /// Checkpoints kept outside the database (the files the gateway wrote).
+    pub outside: Vec<Checkpoint>,
+}
+
+/// The first entry whose stored hash or link does not hold, or that a
+/// signed checkpoint (in the database or in `evidence`) contradicts, if any.
+pub async fn verify(
+    store: &Store,
+    evidence: &Evidence,
+) -> Result<Option<(i64, String)>, innolab_kit::Error> {
+    let mut checkpoints = store.checkpoints().await?;
+    checkpoints.extend(evidence.outside.iter().cloned());
+    if let Some(key) = &evidence.key {
+        for c in &checkpoints {
+            if let Err(why) = c.verify(key) {
+                return Ok(Some((
+                    c.sequence,
+                    format!("its checkpoint is not genuine: {why}"),
+                )));
+            }
+        }
+    }
+    let mut signed: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for c in checkpoints {
+        signed.entry(c.sequence).or_default().push(c.hash);
+    }
     let mut previous = GENESIS.to_string();
     let mut expected_sequence = 1;
     let mut after = 0;
     loop {
         let page = store.list(after, 1000, None).await?;
         if page.is_empty() {
-            return Ok(None);
+            break;
         }
         for entry in page {
             if entry.sequence != expected_sequence {
@@ -162,11 +239,33 @@ pub async fn verify(store: &Store) -> Result<Option<(i64, String)>, innolab_kit:
                     "its content does not match its hash (edited)".into(),
                 )));
             }
+            if let Some(hashes) = signed.get(&entry.sequence)
+                && hashes.iter().any(|h| *h != entry.hash)
+            {
+                return Ok(Some((
+                    entry.sequence,
+                    "its hash is not the one signed at its checkpoint (the chain was rewritten)"
+                        .into(),
+                )));
+            }
             previous = entry.hash.clone();
             expected_sequence += 1;
             after = entry.sequence;
         }
     }
+    if let Some((&newest, _)) = signed.last_key_value()
+        && newest > after
+    {
+        return Ok(Some((
+            after + 1,
+            format!(
+                "entries {} to {newest} are gone: the log ends before its signed checkpoint \
+                 (the newest entries were deleted or the table emptied)",
+                after + 1
+            ),
+        )));
+    }
+    Ok(None)
 }
 
 /// Opens (and migrates) the audit database.

@@ -5,14 +5,18 @@ use innolab_kit::error::Error;
 use sqlx::Row;
 
 use super::Entry;
+use super::checkpoint::Checkpoint;
 
 /// The schema, one list per backend.
 pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &[EmbeddedMigration {
-        version: 1,
-        description: "audit log",
-        sql: include_str!("../../migrations/sqlite/0001_audit.sql"),
-    }],
+    sqlite: &[
+        EmbeddedMigration {
+            version: 1,
+            description: "audit log",
+            sql: include_str!("../../migrations/sqlite/0001_audit.sql"),
+        },
+        innolab_kit::migration!("../../migrations/sqlite/0002_checkpoints.sql"),
+    ],
     postgres: &[
         EmbeddedMigration {
             version: 1,
@@ -20,6 +24,7 @@ pub const MIGRATIONS: Migrations = Migrations {
             sql: include_str!("../../migrations/postgres/0001_audit.sql"),
         },
         innolab_kit::migration!("../../migrations/postgres/0002_no_truncate.sql"),
+        innolab_kit::migration!("../../migrations/postgres/0003_checkpoints.sql"),
     ],
 };
 
@@ -114,6 +119,45 @@ impl Store {
                 .await?,
             };
         rows.iter().map(entry).collect()
+    }
+}
+
+impl Store {
+    /// Keeps a signed checkpoint beside the log.
+    pub async fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO audit_checkpoint (sequence, hash, time, key_id, signature) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(checkpoint.sequence)
+        .bind(&checkpoint.hash)
+        .bind(checkpoint.time_micros)
+        .bind(&checkpoint.key_id)
+        .bind(&checkpoint.signature)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Every checkpoint kept in the database, oldest first.
+    pub async fn checkpoints(&self) -> Result<Vec<Checkpoint>, Error> {
+        let rows = sqlx::query(
+            "SELECT sequence, hash, time, key_id, signature FROM audit_checkpoint \
+             ORDER BY sequence, time",
+        )
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Checkpoint {
+                    sequence: row.try_get("sequence")?,
+                    hash: row.try_get("hash")?,
+                    time_micros: row.try_get("time")?,
+                    key_id: row.try_get("key_id")?,
+                    signature: row.try_get("signature")?,
+                })
+            })
+            .collect()
     }
 }
 

@@ -188,6 +188,8 @@ pub struct Security {
     pub tls: Option<std::sync::Arc<innolab_kit::transport::TlsConfig>>,
     /// The audit log's database; `None` keeps no audit log (development only).
     pub audit: Option<innolab_kit::config::DatabaseSettings>,
+    /// How the audit chain head is signed; `None` signs no checkpoints.
+    pub audit_signing: Option<crate::audit::Signing>,
     /// Where health is also served alone in plaintext, for Kubernetes probes
     /// (which cannot speak TLS).
     pub probe_addr: Option<std::net::SocketAddr>,
@@ -211,6 +213,10 @@ pub const ENV_VARS: &[&str] = &[
     "INNOLAB_ACCESS_FILE",
     "INNOLAB_AUDIT_DATABASE_URL",
     "INNOLAB_AUDIT_DATABASE_SCHEMA",
+    "INNOLAB_AUDIT_SIGNING_KEY_FILE",
+    "INNOLAB_AUDIT_CHECKPOINT_FILE",
+    "INNOLAB_AUDIT_CHECKPOINT_EVERY",
+    "INNOLAB_AUDIT_CHECKPOINT_SECONDS",
     "INNOLAB_PROBE_ADDR",
 ];
 
@@ -407,6 +413,56 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
              (required with INNOLAB_ENVIRONMENT=production)"
         );
     }
+    let audit_signing = match var("INNOLAB_AUDIT_SIGNING_KEY_FILE") {
+        Some(path) => {
+            if audit.is_none() {
+                return Err(refuse(
+                    "INNOLAB_AUDIT_SIGNING_KEY_FILE",
+                    "signs the audit log's checkpoints: set INNOLAB_AUDIT_DATABASE_URL too",
+                ));
+            }
+            let key = crate::audit::checkpoint::signing_key(std::path::Path::new(&path))
+                .map_err(|e| refuse("INNOLAB_AUDIT_SIGNING_KEY_FILE", e))?;
+            let every = match var("INNOLAB_AUDIT_CHECKPOINT_EVERY") {
+                None => 100,
+                Some(v) => v.parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    refuse(
+                        "INNOLAB_AUDIT_CHECKPOINT_EVERY",
+                        "must be a number of entries, at least 1",
+                    )
+                })?,
+            };
+            let seconds = match var("INNOLAB_AUDIT_CHECKPOINT_SECONDS") {
+                None => 10,
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=3600).contains(n))
+                    .ok_or_else(|| {
+                        refuse(
+                            "INNOLAB_AUDIT_CHECKPOINT_SECONDS",
+                            "must be 1 to 3600 seconds",
+                        )
+                    })?,
+            };
+            Some(crate::audit::Signing::new(
+                key,
+                every,
+                std::time::Duration::from_secs(seconds),
+                var("INNOLAB_AUDIT_CHECKPOINT_FILE").map(std::path::PathBuf::from),
+            ))
+        }
+        None => {
+            if audit.is_some() {
+                tracing::warn!(
+                    "the audit log's chain head is not signed: a rewritten chain or deleted newest \
+                     entries cannot be detected; set INNOLAB_AUDIT_SIGNING_KEY_FILE (an Ed25519 key \
+                     kept outside the audit database) and INNOLAB_AUDIT_CHECKPOINT_FILE"
+                );
+            }
+            None
+        }
+    };
     let probe_addr = match var("INNOLAB_PROBE_ADDR") {
         Some(addr) => Some(addr.parse().map_err(|e| {
             refuse(
@@ -420,6 +476,7 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
         guard,
         tls,
         audit,
+        audit_signing,
         probe_addr,
     })
 }
