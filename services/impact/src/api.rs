@@ -2,8 +2,7 @@
 //! service that knows generated types.
 
 use innolab_kit::api::{
-    ChangeStream, Pages, Reply, date_in, date_out, enum_in, enum_out, merge, reply, stream_changes,
-    timestamp,
+    ChangeStream, Pages, Reply, date_in, date_out, merge, reply, stream_changes, timestamp,
 };
 use innolab_kit::page::PageTokens;
 use innolab_kit::{Error, Violations};
@@ -14,11 +13,12 @@ use tonic::Request;
 use crate::chart;
 use crate::domain::{
     self, Action, AssessmentFields, AssessmentQuery, AssessmentState, CapacityFields,
-    CapacityQuery, CriterionRating, DacCriteria, Decision, Direction, IndicatorFields,
-    IndicatorQuery, LogicModel, Measurement, Point, ProgressStatus, PublicValueOutcome, ResultType,
-    ReviewDecision, Sroi, SroiOutcome, Transition, check, rollup::DAC_CRITERIA,
+    CapacityQuery, CriterionRating, DacCriteria, Decision, DecisionFields, Direction,
+    IndicatorFields, IndicatorQuery, LogicModel, Measurement, Point, ProgressStatus,
+    PublicValueOutcome, ResultType, ReviewDecision, Sroi, SroiOutcome, Transition, check,
+    rollup::DAC_CRITERIA,
 };
-use crate::store::Store;
+use crate::store::{ChangeLog as _, Store};
 
 /// The ImpactService implementation.
 #[derive(Debug, Clone)]
@@ -204,11 +204,9 @@ impl ImpactService for ImpactApi {
         let step = Step {
             name: r.name,
             etag: r.etag,
-            who_field: "decided_by",
+            fields: DecisionFields::DECIDED_BY,
             who: r.decided_by,
-            reason_field: "reason",
             reason: r.reason,
-            reason_required: false,
         };
         reply(self.transition(Ok(Action::Start), step).await)
     }
@@ -221,11 +219,9 @@ impl ImpactService for ImpactApi {
         let step = Step {
             name: r.name,
             etag: r.etag,
-            who_field: "decided_by",
+            fields: DecisionFields::DECIDED_BY,
             who: r.decided_by,
-            reason_field: "reason",
             reason: r.reason,
-            reason_required: false,
         };
         reply(self.transition(Ok(Action::Submit), step).await)
     }
@@ -235,7 +231,7 @@ impl ImpactService for ImpactApi {
         request: Request<pb::ReviewAssessmentRequest>,
     ) -> Reply<pb::Assessment> {
         let r = request.into_inner();
-        let action = match review_in(r.decision) {
+        let action = match review_in("decision", r.decision) {
             Ok(Some(ReviewDecision::Approved)) => Ok(Action::Approve),
             Ok(Some(ReviewDecision::ChangesRequested)) => Ok(Action::RequestChanges),
             Ok(None) => Err(Error::invalid(
@@ -247,11 +243,14 @@ impl ImpactService for ImpactApi {
         let step = Step {
             name: r.name,
             etag: r.etag,
-            who_field: "reviewer",
+            fields: DecisionFields {
+                who: "reviewer",
+                who_required: true,
+                reason: "comment",
+                reason_required: false,
+            },
             who: r.reviewer,
-            reason_field: "comment",
             reason: r.comment,
-            reason_required: false,
         };
         reply(self.transition(action, step).await)
     }
@@ -264,11 +263,14 @@ impl ImpactService for ImpactApi {
         let step = Step {
             name: r.name,
             etag: r.etag,
-            who_field: "decided_by",
+            fields: DecisionFields {
+                who: "decided_by",
+                who_required: true,
+                reason: "reason",
+                reason_required: true,
+            },
             who: r.decided_by,
-            reason_field: "reason",
             reason: r.reason,
-            reason_required: true,
         };
         reply(self.transition(Ok(Action::Reopen), step).await)
     }
@@ -436,7 +438,7 @@ impl ImpactService for ImpactApi {
                         .iter()
                         .zip(rollup.public_value.iter())
                         .map(|(outcome, &count)| pb::PublicValueCount {
-                            outcome: public_value_out(*outcome),
+                            outcome: public_value_out(Some(*outcome)),
                             count,
                         })
                         .collect(),
@@ -669,11 +671,10 @@ impl ImpactService for ImpactApi {
 struct Step {
     name: String,
     etag: String,
-    who_field: &'static str,
+    /// How the request carries who decided and why.
+    fields: DecisionFields,
     who: String,
-    reason_field: &'static str,
     reason: String,
-    reason_required: bool,
 }
 
 impl ImpactApi {
@@ -686,13 +687,7 @@ impl ImpactApi {
         let mut v = Violations::new();
         let action = v.merge(action);
         let expected = v.merge(domain::parse_etag(&step.etag)).flatten();
-        let decision = v.merge(Decision::new(
-            step.who_field,
-            &step.who,
-            step.reason_field,
-            &step.reason,
-            step.reason_required,
-        ));
+        let decision = v.merge(Decision::new(step.fields, &step.who, &step.reason));
         v.finish()?;
         let (Some(action), Some(decision)) = (action, decision) else {
             return Err(Error::Internal("validated step is incomplete".into()));
@@ -710,74 +705,52 @@ impl ImpactApi {
 
 // ---- enums: the protobuf value `<PREFIX>_<NAME>` carries the domain name ----
 
-fn review_in(n: i32) -> Result<Option<ReviewDecision>, Error> {
-    let name = pb::ReviewDecision::try_from(n)
-        .ok()
-        .map(|e| e.as_str_name());
-    enum_in(
-        "decision",
-        n,
-        name,
-        "REVIEW_DECISION_",
-        ReviewDecision::parse,
-    )
-}
-fn review_out(d: Option<ReviewDecision>) -> i32 {
-    d.map_or(0, |d| {
-        enum_out("REVIEW_DECISION_", d.as_str(), |s| {
-            pb::ReviewDecision::from_str_name(s).map(|e| e as i32)
-        })
-    })
-}
+innolab_kit::enum_mapping!(
+    review_in,
+    review_out,
+    pb::ReviewDecision,
+    "REVIEW_DECISION_",
+    ReviewDecision
+);
+innolab_kit::enum_mapping!(
+    public_value_opt_in,
+    public_value_out,
+    pb::PublicValueOutcome,
+    "PUBLIC_VALUE_OUTCOME_",
+    PublicValueOutcome
+);
+innolab_kit::enum_mapping!(
+    state_in,
+    state_out,
+    pb::AssessmentState,
+    "ASSESSMENT_STATE_",
+    AssessmentState
+);
+innolab_kit::enum_mapping!(
+    result_type_in,
+    result_type_out,
+    pb::ResultType,
+    "RESULT_TYPE_",
+    ResultType
+);
+innolab_kit::enum_mapping!(
+    direction_in,
+    direction_out,
+    pb::Direction,
+    "DIRECTION_",
+    Direction
+);
+innolab_kit::enum_mapping!(
+    progress_status_in,
+    progress_status_out,
+    pb::ProgressStatus,
+    "PROGRESS_STATUS_",
+    ProgressStatus
+);
+
+/// A public-value outcome, which a list never holds UNSPECIFIED.
 fn public_value_in(field: &str, n: i32) -> Result<PublicValueOutcome, Error> {
-    let name = pb::PublicValueOutcome::try_from(n)
-        .ok()
-        .map(|e| e.as_str_name());
-    enum_in(
-        field,
-        n,
-        name,
-        "PUBLIC_VALUE_OUTCOME_",
-        PublicValueOutcome::parse,
-    )?
-    .ok_or_else(|| Error::invalid(field, "must not be UNSPECIFIED"))
-}
-fn public_value_out(o: PublicValueOutcome) -> i32 {
-    enum_out("PUBLIC_VALUE_OUTCOME_", o.as_str(), |s| {
-        pb::PublicValueOutcome::from_str_name(s).map(|e| e as i32)
-    })
-}
-fn state_out(s: AssessmentState) -> i32 {
-    enum_out("ASSESSMENT_STATE_", s.as_str(), |n| {
-        pb::AssessmentState::from_str_name(n).map(|e| e as i32)
-    })
-}
-fn result_type_in(n: i32) -> Result<Option<ResultType>, Error> {
-    let name = pb::ResultType::try_from(n).ok().map(|e| e.as_str_name());
-    enum_in("result_type", n, name, "RESULT_TYPE_", ResultType::parse)
-}
-fn result_type_out(r: Option<ResultType>) -> i32 {
-    r.map_or(0, |r| {
-        enum_out("RESULT_TYPE_", r.as_str(), |s| {
-            pb::ResultType::from_str_name(s).map(|e| e as i32)
-        })
-    })
-}
-fn direction_in(n: i32) -> Result<Option<Direction>, Error> {
-    let name = pb::Direction::try_from(n).ok().map(|e| e.as_str_name());
-    enum_in("direction", n, name, "DIRECTION_", Direction::parse)
-}
-fn direction_out(d: Option<Direction>) -> i32 {
-    d.map_or(0, |d| {
-        enum_out("DIRECTION_", d.as_str(), |s| {
-            pb::Direction::from_str_name(s).map(|e| e as i32)
-        })
-    })
-}
-fn progress_status_out(s: ProgressStatus) -> i32 {
-    enum_out("PROGRESS_STATUS_", s.as_str(), |n| {
-        pb::ProgressStatus::from_str_name(n).map(|e| e as i32)
-    })
+    public_value_opt_in(field, n)?.ok_or_else(|| Error::invalid(field, "must not be UNSPECIFIED"))
 }
 
 // ---- assessments ----
@@ -864,8 +837,8 @@ fn assessment_fields(a: pb::Assessment) -> Result<AssessmentFields, Error> {
 
 fn event_pb(e: &domain::AssessmentEvent) -> pb::AssessmentEvent {
     pb::AssessmentEvent {
-        from_state: state_out(e.from_state),
-        to_state: state_out(e.to_state),
+        from_state: state_out(Some(e.from_state)),
+        to_state: state_out(Some(e.to_state)),
         decided_by: e.decision.decided_by.clone(),
         decision: review_out(e.review),
         reason: e.decision.reason.clone(),
@@ -925,7 +898,7 @@ fn assessment_pb(a: domain::Assessment) -> pb::Assessment {
         public_value_outcomes: f
             .public_value_outcomes
             .into_iter()
-            .map(public_value_out)
+            .map(|o| public_value_out(Some(o)))
             .collect(),
         findings: f.findings,
         lessons: f.lessons,
@@ -951,7 +924,7 @@ fn assessment_pb(a: domain::Assessment) -> pb::Assessment {
                 .collect(),
         }),
         sroi_result,
-        state: state_out(a.state),
+        state: state_out(Some(a.state)),
         sign_off,
         history: a.history.iter().map(event_pb).collect(),
         etag: a.meta.etag(),
@@ -993,8 +966,10 @@ fn measurement_out(m: Measurement) -> pb::Measurement {
 /// The validated fields of an indicator; every wrong field is reported.
 fn indicator_fields(i: pb::Indicator) -> Result<IndicatorFields, Error> {
     let mut v = Violations::new();
-    let result_type = v.merge(result_type_in(i.result_type)).flatten();
-    let direction = v.merge(direction_in(i.direction)).flatten();
+    let result_type = v
+        .merge(result_type_in("result_type", i.result_type))
+        .flatten();
+    let direction = v.merge(direction_in("direction", i.direction)).flatten();
     let baseline = v.merge(point_in("baseline", i.baseline)).flatten();
     let target = v.merge(point_in("target", i.target)).flatten();
     let measurements = i
@@ -1044,7 +1019,7 @@ fn indicator_pb(i: domain::Indicator) -> pb::Indicator {
         target: point_out(f.target),
         measurements: f.measurements.into_iter().map(measurement_out).collect(),
         progress: Some(pb::Progress {
-            status: progress_status_out(progress.status),
+            status: progress_status_out(Some(progress.status)),
             fraction: progress.fraction,
             expected_fraction: progress.expected_fraction,
             latest: progress.latest.map(measurement_out),
