@@ -5,7 +5,7 @@ use innolab_kit::db::now_micros;
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::Sql;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Executor, Row, Transaction};
 
 use super::*;
 use crate::domain::{
@@ -93,12 +93,7 @@ impl Store {
 
     /// Reads one assessment.
     pub async fn get_assessment(&self, id: &str) -> Result<Assessment, Error> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM {FROM} WHERE a.id = $1"))
-            .bind(id)
-            .fetch_optional(self.db.pool())
-            .await?
-            .ok_or_else(|| Error::not_found(format!("assessments/{id}")))?;
-        assessment(&row)
+        read(self.db.pool(), id).await
     }
 
     /// Lists assessments matching `query`, in id order.
@@ -125,7 +120,7 @@ impl Store {
     ) -> Result<Assessment, Error> {
         let mut tx = self.begin().await?;
         let before = super::rollup::share(&mut tx, id).await?;
-        let current = read(&mut tx, id).await?;
+        let current = read(&mut *tx, id).await?;
         let name = current.name();
         check_etag(&name, current.meta.revision, expected_revision)?;
         current.check_update(fields)?;
@@ -160,7 +155,7 @@ impl Store {
     ) -> Result<(), Error> {
         let mut tx = self.begin().await?;
         let before = super::rollup::share(&mut tx, id).await?;
-        let current = read(&mut tx, id).await?;
+        let current = read(&mut *tx, id).await?;
         check_etag(&current.name(), current.meta.revision, expected_revision)?;
         current.check_delete()?;
         // The indicators go with the assessment; each deletion is logged.
@@ -222,7 +217,7 @@ impl Store {
     ) -> Result<Assessment, Error> {
         let mut tx = self.begin().await?;
         let before = super::rollup::share(&mut tx, id).await?;
-        let current = read(&mut tx, id).await?;
+        let current = read(&mut *tx, id).await?;
         let name = current.name();
         check_etag(&name, current.meta.revision, t.expected_revision)?;
         let to = current.next_state(t.action)?;
@@ -304,11 +299,11 @@ pub(super) async fn write_assessment(
     Ok(())
 }
 
-/// Reads an assessment inside a writing transaction.
-async fn read(tx: &mut Transaction<'static, Any>, id: &str) -> Result<Assessment, Error> {
+/// Reads an assessment, from the pool or inside a writing transaction.
+async fn read<'e>(db: impl Executor<'e, Database = Any>, id: &str) -> Result<Assessment, Error> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM {FROM} WHERE a.id = $1"))
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(db)
         .await?
         .ok_or_else(|| Error::not_found(format!("assessments/{id}")))?;
     assessment(&row)

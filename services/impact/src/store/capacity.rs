@@ -4,8 +4,8 @@ use innolab_kit::Error;
 use innolab_kit::db::{is_unique_violation, now_micros};
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::Sql;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
 
 use super::*;
 use crate::domain::{CapacityAssessment, CapacityFields, CapacityQuery};
@@ -74,14 +74,7 @@ impl Store {
 
     /// Reads one round.
     pub async fn get_capacity(&self, id: &str) -> Result<CapacityAssessment, Error> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM capacity_assessments WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(self.db.pool())
-        .await?
-        .ok_or_else(|| Error::not_found(format!("capacityAssessments/{id}")))?;
-        capacity(&row)
+        read(self.db.pool(), id).await
     }
 
     /// Lists rounds matching `query`, in id (recording) order.
@@ -109,14 +102,7 @@ impl Store {
     ) -> Result<CapacityAssessment, Error> {
         let name = format!("capacityAssessments/{id}");
         let mut tx = self.begin().await?;
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM capacity_assessments WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| Error::not_found(name.clone()))?;
-        let current = capacity(&row)?;
+        let current = read(&mut *tx, id).await?;
         check_etag(&name, current.meta.revision, expected_revision)?;
         let now = now_micros();
         let revision = current.meta.revision;
@@ -145,6 +131,21 @@ impl Store {
         tx.commit().await?;
         self.get_capacity(id).await
     }
+}
+
+/// Reads a round, from the pool or inside a writing transaction.
+async fn read<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: &str,
+) -> Result<CapacityAssessment, Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM capacity_assessments WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::not_found(format!("capacityAssessments/{id}")))?;
+    capacity(&row)
 }
 
 fn capacity(row: &AnyRow) -> Result<CapacityAssessment, Error> {

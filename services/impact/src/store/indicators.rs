@@ -5,7 +5,7 @@ use innolab_kit::db::now_micros;
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::Sql;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Executor, Row, Transaction};
 
 use super::*;
 use crate::domain::{Indicator, IndicatorFields, IndicatorQuery, indicator_day};
@@ -108,15 +108,7 @@ impl Store {
 
     /// Reads one indicator.
     pub async fn get_indicator(&self, assessment_id: &str, id: &str) -> Result<Indicator, Error> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM {FROM} WHERE i.id = $1 AND i.assessment_id = $2"
-        ))
-        .bind(id)
-        .bind(assessment_id)
-        .fetch_optional(self.db.pool())
-        .await?
-        .ok_or_else(|| Error::not_found(format!("assessments/{assessment_id}/indicators/{id}")))?;
-        indicator(&row)
+        read(self.db.pool(), assessment_id, id).await
     }
 
     /// Lists an assessment's indicators, in id order.
@@ -157,7 +149,7 @@ impl Store {
         let d = derived(fields)?;
         let mut tx = self.begin().await?;
         let before = super::rollup::share(&mut tx, assessment_id).await?;
-        let current = read(&mut tx, assessment_id, id).await?;
+        let current = read(&mut *tx, assessment_id, id).await?;
         let name = current.name();
         check_etag(&name, current.meta.revision, expected_revision)?;
         let now = now_micros();
@@ -198,7 +190,7 @@ impl Store {
     ) -> Result<(), Error> {
         let mut tx = self.begin().await?;
         let before = super::rollup::share(&mut tx, assessment_id).await?;
-        let current = read(&mut tx, assessment_id, id).await?;
+        let current = read(&mut *tx, assessment_id, id).await?;
         check_etag(&current.name(), current.meta.revision, expected_revision)?;
         sqlx::query("DELETE FROM indicator_documents WHERE id = $1")
             .bind(id)
@@ -283,8 +275,9 @@ async fn require_assessment(
     }
 }
 
-async fn read(
-    tx: &mut Transaction<'static, Any>,
+/// Reads an indicator, from the pool or inside a writing transaction.
+async fn read<'e>(
+    db: impl Executor<'e, Database = Any>,
     assessment_id: &str,
     id: &str,
 ) -> Result<Indicator, Error> {
@@ -293,7 +286,7 @@ async fn read(
     ))
     .bind(id)
     .bind(assessment_id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(db)
     .await?
     .ok_or_else(|| Error::not_found(format!("assessments/{assessment_id}/indicators/{id}")))?;
     indicator(&row)
