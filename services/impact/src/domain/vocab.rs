@@ -72,26 +72,7 @@ innolab_kit::vocabulary! {
     }
 }
 
-/// Serialises a vocabulary value by name, for JSON bodies.
-macro_rules! serde_by_name {
-    ($($t:ty),+) => {$(
-        impl serde::Serialize for $t {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-        impl<'de> serde::Deserialize<'de> for $t {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let name = String::deserialize(d)?;
-                <$t>::parse(&name).ok_or_else(|| {
-                    serde::de::Error::custom(format!("unknown value {name:?}"))
-                })
-            }
-        }
-    )+};
-}
-
-serde_by_name!(
+innolab_kit::serde_by_name!(
     AssessmentState,
     PublicValueOutcome,
     ReviewDecision,

@@ -5,14 +5,13 @@ use innolab_kit::db::now_micros;
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::Sql;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Executor, Row, Transaction};
 
 use super::*;
 use crate::domain::{
     Assessment, AssessmentEvent, AssessmentFields, AssessmentQuery, AssessmentState,
     PublicValueOutcome, Transition,
 };
-use innolab_kit::changes::ChangeType;
 use innolab_kit::db::Database;
 
 /// The columns of an assessment, from `assessments a JOIN assessment_documents d`.
@@ -94,12 +93,7 @@ impl Store {
 
     /// Reads one assessment.
     pub async fn get_assessment(&self, id: &str) -> Result<Assessment, Error> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM {FROM} WHERE a.id = $1"))
-            .bind(id)
-            .fetch_optional(self.db.pool())
-            .await?
-            .ok_or_else(|| Error::not_found(format!("assessments/{id}")))?;
-        assessment(&row)
+        read(self.db.pool(), id).await
     }
 
     /// Lists assessments matching `query`, in id order.
@@ -126,11 +120,13 @@ impl Store {
     ) -> Result<Assessment, Error> {
         let mut tx = self.begin().await?;
         let before = super::rollup::share(&mut tx, id).await?;
-        let current = read(&mut tx, id).await?;
+        let current = read(&mut *tx, id).await?;
         let name = current.name();
         check_etag(&name, current.meta.revision, expected_revision)?;
         current.check_update(fields)?;
         let now = now_micros();
+        let revision = current.meta.revision;
+        bump_revision(&self.db, &mut tx, "assessments", id, &name, revision, now).await?;
         let mut sql = Sql::new("UPDATE assessments SET initiative_id = ");
         sql.bind(initiative_id(fields))
             .push(", search_text = ")
@@ -138,23 +134,13 @@ impl Store {
         for (column, value) in ROLLUP_COLUMNS.iter().zip(rollup_values(fields)) {
             sql.push(", ").push(column).push(" = ").bind(value);
         }
-        sql.push(", revision = ")
-            .bind(current.meta.revision + 1)
-            .push(", update_time = ")
-            .bind(now)
-            .push(" WHERE id = ")
-            .bind(id)
-            .push(" AND revision = ")
-            .bind(current.meta.revision);
-        let done = sql.build().execute(&mut *tx).await?;
-        one_row(&done, &name, current.meta.revision)?;
+        sql.push(" WHERE id = ").bind(id);
+        sql.build().execute(&mut *tx).await?;
         sqlx::query("UPDATE assessment_documents SET body = $1 WHERE id = $2")
             .bind(json(fields)?)
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let revision = current.meta.revision + 1;
-        log(&self.db, &mut tx, &name, ChangeType::Updated, revision, now).await?;
         let after = super::rollup::share(&mut tx, id).await?;
         super::rollup::apply(&mut tx, before, after).await?;
         tx.commit().await?;
@@ -169,7 +155,7 @@ impl Store {
     ) -> Result<(), Error> {
         let mut tx = self.begin().await?;
         let before = super::rollup::share(&mut tx, id).await?;
-        let current = read(&mut tx, id).await?;
+        let current = read(&mut *tx, id).await?;
         check_etag(&current.name(), current.meta.revision, expected_revision)?;
         current.check_delete()?;
         // The indicators go with the assessment; each deletion is logged.
@@ -183,7 +169,7 @@ impl Store {
             let indicator: String = row.try_get("id")?;
             let revision: i64 = row.try_get("revision")?;
             let resource = format!("{}/indicators/{indicator}", current.name());
-            log(
+            record(
                 &self.db,
                 &mut tx,
                 &resource,
@@ -208,7 +194,7 @@ impl Store {
             .await?;
         one_row(&done, &current.name(), current.meta.revision)?;
         let revision = current.meta.revision + 1;
-        log(
+        record(
             &self.db,
             &mut tx,
             &current.name(),
@@ -231,7 +217,7 @@ impl Store {
     ) -> Result<Assessment, Error> {
         let mut tx = self.begin().await?;
         let before = super::rollup::share(&mut tx, id).await?;
-        let current = read(&mut tx, id).await?;
+        let current = read(&mut *tx, id).await?;
         let name = current.name();
         check_etag(&name, current.meta.revision, t.expected_revision)?;
         let to = current.next_state(t.action)?;
@@ -244,25 +230,18 @@ impl Store {
             review: t.action.review(),
             time: now,
         });
-        let done = sqlx::query(
-            "UPDATE assessments SET state = $1, revision = $2, update_time = $3 \
-             WHERE id = $4 AND revision = $5",
-        )
-        .bind(to.as_str())
-        .bind(current.meta.revision + 1)
-        .bind(now)
-        .bind(id)
-        .bind(current.meta.revision)
-        .execute(&mut *tx)
-        .await?;
-        one_row(&done, &name, current.meta.revision)?;
+        let revision = current.meta.revision;
+        bump_revision(&self.db, &mut tx, "assessments", id, &name, revision, now).await?;
+        sqlx::query("UPDATE assessments SET state = $1 WHERE id = $2")
+            .bind(to.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("UPDATE assessment_documents SET history = $1 WHERE id = $2")
             .bind(json(&history)?)
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let revision = current.meta.revision + 1;
-        log(&self.db, &mut tx, &name, ChangeType::Updated, revision, now).await?;
         let after = super::rollup::share(&mut tx, id).await?;
         super::rollup::apply(&mut tx, before, after).await?;
         tx.commit().await?;
@@ -308,7 +287,7 @@ pub(super) async fn write_assessment(
         .bind(json(fields)?)
         .execute(&mut **tx)
         .await?;
-    log(
+    record(
         db,
         tx,
         &format!("assessments/{id}"),
@@ -320,11 +299,11 @@ pub(super) async fn write_assessment(
     Ok(())
 }
 
-/// Reads an assessment inside a writing transaction.
-async fn read(tx: &mut Transaction<'static, Any>, id: &str) -> Result<Assessment, Error> {
+/// Reads an assessment, from the pool or inside a writing transaction.
+async fn read<'e>(db: impl Executor<'e, Database = Any>, id: &str) -> Result<Assessment, Error> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM {FROM} WHERE a.id = $1"))
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(db)
         .await?
         .ok_or_else(|| Error::not_found(format!("assessments/{id}")))?;
     assessment(&row)
@@ -355,12 +334,10 @@ fn initiative_id(fields: &AssessmentFields) -> String {
 }
 
 fn assessment(row: &AnyRow) -> Result<Assessment, Error> {
-    let state: String = row.try_get("state")?;
     Ok(Assessment {
         id: row.try_get("id")?,
         fields: from_json(&row.try_get::<String, _>("body")?)?,
-        state: AssessmentState::parse(&state)
-            .ok_or_else(|| Error::Internal(format!("unknown stored state {state:?}")))?,
+        state: vocab(&row.try_get::<String, _>("state")?, AssessmentState::parse)?,
         history: from_json(&row.try_get::<String, _>("history")?)?,
         meta: meta(row)?,
     })

@@ -4,20 +4,17 @@ use innolab_kit::Error;
 use innolab_kit::db::{is_unique_violation, now_micros};
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::Sql;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
 
 use super::*;
 use crate::domain::{CapacityAssessment, CapacityFields, CapacityQuery};
-use innolab_kit::changes::ChangeType;
 
 const COLUMNS: &str = "id, body, revision, create_time, update_time";
 
-fn date_text(fields: &CapacityFields) -> String {
-    fields
-        .assess_date
-        .map(|d| d.to_string())
-        .unwrap_or_default()
+/// The round's date as the NOT NULL column stores it.
+fn assess_date(fields: &CapacityFields) -> String {
+    date_text(fields.assess_date).unwrap_or_default()
 }
 
 /// ALREADY_EXISTS naming the round, for a clash on (subject, round).
@@ -62,7 +59,7 @@ impl Store {
         .bind(&id)
         .bind(&fields.subject)
         .bind(&fields.round)
-        .bind(date_text(fields))
+        .bind(assess_date(fields))
         .bind(json(fields)?)
         .bind(request_id)
         .bind(now)
@@ -70,21 +67,14 @@ impl Store {
         .await
         .map_err(|e| clash(e, fields))?;
         let resource = format!("capacityAssessments/{id}");
-        log(&self.db, &mut tx, &resource, ChangeType::Created, 1, now).await?;
+        record(&self.db, &mut tx, &resource, ChangeType::Created, 1, now).await?;
         tx.commit().await?;
         Ok(id)
     }
 
     /// Reads one round.
     pub async fn get_capacity(&self, id: &str) -> Result<CapacityAssessment, Error> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM capacity_assessments WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(self.db.pool())
-        .await?
-        .ok_or_else(|| Error::not_found(format!("capacityAssessments/{id}")))?;
-        capacity(&row)
+        read(self.db.pool(), id).await
     }
 
     /// Lists rounds matching `query`, in id (recording) order.
@@ -112,37 +102,50 @@ impl Store {
     ) -> Result<CapacityAssessment, Error> {
         let name = format!("capacityAssessments/{id}");
         let mut tx = self.begin().await?;
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM capacity_assessments WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| Error::not_found(name.clone()))?;
-        let current = capacity(&row)?;
+        let current = read(&mut *tx, id).await?;
         check_etag(&name, current.meta.revision, expected_revision)?;
         let now = now_micros();
-        let done = sqlx::query(
+        let revision = current.meta.revision;
+        bump_revision(
+            &self.db,
+            &mut tx,
+            "capacity_assessments",
+            id,
+            &name,
+            revision,
+            now,
+        )
+        .await?;
+        sqlx::query(
             "UPDATE capacity_assessments SET subject = $1, round = $2, assess_date = $3, \
-             body = $4, revision = $5, update_time = $6 WHERE id = $7 AND revision = $8",
+             body = $4 WHERE id = $5",
         )
         .bind(&fields.subject)
         .bind(&fields.round)
-        .bind(date_text(fields))
+        .bind(assess_date(fields))
         .bind(json(fields)?)
-        .bind(current.meta.revision + 1)
-        .bind(now)
         .bind(id)
-        .bind(current.meta.revision)
         .execute(&mut *tx)
         .await
         .map_err(|e| clash(e, fields))?;
-        one_row(&done, &name, current.meta.revision)?;
-        let revision = current.meta.revision + 1;
-        log(&self.db, &mut tx, &name, ChangeType::Updated, revision, now).await?;
         tx.commit().await?;
         self.get_capacity(id).await
     }
+}
+
+/// Reads a round, from the pool or inside a writing transaction.
+async fn read<'e>(
+    db: impl Executor<'e, Database = Any>,
+    id: &str,
+) -> Result<CapacityAssessment, Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM capacity_assessments WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| Error::not_found(format!("capacityAssessments/{id}")))?;
+    capacity(&row)
 }
 
 fn capacity(row: &AnyRow) -> Result<CapacityAssessment, Error> {

@@ -5,11 +5,10 @@ use innolab_kit::db::now_micros;
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::Sql;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Executor, Row, Transaction};
 
 use super::*;
 use crate::domain::{Indicator, IndicatorFields, IndicatorQuery, indicator_day};
-use innolab_kit::changes::ChangeType;
 use innolab_kit::db::Database;
 
 /// The columns of an indicator, from `indicators i JOIN indicator_documents d`.
@@ -109,15 +108,7 @@ impl Store {
 
     /// Reads one indicator.
     pub async fn get_indicator(&self, assessment_id: &str, id: &str) -> Result<Indicator, Error> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM {FROM} WHERE i.id = $1 AND i.assessment_id = $2"
-        ))
-        .bind(id)
-        .bind(assessment_id)
-        .fetch_optional(self.db.pool())
-        .await?
-        .ok_or_else(|| Error::not_found(format!("assessments/{assessment_id}/indicators/{id}")))?;
-        indicator(&row)
+        read(self.db.pool(), assessment_id, id).await
     }
 
     /// Lists an assessment's indicators, in id order.
@@ -158,16 +149,17 @@ impl Store {
         let d = derived(fields)?;
         let mut tx = self.begin().await?;
         let before = super::rollup::share(&mut tx, assessment_id).await?;
-        let current = read(&mut tx, assessment_id, id).await?;
+        let current = read(&mut *tx, assessment_id, id).await?;
         let name = current.name();
         check_etag(&name, current.meta.revision, expected_revision)?;
         let now = now_micros();
-        let (value, day) = latest_placeholders(&d, 11);
+        let revision = current.meta.revision;
+        bump_revision(&self.db, &mut tx, "indicators", id, &name, revision, now).await?;
+        let (value, day) = latest_placeholders(&d, 8);
         let sql = format!(
             "UPDATE indicators SET result_type = $1, direction = $2, \
              baseline_value = $3, baseline_day = $4, target_value = $5, target_day = $6, \
-             revision = $7, update_time = $8, latest_value = {value}, latest_day = {day} \
-             WHERE id = $9 AND revision = $10"
+             latest_value = {value}, latest_day = {day} WHERE id = $7"
         );
         let query = sqlx::query(&sql)
             .bind(d.result_type)
@@ -176,19 +168,13 @@ impl Store {
             .bind(d.baseline_day)
             .bind(d.target_value)
             .bind(d.target_day)
-            .bind(current.meta.revision + 1)
-            .bind(now)
-            .bind(id)
-            .bind(current.meta.revision);
-        let done = bind_latest(query, &d).execute(&mut *tx).await?;
-        one_row(&done, &name, current.meta.revision)?;
+            .bind(id);
+        bind_latest(query, &d).execute(&mut *tx).await?;
         sqlx::query("UPDATE indicator_documents SET body = $1 WHERE id = $2")
             .bind(json(fields)?)
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let revision = current.meta.revision + 1;
-        log(&self.db, &mut tx, &name, ChangeType::Updated, revision, now).await?;
         let after = super::rollup::share(&mut tx, assessment_id).await?;
         super::rollup::apply(&mut tx, before, after).await?;
         tx.commit().await?;
@@ -204,7 +190,7 @@ impl Store {
     ) -> Result<(), Error> {
         let mut tx = self.begin().await?;
         let before = super::rollup::share(&mut tx, assessment_id).await?;
-        let current = read(&mut tx, assessment_id, id).await?;
+        let current = read(&mut *tx, assessment_id, id).await?;
         check_etag(&current.name(), current.meta.revision, expected_revision)?;
         sqlx::query("DELETE FROM indicator_documents WHERE id = $1")
             .bind(id)
@@ -218,7 +204,7 @@ impl Store {
         one_row(&done, &current.name(), current.meta.revision)?;
         let revision = current.meta.revision + 1;
         let now = now_micros();
-        log(
+        record(
             &self.db,
             &mut tx,
             &current.name(),
@@ -270,7 +256,7 @@ pub(super) async fn write_indicator(
         .execute(&mut **tx)
         .await?;
     let resource = format!("assessments/{assessment_id}/indicators/{id}");
-    log(db, tx, &resource, ChangeType::Created, 1, now).await?;
+    record(db, tx, &resource, ChangeType::Created, 1, now).await?;
     Ok(())
 }
 
@@ -289,8 +275,9 @@ async fn require_assessment(
     }
 }
 
-async fn read(
-    tx: &mut Transaction<'static, Any>,
+/// Reads an indicator, from the pool or inside a writing transaction.
+async fn read<'e>(
+    db: impl Executor<'e, Database = Any>,
     assessment_id: &str,
     id: &str,
 ) -> Result<Indicator, Error> {
@@ -299,7 +286,7 @@ async fn read(
     ))
     .bind(id)
     .bind(assessment_id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(db)
     .await?
     .ok_or_else(|| Error::not_found(format!("assessments/{assessment_id}/indicators/{id}")))?;
     indicator(&row)

@@ -11,11 +11,13 @@ mod load;
 mod rollup;
 
 use innolab_kit::Error;
-use innolab_kit::changes::{self, ChangeType};
+pub(crate) use innolab_kit::changes::{ChangeType, record};
 use innolab_kit::db::{Database, EmbeddedMigration, Migrations};
 pub(crate) use innolab_kit::sql::{and_in, and_page, and_text, paginate};
+pub use innolab_kit::store::ChangeLog;
 pub(crate) use innolab_kit::store::{
-    check_etag, existing_request, from_json, json, meta, new_id, retry_on_conflict,
+    bump_revision, check_etag, date_text, existing_request, from_json, json, meta, new_id,
+    retry_on_conflict, vocab,
 };
 use sqlx::{Any, Transaction};
 
@@ -60,18 +62,19 @@ impl Store {
         Store { db }
     }
 
-    /// The change log, from `after`, as a stream of batches.
-    pub fn changes(&self, after: i64, follow: bool) -> changes::Feed {
-        changes::stream(self.db.clone(), after, follow)
-    }
-
     async fn begin(&self) -> Result<Transaction<'static, Any>, Error> {
         self.db.begin().await
     }
 }
 
-/// ABORTED unless exactly one row was written: a concurrent writer bumped the
-/// revision between our read and our write.
+impl ChangeLog for Store {
+    fn database(&self) -> &Database {
+        &self.db
+    }
+}
+
+/// ABORTED unless exactly one row was deleted: a concurrent writer bumped the
+/// revision between our read and our delete.
 fn one_row(result: &sqlx::any::AnyQueryResult, resource: &str, revision: i64) -> Result<(), Error> {
     if result.rows_affected() == 1 {
         Ok(())
@@ -81,17 +84,4 @@ fn one_row(result: &sqlx::any::AnyQueryResult, resource: &str, revision: i64) ->
             etag: format!("r{revision}"),
         })
     }
-}
-
-/// Logs a change of `resource` inside the writing transaction.
-async fn log(
-    db: &Database,
-    tx: &mut Transaction<'static, Any>,
-    resource: &str,
-    change_type: ChangeType,
-    revision: i64,
-    now: i64,
-) -> Result<(), Error> {
-    changes::record(db, tx, resource, change_type, revision, now).await?;
-    Ok(())
 }
