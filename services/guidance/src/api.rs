@@ -4,8 +4,7 @@
 use std::pin::Pin;
 
 use innolab_kit::api::{
-    ChangeStream, Pages, Reply, date_in, date_out, enum_in, enum_out, merge, reply, stream_changes,
-    timestamp,
+    ChangeStream, Pages, Reply, date_in, date_out, merge, reply, stream_changes, timestamp,
 };
 use innolab_kit::page::PageTokens;
 use innolab_kit::{Error, Violations};
@@ -21,7 +20,7 @@ use crate::domain::{
     EditionQuery, EditionRef, EditionState, LifecycleStage, Receiving, SearchQuery, Transition,
     Translation, check,
 };
-use crate::store::{Page, SearchHit, Store, UploadStart};
+use crate::store::{ChangeLog as _, Page, SearchHit, Store, UploadStart};
 
 /// The GuidanceService implementation.
 #[derive(Debug, Clone)]
@@ -579,38 +578,27 @@ impl GuidanceService for GuidanceApi {
 
 // ---- enums: the protobuf value `<PREFIX>_<NAME>` carries the domain name ----
 
-fn type_in(n: i32) -> Result<Option<DocumentType>, Error> {
-    let name = pb::DocumentType::try_from(n).ok().map(|e| e.as_str_name());
-    enum_in("type", n, name, "DOCUMENT_TYPE_", DocumentType::parse)
-}
-
-fn type_out(t: Option<DocumentType>) -> i32 {
-    t.map(|t| {
-        enum_out("DOCUMENT_TYPE_", t.as_str(), |n| {
-            pb::DocumentType::from_str_name(n).map(|e| e as i32)
-        })
-    })
-    .unwrap_or(0)
-}
-
-fn stage_in(field: &str, n: i32) -> Result<Option<LifecycleStage>, Error> {
-    let name = pb::LifecycleStage::try_from(n)
-        .ok()
-        .map(|e| e.as_str_name());
-    enum_in(field, n, name, "LIFECYCLE_STAGE_", LifecycleStage::parse)
-}
-
-fn stage_out(s: LifecycleStage) -> i32 {
-    enum_out("LIFECYCLE_STAGE_", s.as_str(), |n| {
-        pb::LifecycleStage::from_str_name(n).map(|e| e as i32)
-    })
-}
-
-fn state_out(s: EditionState) -> i32 {
-    enum_out("EDITION_STATE_", s.as_str(), |n| {
-        pb::EditionState::from_str_name(n).map(|e| e as i32)
-    })
-}
+innolab_kit::enum_mapping!(
+    type_in,
+    type_out,
+    pb::DocumentType,
+    "DOCUMENT_TYPE_",
+    DocumentType
+);
+innolab_kit::enum_mapping!(
+    stage_in,
+    stage_out,
+    pb::LifecycleStage,
+    "LIFECYCLE_STAGE_",
+    LifecycleStage
+);
+innolab_kit::enum_mapping!(
+    state_in,
+    state_out,
+    pb::EditionState,
+    "EDITION_STATE_",
+    EditionState
+);
 
 // ---- resources ----
 
@@ -618,7 +606,7 @@ fn state_out(s: EditionState) -> i32 {
 /// protobuf value or its content is wrong, is reported at once.
 fn valid_document(d: pb::Document) -> Result<DocumentFields, Error> {
     let mut v = Violations::new();
-    let doc_type = v.merge(type_in(d.r#type)).flatten();
+    let doc_type = v.merge(type_in("type", d.r#type)).flatten();
     let mut stages = Vec::new();
     for (i, n) in d.lifecycle_stages.iter().enumerate() {
         let field = format!("lifecycle_stages[{i}]");
@@ -681,7 +669,7 @@ fn document_pb(d: domain::Document) -> pb::Document {
             .fields
             .lifecycle_stages
             .into_iter()
-            .map(stage_out)
+            .map(|s| stage_out(Some(s)))
             .collect(),
         issue_date: date_out(d.fields.issue_date),
         modify_date: date_out(d.fields.modify_date),
@@ -711,7 +699,7 @@ fn edition_fields(e: pb::Edition) -> EditionFields {
 fn edition_pb(e: domain::Edition) -> pb::Edition {
     pb::Edition {
         name: e.name(),
-        state: state_out(e.state),
+        state: state_out(Some(e.state)),
         translations: e
             .fields
             .translations
