@@ -35,6 +35,9 @@ use innolab_proto::innolab::guidance::v1 as pb;
 use pb::guidance_service_client::GuidanceServiceClient;
 use sha2::{Digest, Sha256};
 
+// Beside this file rather than in `examples/` itself, where Cargo would take
+// it for an example of its own.
+#[path = "bench/corpus.rs"]
 mod corpus;
 
 use corpus::{LANGUAGES, Rng, Vocabulary};
