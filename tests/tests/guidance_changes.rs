@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use innolab_proto::innolab::common::v1::{Change, ChangeType};
 use innolab_proto::innolab::guidance::v1 as pb;
+use innolab_tests::assert::{assert_code, mask};
 use innolab_tests::{Backend, TestServer};
 use pb::guidance_service_client::GuidanceServiceClient;
-use prost_types::FieldMask;
 use sha2::{Digest, Sha256};
 use tonic::Code;
 use tonic::transport::Channel;
@@ -189,9 +189,7 @@ async fn every_write_is_logged_once_in_order_and_resumes(backend: Backend) {
     let d2 = client
         .update_document(pb::UpdateDocumentRequest {
             document: Some(changed),
-            update_mask: Some(FieldMask {
-                paths: vec!["description".into()],
-            }),
+            update_mask: mask(&["description"]),
         })
         .await
         .expect("update document")
@@ -260,7 +258,7 @@ async fn every_write_is_logged_once_in_order_and_resumes(backend: Backend) {
         })
         .await
         .expect_err("negative cursor");
-    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_code(&status, Code::InvalidArgument);
     server.stop().await;
 }
 
@@ -297,11 +295,11 @@ async fn failed_writes_and_retries_log_nothing(backend: Backend) {
     let status = create_document(&mut client, "", "")
         .await
         .expect_err("document without title");
-    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_code(&status, Code::InvalidArgument);
     let status = create_edition(&mut client, &d.name, "")
         .await
         .expect_err("second unpublished edition");
-    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert_code(&status, Code::FailedPrecondition);
     let status = create_edition(&mut client, "documents/nope", "")
         .await
         .expect_err("edition of an unknown document");
@@ -313,20 +311,18 @@ async fn failed_writes_and_retries_log_nothing(backend: Backend) {
         })
         .await
         .expect_err("publish a draft");
-    assert_eq!(status.code(), Code::FailedPrecondition);
+    assert_code(&status, Code::FailedPrecondition);
     let mut stale = d.clone();
     stale.description = "Stale.".into();
     stale.etag = "r9".into();
     let status = client
         .update_document(pb::UpdateDocumentRequest {
             document: Some(stale),
-            update_mask: Some(FieldMask {
-                paths: vec!["description".into()],
-            }),
+            update_mask: mask(&["description"]),
         })
         .await
         .expect_err("stale etag");
-    assert_eq!(status.code(), Code::Aborted);
+    assert_code(&status, Code::Aborted);
     let status = upload(&mut client, &d.name, &content, &sha(b"other"), "")
         .await
         .expect_err("checksum mismatch");

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod domain;
 pub mod store;
+pub mod upload;
 
 use std::future::Future;
 

@@ -1,10 +1,7 @@
 //! Field validators. Each returns the normalised value or a reason that the
 //! caller turns into a field violation.
 
-pub use innolab_kit::check::{language_tag, optional_text, required_text, resource_id};
-
-/// Longest single-line text we accept.
-pub const MAX_TEXT: usize = 500;
+pub use innolab_kit::check::{MAX_TEXT, language_tag, optional_text, required_text, resource_id};
 
 /// A current (not deprecated) SPDX licence identifier, e.g. `CC-BY-4.0`.
 pub fn license(id: &str) -> Result<String, String> {

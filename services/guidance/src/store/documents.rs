@@ -35,7 +35,8 @@ impl Store {
         }
         let id = new_id();
         let now = now_micros();
-        self.record(
+        record(
+            &self.db,
             &mut tx,
             &format!("documents/{id}"),
             ChangeType::Created,
@@ -142,20 +143,21 @@ impl Store {
         // The merge was made on `read_revision`; a change since then would be
         // overwritten by stale values, so it is refused as well.
         check_etag(&name, current.meta.revision, Some(read_revision))?;
-        let now = now_micros();
-        self.record(
+        bump_revision(
+            &self.db,
             &mut tx,
+            "documents",
+            id,
             &name,
-            ChangeType::Updated,
-            current.meta.revision + 1,
-            now,
+            current.meta.revision,
+            now_micros(),
         )
         .await?;
-        let updated = sqlx::query(
+        sqlx::query(
             "UPDATE documents SET doc_type = $1, title = $2, description = $3, topics = $4, \
              creators = $5, publisher = $6, license = $7, related_initiatives = $8, \
-             lifecycle_stages = $9, issue_date = $10, modify_date = $11, search_text = $12, \
-             revision = revision + 1, update_time = $13 WHERE id = $14 AND revision = $15",
+             lifecycle_stages = $9, issue_date = $10, modify_date = $11, search_text = $12 \
+             WHERE id = $13",
         )
         .bind(fields.doc_type.map(DocumentType::as_str))
         .bind(&fields.title)
@@ -169,17 +171,9 @@ impl Store {
         .bind(date_text(fields.issue_date))
         .bind(date_text(fields.modify_date))
         .bind(search_text(fields))
-        .bind(now)
         .bind(id)
-        .bind(current.meta.revision)
         .execute(&mut *tx)
         .await?;
-        if updated.rows_affected() != 1 {
-            return Err(Error::Aborted {
-                resource: name,
-                etag: current.meta.etag(),
-            });
-        }
         sqlx::query("DELETE FROM document_topics WHERE document_id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -239,10 +233,6 @@ async fn write_facets(
         .await?;
     }
     Ok(())
-}
-
-fn opt(value: &str) -> Option<&str> {
-    if value.is_empty() { None } else { Some(value) }
 }
 
 fn stage_names(stages: &[LifecycleStage]) -> Vec<&'static str> {

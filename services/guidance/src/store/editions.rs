@@ -59,7 +59,8 @@ impl Store {
         .await?;
         let number: i64 = row.try_get::<i64, _>("last")? + 1;
         let now = now_micros();
-        self.record(
+        record(
+            &self.db,
             &mut tx,
             &format!("documents/{document_id}/editions/{number}"),
             ChangeType::Created,
@@ -186,7 +187,8 @@ impl Store {
             ));
         }
         let now = now_micros();
-        self.record(
+        record(
+            &self.db,
             &mut tx,
             &name,
             ChangeType::Updated,
@@ -231,7 +233,8 @@ impl Store {
         let to = next_state(current.state, t.action)?;
         let now = now_micros();
         // All appends first, in the order of the writes below: the superseded
-        // edition, this one, then the document whose current edition moves.
+        // edition, this one, then the document whose current edition moves
+        // (its revision bumped with its append).
         let mut superseded = None;
         if t.action == Action::Publish {
             let previous = sqlx::query(
@@ -244,7 +247,8 @@ impl Store {
                 let previous: i64 = row.try_get("number")?;
                 let old = get(&mut tx, document_id, previous).await?;
                 let state = next_state(old.state, Action::Supersede)?;
-                self.record(
+                record(
+                    &self.db,
                     &mut tx,
                     &old.name(),
                     ChangeType::Updated,
@@ -255,7 +259,8 @@ impl Store {
                 superseded = Some((old, state));
             }
         }
-        self.record(
+        record(
+            &self.db,
             &mut tx,
             &current.name(),
             ChangeType::Updated,
@@ -265,11 +270,13 @@ impl Store {
         .await?;
         if matches!(t.action, Action::Publish | Action::Withdraw) {
             let document = super::documents::get(&mut tx, document_id).await?;
-            self.record(
+            bump_revision(
+                &self.db,
                 &mut tx,
-                &format!("documents/{document_id}"),
-                ChangeType::Updated,
-                document.meta.revision + 1,
+                "documents",
+                document_id,
+                &document.name(),
+                document.meta.revision,
                 now,
             )
             .await?;
@@ -283,12 +290,10 @@ impl Store {
                 let today = today().to_string();
                 sqlx::query(
                     "UPDATE documents SET current_edition = $1, \
-                     issue_date = COALESCE(issue_date, $2), modify_date = $2, \
-                     revision = revision + 1, update_time = $3 WHERE id = $4",
+                     issue_date = COALESCE(issue_date, $2), modify_date = $2 WHERE id = $3",
                 )
                 .bind(number)
                 .bind(&today)
-                .bind(now)
                 .bind(document_id)
                 .execute(&mut *tx)
                 .await?;
@@ -296,14 +301,10 @@ impl Store {
                     .await?;
             }
             Action::Withdraw => {
-                sqlx::query(
-                    "UPDATE documents SET current_edition = NULL, revision = revision + 1, \
-                     update_time = $1 WHERE id = $2",
-                )
-                .bind(now)
-                .bind(document_id)
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query("UPDATE documents SET current_edition = NULL WHERE id = $1")
+                    .bind(document_id)
+                    .execute(&mut *tx)
+                    .await?;
                 self.unindex(&mut tx, document_id).await?;
             }
             Action::Submit | Action::Reject | Action::Supersede => {}

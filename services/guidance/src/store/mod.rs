@@ -22,13 +22,14 @@ pub use attachments::{Upload, UploadStart};
 pub use search::SearchHit;
 
 use innolab_kit::Error;
-use innolab_kit::changes::{self, ChangeType};
+use innolab_kit::changes::{ChangeType, record};
 use innolab_kit::db::{Database, EmbeddedMigration, Migrations, is_unique_violation};
 use innolab_kit::sql::{Sql, Value};
 pub(crate) use innolab_kit::sql::{and_in, and_page, paginate_by as paginate};
+pub use innolab_kit::store::ChangeLog;
 pub(crate) use innolab_kit::store::{
-    check_etag, date, date_text, existing_row, from_json, json, meta, new_id, retry_on_conflict,
-    text, vocab,
+    bump_revision, check_etag, date, date_text, existing_row, from_json, json, meta, new_id, opt,
+    retry_on_conflict, text, vocab,
 };
 use sqlx::{Any, Transaction};
 
@@ -96,26 +97,14 @@ impl Store {
         Store { db }
     }
 
-    /// The change log, from `after`, as a stream.
-    pub fn changes(&self, after: i64, follow: bool) -> changes::Feed {
-        changes::stream(self.db.clone(), after, follow)
-    }
-
     async fn begin(&self) -> Result<Transaction<'static, Any>, Error> {
         self.db.begin().await
     }
+}
 
-    /// Logs a change of `resource` inside its transaction.
-    async fn record(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        resource: &str,
-        change_type: ChangeType,
-        revision: i64,
-        now: i64,
-    ) -> Result<(), Error> {
-        changes::record(&self.db, tx, resource, change_type, revision, now).await?;
-        Ok(())
+impl ChangeLog for Store {
+    fn database(&self) -> &Database {
+        &self.db
     }
 }
 

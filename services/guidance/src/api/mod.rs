@@ -1,12 +1,12 @@
 //! The gRPC API: protobuf <-> domain, and nothing else. The only module of the
-//! service that knows generated types.
+//! service that knows generated types: the handlers here, the conversions in
+//! [`convert`].
+
+mod convert;
 
 use std::pin::Pin;
 
-use innolab_kit::api::{
-    ChangeStream, Pages, Reply, date_in, date_out, enum_in, enum_out, merge, reply, stream_changes,
-    timestamp,
-};
+use innolab_kit::api::{ChangeStream, Pages, Reply, merge, reply, stream_changes};
 use innolab_kit::page::PageTokens;
 use innolab_kit::{Error, Violations};
 use innolab_proto::innolab::guidance::v1 as pb;
@@ -17,11 +17,14 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::Options;
 use crate::domain::{
-    self, Action, AttachmentFields, DocumentFields, DocumentQuery, DocumentType, EditionFields,
-    EditionQuery, EditionRef, EditionState, LifecycleStage, Receiving, SearchQuery, Transition,
-    Translation, check,
+    self, Action, DocumentQuery, EditionQuery, EditionRef, SearchQuery, Transition, check,
 };
-use crate::store::{Page, SearchHit, Store, UploadStart};
+use crate::store::{ChangeLog as _, Page, Store};
+use crate::upload::{Announced, upload};
+use convert::{
+    attachment_fields, attachment_pb, document_pb, edition_fields, edition_pb, hit_pb,
+    valid_document,
+};
 
 /// The GuidanceService implementation.
 #[derive(Debug, Clone)]
@@ -74,63 +77,58 @@ impl GuidanceApi {
         };
         let document_id = id("metadata.parent", &meta.parent, "documents")?;
         let request_id = domain::request_id(&meta.request_id).map_err(|e| e.within("metadata"))?;
-        let a = meta
+        let fields = meta
             .attachment
-            .ok_or_else(|| Error::invalid("metadata.attachment", "is required"))?;
-        let fields = AttachmentFields {
-            filename: a.filename,
-            content_type: a.content_type,
-            sha256: a.sha256,
-        }
-        .validate()
-        .map_err(|e| e.within("metadata.attachment"))?;
-        let mut upload = match self
-            .store
-            .start_upload(&document_id, &fields, request_id.as_deref())
-            .await?
-        {
-            UploadStart::Done(existing) => return Ok(attachment_pb(existing)),
-            UploadStart::Started(upload) => upload,
+            .ok_or_else(|| Error::invalid("metadata.attachment", "is required"))
+            .map(attachment_fields)?
+            .validate()
+            .map_err(|e| e.within("metadata.attachment"))?;
+        let announced = Announced {
+            document_id,
+            fields,
+            request_id,
         };
-        let mut receiving = Receiving::new(self.options.max_attachment_bytes);
-        let received = async {
-            loop {
-                match next_part(&mut stream).await? {
-                    None => break,
-                    Some(pb::upload_attachment_request::Part::Chunk(chunk)) => {
-                        receiving.add(&chunk)?;
-                        upload.write(&chunk).await?;
-                    }
-                    Some(pb::upload_attachment_request::Part::Metadata(_)) => {
-                        return Err(Error::invalid(
-                            "metadata",
-                            "only the first message carries metadata",
-                        ));
-                    }
-                }
-            }
-            receiving.finish(&fields.sha256)
-        }
-        .await;
-        match received {
-            Ok(size) => Ok(attachment_pb(upload.commit(size).await?)),
-            Err(e) => {
-                upload.abort().await;
-                Err(e)
-            }
-        }
+        let chunks = chunks(stream);
+        let stored = upload(
+            &self.store,
+            self.options.max_attachment_bytes,
+            announced,
+            chunks,
+        )
+        .await?;
+        Ok(attachment_pb(stored))
     }
 }
 
-/// The next part of an upload; `None` at the end of the stream. A broken
-/// stream is reported as the client's cancellation.
+/// The chunks after an upload's first message; a second metadata message,
+/// an empty message or a broken stream ends them with an error.
+fn chunks(
+    stream: Streaming<pb::UploadAttachmentRequest>,
+) -> impl Stream<Item = Result<Vec<u8>, Error>> {
+    tokio_stream::StreamExt::map(stream, |message| match part(message)? {
+        pb::upload_attachment_request::Part::Chunk(chunk) => Ok(chunk),
+        pb::upload_attachment_request::Part::Metadata(_) => Err(Error::invalid(
+            "metadata",
+            "only the first message carries metadata",
+        )),
+    })
+}
+
+/// The next part of an upload; `None` at the end of the stream.
 async fn next_part(
     stream: &mut Streaming<pb::UploadAttachmentRequest>,
 ) -> Result<Option<pb::upload_attachment_request::Part>, Error> {
-    match stream.message().await {
-        Ok(None) => Ok(None),
-        Ok(Some(pb::UploadAttachmentRequest { part: Some(part) })) => Ok(Some(part)),
-        Ok(Some(pb::UploadAttachmentRequest { part: None })) => Err(Error::invalid(
+    stream.message().await.transpose().map(part).transpose()
+}
+
+/// The part a message of an upload carries. A broken stream is reported as
+/// the client's cancellation.
+fn part(
+    message: Result<pb::UploadAttachmentRequest, Status>,
+) -> Result<pb::upload_attachment_request::Part, Error> {
+    match message {
+        Ok(pb::UploadAttachmentRequest { part: Some(part) }) => Ok(part),
+        Ok(pb::UploadAttachmentRequest { part: None }) => Err(Error::invalid(
             "part",
             "every message carries metadata or a chunk",
         )),
@@ -574,185 +572,5 @@ impl GuidanceService for GuidanceApi {
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
-    }
-}
-
-// ---- enums: the protobuf value `<PREFIX>_<NAME>` carries the domain name ----
-
-fn type_in(n: i32) -> Result<Option<DocumentType>, Error> {
-    let name = pb::DocumentType::try_from(n).ok().map(|e| e.as_str_name());
-    enum_in("type", n, name, "DOCUMENT_TYPE_", DocumentType::parse)
-}
-
-fn type_out(t: Option<DocumentType>) -> i32 {
-    t.map(|t| {
-        enum_out("DOCUMENT_TYPE_", t.as_str(), |n| {
-            pb::DocumentType::from_str_name(n).map(|e| e as i32)
-        })
-    })
-    .unwrap_or(0)
-}
-
-fn stage_in(field: &str, n: i32) -> Result<Option<LifecycleStage>, Error> {
-    let name = pb::LifecycleStage::try_from(n)
-        .ok()
-        .map(|e| e.as_str_name());
-    enum_in(field, n, name, "LIFECYCLE_STAGE_", LifecycleStage::parse)
-}
-
-fn stage_out(s: LifecycleStage) -> i32 {
-    enum_out("LIFECYCLE_STAGE_", s.as_str(), |n| {
-        pb::LifecycleStage::from_str_name(n).map(|e| e as i32)
-    })
-}
-
-fn state_out(s: EditionState) -> i32 {
-    enum_out("EDITION_STATE_", s.as_str(), |n| {
-        pb::EditionState::from_str_name(n).map(|e| e as i32)
-    })
-}
-
-// ---- resources ----
-
-/// The validated fields of a document: every wrong field, whether its
-/// protobuf value or its content is wrong, is reported at once.
-fn valid_document(d: pb::Document) -> Result<DocumentFields, Error> {
-    let mut v = Violations::new();
-    let doc_type = v.merge(type_in(d.r#type)).flatten();
-    let mut stages = Vec::new();
-    for (i, n) in d.lifecycle_stages.iter().enumerate() {
-        let field = format!("lifecycle_stages[{i}]");
-        match v.merge(stage_in(&field, *n)) {
-            Some(Some(s)) => stages.push(s),
-            Some(None) => v.add(field, "must not be UNSPECIFIED"),
-            None => {}
-        }
-    }
-    let issue_date = v.merge(date_in("issue_date", d.issue_date)).flatten();
-    let modify_date = v.merge(date_in("modify_date", d.modify_date)).flatten();
-    let known_type = d.r#type == 0 || doc_type.is_some();
-    let fields = DocumentFields {
-        doc_type,
-        title: d.title,
-        description: d.description,
-        topics: d.topics,
-        creators: d.creators,
-        publisher: d.publisher,
-        license: d.license,
-        related_initiatives: d.related_initiatives,
-        lifecycle_stages: stages,
-        issue_date,
-        modify_date,
-    };
-    let fields = match fields.validate() {
-        Ok(f) => Some(f),
-        Err(Error::InvalidArgument(list)) => {
-            for f in list {
-                // An unknown type number was reported above already.
-                if known_type || f.field != "type" {
-                    v.add(f.field, f.description);
-                }
-            }
-            None
-        }
-        Err(other) => return Err(other),
-    };
-    v.finish()?;
-    fields.ok_or_else(|| Error::Internal("document validation".into()))
-}
-
-fn document_pb(d: domain::Document) -> pb::Document {
-    let name = d.name();
-    pb::Document {
-        current_edition: d
-            .current_edition
-            .map(|n| format!("{name}/editions/{n}"))
-            .unwrap_or_default(),
-        name,
-        r#type: type_out(d.fields.doc_type),
-        title: d.fields.title,
-        description: d.fields.description,
-        topics: d.fields.topics,
-        creators: d.fields.creators,
-        publisher: d.fields.publisher,
-        license: d.fields.license,
-        related_initiatives: d.fields.related_initiatives,
-        lifecycle_stages: d
-            .fields
-            .lifecycle_stages
-            .into_iter()
-            .map(stage_out)
-            .collect(),
-        issue_date: date_out(d.fields.issue_date),
-        modify_date: date_out(d.fields.modify_date),
-        create_time: timestamp(d.meta.create_time),
-        update_time: timestamp(d.meta.update_time),
-        etag: d.meta.etag(),
-    }
-}
-
-fn edition_fields(e: pb::Edition) -> EditionFields {
-    EditionFields {
-        translations: e
-            .translations
-            .into_iter()
-            .map(|t| Translation {
-                language_code: t.language_code,
-                title: t.title,
-                summary: t.summary,
-                body: t.body,
-                original: t.original,
-            })
-            .collect(),
-        change_note: e.change_note,
-    }
-}
-
-fn edition_pb(e: domain::Edition) -> pb::Edition {
-    pb::Edition {
-        name: e.name(),
-        state: state_out(e.state),
-        translations: e
-            .fields
-            .translations
-            .into_iter()
-            .map(|t| pb::Translation {
-                language_code: t.language_code,
-                title: t.title,
-                summary: t.summary,
-                body: t.body,
-                original: t.original,
-            })
-            .collect(),
-        change_note: e.fields.change_note,
-        state_reason: e.state_reason,
-        language_fallback: e.language_fallback,
-        publish_time: e.publish_time.and_then(timestamp),
-        create_time: timestamp(e.meta.create_time),
-        update_time: timestamp(e.meta.update_time),
-        etag: e.meta.etag(),
-    }
-}
-
-fn hit_pb(h: SearchHit) -> pb::SearchResult {
-    pb::SearchResult {
-        document: format!("documents/{}", h.document_id),
-        edition: format!("documents/{}/editions/{}", h.document_id, h.edition),
-        language_code: h.language_code,
-        title: h.title,
-        snippet: h.snippet,
-        score: h.score,
-        r#type: type_out(Some(h.doc_type)),
-    }
-}
-
-fn attachment_pb(a: domain::Attachment) -> pb::Attachment {
-    pb::Attachment {
-        name: a.name(),
-        filename: a.fields.filename,
-        content_type: a.fields.content_type,
-        size_bytes: a.size_bytes,
-        sha256: a.fields.sha256,
-        create_time: timestamp(a.create_time),
     }
 }
