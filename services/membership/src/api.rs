@@ -2,10 +2,10 @@
 //! service that knows generated types.
 
 use innolab_kit::api::{
-    ChangeStream, Pages, Reply, date_in, date_out, enum_in, enum_out, merge, reply, stream_changes,
-    timestamp,
+    ChangeStream, Pages, Reply, date_in, date_out, merge, reply, stream_changes, timestamp,
 };
 use innolab_kit::page::PageTokens;
+use innolab_kit::store::ChangeLog;
 use innolab_kit::{Error, Violations};
 use innolab_proto::google::r#type::Date as PbDate;
 use innolab_proto::innolab::membership::v1 as pb;
@@ -13,10 +13,10 @@ use pb::membership_service_server::MembershipService;
 use tonic::Request;
 
 use crate::domain::{
-    self, Action, Assignment, Decision, GovernmentFunction, GovernmentLevel, GroupFields,
-    GroupKind, GroupQuery, Identifier, LocalizedText, MembershipFields, MembershipQuery,
-    MembershipState, OrganizationFields, OrganizationKind, OrganizationQuery, PersonFields,
-    PersonQuery, PostFields, PostQuery, Role, Transition, check,
+    self, Action, Assignment, Decision, DecisionFields, GovernmentFunction, GovernmentLevel,
+    GroupFields, GroupKind, GroupQuery, Identifier, LocalizedText, MembershipFields,
+    MembershipQuery, MembershipState, OrganizationFields, OrganizationKind, OrganizationQuery,
+    PersonFields, PersonQuery, PostFields, PostQuery, Role, Transition, check,
 };
 use crate::store::Store;
 
@@ -379,7 +379,7 @@ impl MembershipService for MembershipApi {
         reply(
             async {
                 let request_id = domain::request_id(&r.request_id)?;
-                let decision = Decision::new(&r.decided_by, &r.reason)?;
+                let decision = Decision::new(DecisionFields::DECIDED_BY, &r.decided_by, &r.reason)?;
                 let m = r
                     .membership
                     .ok_or_else(|| Error::invalid("membership", "is required"))?;
@@ -578,7 +578,11 @@ impl MembershipService for MembershipApi {
                     .merge(date_in("start_date", r.start_date))
                     .flatten()
                     .unwrap_or_else(domain::today);
-                let decision = v.merge(Decision::new(&r.decided_by, &r.reason));
+                let decision = v.merge(Decision::new(
+                    DecisionFields::DECIDED_BY,
+                    &r.decided_by,
+                    &r.reason,
+                ));
                 v.finish()?;
                 let assignment = Assignment {
                     person: r.person,
@@ -610,7 +614,11 @@ impl MembershipApi {
         let mut v = Violations::new();
         let expected = v.merge(domain::parse_etag(&step.etag)).flatten();
         let effective_date = v.merge(date_in("effective_date", step.date)).flatten();
-        let decision = v.merge(Decision::new(&step.decided_by, &step.reason));
+        let decision = v.merge(Decision::new(
+            DecisionFields::DECIDED_BY,
+            &step.decided_by,
+            &step.reason,
+        ));
         v.finish()?;
         let transition = Transition {
             action,
@@ -626,100 +634,52 @@ impl MembershipApi {
 
 // ---- enums: the protobuf value `<PREFIX>_<NAME>` carries the domain name ----
 
-fn kind_in(n: i32) -> Result<Option<OrganizationKind>, Error> {
-    let name = pb::OrganizationKind::try_from(n)
-        .ok()
-        .map(|e| e.as_str_name());
-    enum_in(
-        "kind",
-        n,
-        name,
-        "ORGANIZATION_KIND_",
-        OrganizationKind::parse,
-    )
-}
-fn kind_out(k: Option<OrganizationKind>) -> i32 {
-    k.map_or(0, |k| {
-        enum_out("ORGANIZATION_KIND_", k.as_str(), |s| {
-            pb::OrganizationKind::from_str_name(s).map(|e| e as i32)
-        })
-    })
-}
-fn level_in(n: i32) -> Result<Option<GovernmentLevel>, Error> {
-    let name = pb::GovernmentLevel::try_from(n)
-        .ok()
-        .map(|e| e.as_str_name());
-    enum_in(
-        "government_level",
-        n,
-        name,
-        "GOVERNMENT_LEVEL_",
-        GovernmentLevel::parse,
-    )
-}
-fn level_out(l: Option<GovernmentLevel>) -> i32 {
-    l.map_or(0, |l| {
-        enum_out("GOVERNMENT_LEVEL_", l.as_str(), |s| {
-            pb::GovernmentLevel::from_str_name(s).map(|e| e as i32)
-        })
-    })
-}
-fn sector_in(n: i32) -> Result<Option<GovernmentFunction>, Error> {
-    let name = pb::GovernmentFunction::try_from(n)
-        .ok()
-        .map(|e| e.as_str_name());
-    enum_in(
-        "sector",
-        n,
-        name,
-        "GOVERNMENT_FUNCTION_",
-        GovernmentFunction::parse,
-    )
-}
-fn sector_out(s: Option<GovernmentFunction>) -> i32 {
-    s.map_or(0, |s| {
-        enum_out("GOVERNMENT_FUNCTION_", s.as_str(), |n| {
-            pb::GovernmentFunction::from_str_name(n).map(|e| e as i32)
-        })
-    })
-}
-fn group_kind_in(n: i32) -> Result<Option<GroupKind>, Error> {
-    let name = pb::GroupKind::try_from(n).ok().map(|e| e.as_str_name());
-    enum_in("kind", n, name, "GROUP_KIND_", GroupKind::parse)
-}
-fn group_kind_out(k: Option<GroupKind>) -> i32 {
-    k.map_or(0, |k| {
-        enum_out("GROUP_KIND_", k.as_str(), |s| {
-            pb::GroupKind::from_str_name(s).map(|e| e as i32)
-        })
-    })
-}
-fn role_in(n: i32) -> Result<Option<Role>, Error> {
-    let name = pb::Role::try_from(n).ok().map(|e| e.as_str_name());
-    enum_in("role", n, name, "ROLE_", Role::parse)
-}
-fn role_out(r: Option<Role>) -> i32 {
-    r.map_or(0, |r| {
-        enum_out("ROLE_", r.as_str(), |s| {
-            pb::Role::from_str_name(s).map(|e| e as i32)
-        })
-    })
-}
-fn state_out(s: Option<MembershipState>) -> i32 {
-    s.map_or(0, |s| {
-        enum_out("MEMBERSHIP_STATE_", s.as_str(), |n| {
-            pb::MembershipState::from_str_name(n).map(|e| e as i32)
-        })
-    })
-}
+innolab_kit::enum_mapping!(
+    kind_in,
+    kind_out,
+    pb::OrganizationKind,
+    "ORGANIZATION_KIND_",
+    OrganizationKind
+);
+innolab_kit::enum_mapping!(
+    level_in,
+    level_out,
+    pb::GovernmentLevel,
+    "GOVERNMENT_LEVEL_",
+    GovernmentLevel
+);
+innolab_kit::enum_mapping!(
+    sector_in,
+    sector_out,
+    pb::GovernmentFunction,
+    "GOVERNMENT_FUNCTION_",
+    GovernmentFunction
+);
+innolab_kit::enum_mapping!(
+    group_kind_in,
+    group_kind_out,
+    pb::GroupKind,
+    "GROUP_KIND_",
+    GroupKind
+);
+innolab_kit::enum_mapping!(role_in, role_out, pb::Role, "ROLE_", Role);
+innolab_kit::enum_mapping!(
+    state_in,
+    state_out,
+    pb::MembershipState,
+    "MEMBERSHIP_STATE_",
+    MembershipState
+);
 
 // ---- resources ----
 
 fn organization_fields(o: pb::Organization) -> Result<OrganizationFields, Error> {
     let mut v = Violations::new();
-    let kind = v.merge(kind_in(o.kind)).flatten();
-    let government_level = v.merge(level_in(o.government_level)).flatten();
-    let sector = v.merge(sector_in(o.sector)).flatten();
+    let kind = v.merge(kind_in("kind", o.kind)).flatten();
+    let government_level = v
+        .merge(level_in("government_level", o.government_level))
+        .flatten();
+    let sector = v.merge(sector_in("sector", o.sector)).flatten();
     v.finish()?;
     Ok(OrganizationFields {
         display_names: o
@@ -814,7 +774,7 @@ fn group_fields(g: pb::Group) -> Result<GroupFields, Error> {
     Ok(GroupFields {
         display_name: g.display_name,
         description: g.description,
-        kind: group_kind_in(g.kind)?,
+        kind: group_kind_in("kind", g.kind)?,
         parent: g.parent,
     })
 }
@@ -834,7 +794,7 @@ fn group_pb(g: domain::Group) -> pb::Group {
 
 fn membership_fields(m: pb::Membership) -> Result<MembershipFields, Error> {
     let mut v = Violations::new();
-    let role = v.merge(role_in(m.role)).flatten();
+    let role = v.merge(role_in("role", m.role)).flatten();
     let start_date = v.merge(date_in("start_date", m.start_date)).flatten();
     v.finish()?;
     Ok(MembershipFields {
@@ -874,7 +834,7 @@ fn membership_pb(m: domain::Membership) -> pb::Membership {
 fn post_fields(p: pb::Post) -> Result<PostFields, Error> {
     Ok(PostFields {
         group: p.group,
-        role: role_in(p.role)?,
+        role: role_in("role", p.role)?,
         country_code: p.country_code,
     })
 }
