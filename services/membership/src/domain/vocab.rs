@@ -1,5 +1,6 @@
 //! The network's closed vocabularies (DOMAIN.md), stored by name.
 
+pub use innolab_kit::vocab::{GovernmentFunction, GovernmentLevel};
 use innolab_kit::vocabulary;
 
 vocabulary! {
@@ -29,50 +30,6 @@ vocabulary! {
         AcademicTrainingResearch => "ACADEMIC_TRAINING_RESEARCH",
         /// IATI 90.
         Other => "OTHER",
-    }
-}
-
-vocabulary! {
-    /// Level of government (S.13 subsectors, plus international bodies).
-    pub enum GovernmentLevel {
-        /// S.1311.
-        Central => "CENTRAL",
-        /// S.1312.
-        State => "STATE",
-        /// Regional.
-        Regional => "REGIONAL",
-        /// S.1313.
-        Local => "LOCAL",
-        /// S.1314.
-        SocialSecurity => "SOCIAL_SECURITY",
-        /// EU, OECD and the like.
-        International => "INTERNATIONAL",
-    }
-}
-
-vocabulary! {
-    /// Functions of government, COFOG level I.
-    pub enum GovernmentFunction {
-        /// 01.
-        GeneralPublicServices => "GENERAL_PUBLIC_SERVICES",
-        /// 02.
-        Defence => "DEFENCE",
-        /// 03.
-        PublicOrderAndSafety => "PUBLIC_ORDER_AND_SAFETY",
-        /// 04.
-        EconomicAffairs => "ECONOMIC_AFFAIRS",
-        /// 05.
-        EnvironmentalProtection => "ENVIRONMENTAL_PROTECTION",
-        /// 06.
-        HousingAndCommunityAmenities => "HOUSING_AND_COMMUNITY_AMENITIES",
-        /// 07.
-        Health => "HEALTH",
-        /// 08.
-        RecreationCultureAndReligion => "RECREATION_CULTURE_AND_RELIGION",
-        /// 09.
-        Education => "EDUCATION",
-        /// 10.
-        SocialProtection => "SOCIAL_PROTECTION",
     }
 }
 

@@ -97,7 +97,7 @@ impl Store {
     ) -> Result<Group, Error> {
         let name = format!("groups/{id}");
         let mut tx = self.begin().await?;
-        bump_revision(
+        bump_checked(
             &self.db,
             &mut tx,
             "network_groups",

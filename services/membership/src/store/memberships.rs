@@ -132,7 +132,6 @@ impl Store {
             transition.expected_revision,
         )?;
         let outcome = current.transition(transition, today())?;
-        let expected = Some(current.meta.revision);
         let mut tx = self.begin().await?;
         let now = now_micros();
         // The guard on the revision read above refuses a concurrent transition.
@@ -142,7 +141,7 @@ impl Store {
             "memberships",
             id,
             &current.name(),
-            expected,
+            current.meta.revision,
             now,
         )
         .await?;

@@ -14,6 +14,7 @@ use innolab_kit::Error;
 use innolab_kit::changes::{self, ChangeType};
 use innolab_kit::db::{Database, EmbeddedMigration, Migrations, is_unique_violation};
 pub(crate) use innolab_kit::sql::{and_in, and_page, and_text, paginate};
+use innolab_kit::store::{ChangeLog, bump_revision, revision};
 pub(crate) use innolab_kit::store::{
     check_etag, date, date_text, existing_request, from_json, json, meta, new_id, opt,
     retry_on_conflict, text, vocab,
@@ -49,11 +50,6 @@ impl Store {
         Store { db }
     }
 
-    /// The change log, from `after`, as a stream of batches.
-    pub fn changes(&self, after: i64, follow: bool) -> changes::Feed {
-        changes::stream(self.db.clone(), after, follow)
-    }
-
     /// Logs the creation of `resource` inside its transaction.
     async fn created(
         &self,
@@ -67,6 +63,12 @@ impl Store {
 
     async fn begin(&self) -> Result<Transaction<'static, Any>, Error> {
         self.db.begin().await
+    }
+}
+
+impl ChangeLog for Store {
+    fn database(&self) -> &Database {
+        &self.db
     }
 }
 
@@ -98,10 +100,10 @@ async fn require_reference(
     }
 }
 
-/// Checks the caller's etag against the stored revision and bumps it, logging
-/// the change; the `WHERE revision = ...` guard makes a concurrent writer lose
-/// cleanly.
-async fn bump_revision(
+/// Refuses an unknown row (NOT_FOUND) or a stale `expected` revision
+/// (ABORTED), then bumps the revision and logs the update (the kit's
+/// `bump_revision`), before the transaction's other writes.
+async fn bump_checked(
     db: &Database,
     tx: &mut Transaction<'static, Any>,
     table: &str,
@@ -110,37 +112,9 @@ async fn bump_revision(
     expected: Option<i64>,
     now: i64,
 ) -> Result<i64, Error> {
-    let row = sqlx::query(&format!("SELECT revision FROM {table} WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or_else(|| Error::not_found(resource))?;
-    let current: i64 = row.try_get("revision")?;
-    if let Some(expected) = expected
-        && expected != current
-    {
-        return Err(Error::Aborted {
-            resource: resource.to_string(),
-            etag: format!("r{expected}"),
-        });
-    }
-    let updated = sqlx::query(&format!(
-        "UPDATE {table} SET revision = $1, update_time = $2 WHERE id = $3 AND revision = $4"
-    ))
-    .bind(current + 1)
-    .bind(now)
-    .bind(id)
-    .bind(current)
-    .execute(&mut **tx)
-    .await?;
-    if updated.rows_affected() != 1 {
-        return Err(Error::Aborted {
-            resource: resource.to_string(),
-            etag: format!("r{current}"),
-        });
-    }
-    changes::record(db, tx, resource, ChangeType::Updated, current + 1, now).await?;
-    Ok(current + 1)
+    let current = revision(tx, table, id, resource).await?;
+    check_etag(resource, current, expected)?;
+    bump_revision(db, tx, table, id, resource, current, now).await
 }
 
 /// Parent chains longer than this are refused (and cycles with them).

@@ -144,7 +144,7 @@ impl Store {
         let name = format!("organizations/{id}");
         let mut tx = self.begin().await?;
         let now = now_micros();
-        bump_revision(
+        bump_checked(
             &self.db,
             &mut tx,
             "organizations",

@@ -108,7 +108,7 @@ impl Store {
     ) -> Result<Person, Error> {
         let name = format!("people/{id}");
         let mut tx = self.begin().await?;
-        bump_revision(
+        bump_checked(
             &self.db,
             &mut tx,
             "people",
@@ -149,7 +149,7 @@ impl Store {
         let name = format!("people/{id}");
         let mut tx = self.begin().await?;
         let now = now_micros();
-        bump_revision(&self.db, &mut tx, "people", id, &name, None, now).await?;
+        bump_checked(&self.db, &mut tx, "people", id, &name, None, now).await?;
         refuse_erased(&mut tx, id, &name).await?;
         sqlx::query(
             "UPDATE people SET display_name = NULL, email = NULL, phone = NULL, \

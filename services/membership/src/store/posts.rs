@@ -118,7 +118,6 @@ impl Store {
             assignment.expected_revision,
         )?;
         current.check_assignment(assignment)?;
-        let expected = Some(current.meta.revision);
         let mut tx = self.begin().await?;
         bump_revision(
             &self.db,
@@ -126,7 +125,7 @@ impl Store {
             "posts",
             id,
             &current.name(),
-            expected,
+            current.meta.revision,
             now_micros(),
         )
         .await?;

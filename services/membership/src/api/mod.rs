@@ -1,24 +1,27 @@
-//! The gRPC API: protobuf <-> domain, and nothing else. The only module of the
-//! service that knows generated types.
+//! The gRPC API: the tonic service and its handlers. With `convert`, the
+//! only module of the service that knows generated types.
 
-use innolab_kit::api::{
-    ChangeStream, Pages, Reply, date_in, date_out, enum_in, enum_out, merge, reply, stream_changes,
-    timestamp,
-};
+mod convert;
+
+use innolab_kit::Error;
+use innolab_kit::api::{ChangeStream, Pages, Reply, merge, reply, stream_changes};
 use innolab_kit::page::PageTokens;
-use innolab_kit::{Error, Violations};
-use innolab_proto::google::r#type::Date as PbDate;
+use innolab_kit::store::ChangeLog;
 use innolab_proto::innolab::membership::v1 as pb;
 use pb::membership_service_server::MembershipService;
 use tonic::Request;
 
 use crate::domain::{
-    self, Action, Assignment, Decision, GovernmentFunction, GovernmentLevel, GroupFields,
-    GroupKind, GroupQuery, Identifier, LocalizedText, MembershipFields, MembershipQuery,
-    MembershipState, OrganizationFields, OrganizationKind, OrganizationQuery, PersonFields,
-    PersonQuery, PostFields, PostQuery, Role, Transition, check,
+    self, Action, Decision, DecisionFields, GroupFields, GroupQuery, MembershipFields,
+    MembershipQuery, OrganizationFields, OrganizationQuery, PersonQuery, PostFields, PostQuery,
+    check,
 };
 use crate::store::Store;
+use convert::{
+    Step, assignment_in, group_fields, group_pb, id, membership_fields, membership_pb,
+    organization_fields, organization_pb, person_fields, person_pb, post_fields, post_pb,
+    transition_in,
+};
 
 /// The MembershipService implementation.
 #[derive(Debug, Clone)]
@@ -35,11 +38,14 @@ impl MembershipApi {
             pages: Pages::new(tokens),
         }
     }
-}
 
-/// The id in `name`, or INVALID_ARGUMENT naming `field`.
-fn id(field: &str, name: &str, collection: &str) -> Result<String, Error> {
-    check::resource_id(name, collection).map_err(|e| Error::invalid(field, e))
+    /// Applies the membership transition `action` that `step` asks for.
+    async fn transition(&self, action: Action, step: Step) -> Result<pb::Membership, Error> {
+        let (id, transition) = transition_in(action, step)?;
+        Ok(membership_pb(
+            self.store.transition_membership(&id, &transition).await?,
+        ))
+    }
 }
 
 #[tonic::async_trait]
@@ -379,7 +385,7 @@ impl MembershipService for MembershipApi {
         reply(
             async {
                 let request_id = domain::request_id(&r.request_id)?;
-                let decision = Decision::new(&r.decided_by, &r.reason)?;
+                let decision = Decision::new(DecisionFields::DECIDED_BY, &r.decided_by, &r.reason)?;
                 let m = r
                     .membership
                     .ok_or_else(|| Error::invalid("membership", "is required"))?;
@@ -436,75 +442,50 @@ impl MembershipService for MembershipApi {
         &self,
         request: Request<pb::ApproveMembershipRequest>,
     ) -> Reply<pb::Membership> {
-        let r = request.into_inner();
-        let step = Step {
-            name: r.name,
-            etag: r.etag,
-            decided_by: r.decided_by,
-            reason: r.reason,
-            date: r.effective_date,
-        };
-        reply(self.transition(Action::Approve, step).await)
+        reply(
+            self.transition(Action::Approve, request.into_inner().into())
+                .await,
+        )
     }
 
     async fn reject_membership(
         &self,
         request: Request<pb::RejectMembershipRequest>,
     ) -> Reply<pb::Membership> {
-        let r = request.into_inner();
-        let step = Step {
-            name: r.name,
-            etag: r.etag,
-            decided_by: r.decided_by,
-            reason: r.reason,
-            date: None,
-        };
-        reply(self.transition(Action::Reject, step).await)
+        reply(
+            self.transition(Action::Reject, request.into_inner().into())
+                .await,
+        )
     }
 
     async fn suspend_membership(
         &self,
         request: Request<pb::SuspendMembershipRequest>,
     ) -> Reply<pb::Membership> {
-        let r = request.into_inner();
-        let step = Step {
-            name: r.name,
-            etag: r.etag,
-            decided_by: r.decided_by,
-            reason: r.reason,
-            date: None,
-        };
-        reply(self.transition(Action::Suspend, step).await)
+        reply(
+            self.transition(Action::Suspend, request.into_inner().into())
+                .await,
+        )
     }
 
     async fn reinstate_membership(
         &self,
         request: Request<pb::ReinstateMembershipRequest>,
     ) -> Reply<pb::Membership> {
-        let r = request.into_inner();
-        let step = Step {
-            name: r.name,
-            etag: r.etag,
-            decided_by: r.decided_by,
-            reason: r.reason,
-            date: None,
-        };
-        reply(self.transition(Action::Reinstate, step).await)
+        reply(
+            self.transition(Action::Reinstate, request.into_inner().into())
+                .await,
+        )
     }
 
     async fn end_membership(
         &self,
         request: Request<pb::EndMembershipRequest>,
     ) -> Reply<pb::Membership> {
-        let r = request.into_inner();
-        let step = Step {
-            name: r.name,
-            etag: r.etag,
-            decided_by: r.decided_by,
-            reason: r.reason,
-            date: r.effective_date,
-        };
-        reply(self.transition(Action::End, step).await)
+        reply(
+            self.transition(Action::End, request.into_inner().into())
+                .await,
+        )
     }
 
     async fn create_post(&self, request: Request<pb::CreatePostRequest>) -> Reply<pb::Post> {
@@ -568,338 +549,12 @@ impl MembershipService for MembershipApi {
         let r = request.into_inner();
         reply(
             async {
-                let post_id = id("name", &r.name, "posts")?;
-                let mut v = Violations::new();
-                let expected = v.merge(domain::parse_etag(&r.etag)).flatten();
-                if let Err(e) = check::resource_id(&r.person, "people") {
-                    v.add("person", e);
-                }
-                let start_date = v
-                    .merge(date_in("start_date", r.start_date))
-                    .flatten()
-                    .unwrap_or_else(domain::today);
-                let decision = v.merge(Decision::new(&r.decided_by, &r.reason));
-                v.finish()?;
-                let assignment = Assignment {
-                    person: r.person,
-                    start_date,
-                    decision: decision.ok_or_else(|| Error::Internal("decision".into()))?,
-                    expected_revision: expected,
-                };
+                let (post_id, assignment) = assignment_in(r)?;
                 Ok(post_pb(
                     self.store.assign_post_holder(&post_id, &assignment).await?,
                 ))
             }
             .await,
         )
-    }
-}
-
-/// The common fields of the membership transition requests.
-struct Step {
-    name: String,
-    etag: String,
-    decided_by: String,
-    reason: String,
-    date: Option<PbDate>,
-}
-
-impl MembershipApi {
-    async fn transition(&self, action: Action, step: Step) -> Result<pb::Membership, Error> {
-        let id = id("name", &step.name, "memberships")?;
-        let mut v = Violations::new();
-        let expected = v.merge(domain::parse_etag(&step.etag)).flatten();
-        let effective_date = v.merge(date_in("effective_date", step.date)).flatten();
-        let decision = v.merge(Decision::new(&step.decided_by, &step.reason));
-        v.finish()?;
-        let transition = Transition {
-            action,
-            decision: decision.ok_or_else(|| Error::Internal("decision".into()))?,
-            effective_date,
-            expected_revision: expected,
-        };
-        Ok(membership_pb(
-            self.store.transition_membership(&id, &transition).await?,
-        ))
-    }
-}
-
-// ---- enums: the protobuf value `<PREFIX>_<NAME>` carries the domain name ----
-
-fn kind_in(n: i32) -> Result<Option<OrganizationKind>, Error> {
-    let name = pb::OrganizationKind::try_from(n)
-        .ok()
-        .map(|e| e.as_str_name());
-    enum_in(
-        "kind",
-        n,
-        name,
-        "ORGANIZATION_KIND_",
-        OrganizationKind::parse,
-    )
-}
-fn kind_out(k: Option<OrganizationKind>) -> i32 {
-    k.map_or(0, |k| {
-        enum_out("ORGANIZATION_KIND_", k.as_str(), |s| {
-            pb::OrganizationKind::from_str_name(s).map(|e| e as i32)
-        })
-    })
-}
-fn level_in(n: i32) -> Result<Option<GovernmentLevel>, Error> {
-    let name = pb::GovernmentLevel::try_from(n)
-        .ok()
-        .map(|e| e.as_str_name());
-    enum_in(
-        "government_level",
-        n,
-        name,
-        "GOVERNMENT_LEVEL_",
-        GovernmentLevel::parse,
-    )
-}
-fn level_out(l: Option<GovernmentLevel>) -> i32 {
-    l.map_or(0, |l| {
-        enum_out("GOVERNMENT_LEVEL_", l.as_str(), |s| {
-            pb::GovernmentLevel::from_str_name(s).map(|e| e as i32)
-        })
-    })
-}
-fn sector_in(n: i32) -> Result<Option<GovernmentFunction>, Error> {
-    let name = pb::GovernmentFunction::try_from(n)
-        .ok()
-        .map(|e| e.as_str_name());
-    enum_in(
-        "sector",
-        n,
-        name,
-        "GOVERNMENT_FUNCTION_",
-        GovernmentFunction::parse,
-    )
-}
-fn sector_out(s: Option<GovernmentFunction>) -> i32 {
-    s.map_or(0, |s| {
-        enum_out("GOVERNMENT_FUNCTION_", s.as_str(), |n| {
-            pb::GovernmentFunction::from_str_name(n).map(|e| e as i32)
-        })
-    })
-}
-fn group_kind_in(n: i32) -> Result<Option<GroupKind>, Error> {
-    let name = pb::GroupKind::try_from(n).ok().map(|e| e.as_str_name());
-    enum_in("kind", n, name, "GROUP_KIND_", GroupKind::parse)
-}
-fn group_kind_out(k: Option<GroupKind>) -> i32 {
-    k.map_or(0, |k| {
-        enum_out("GROUP_KIND_", k.as_str(), |s| {
-            pb::GroupKind::from_str_name(s).map(|e| e as i32)
-        })
-    })
-}
-fn role_in(n: i32) -> Result<Option<Role>, Error> {
-    let name = pb::Role::try_from(n).ok().map(|e| e.as_str_name());
-    enum_in("role", n, name, "ROLE_", Role::parse)
-}
-fn role_out(r: Option<Role>) -> i32 {
-    r.map_or(0, |r| {
-        enum_out("ROLE_", r.as_str(), |s| {
-            pb::Role::from_str_name(s).map(|e| e as i32)
-        })
-    })
-}
-fn state_out(s: Option<MembershipState>) -> i32 {
-    s.map_or(0, |s| {
-        enum_out("MEMBERSHIP_STATE_", s.as_str(), |n| {
-            pb::MembershipState::from_str_name(n).map(|e| e as i32)
-        })
-    })
-}
-
-// ---- resources ----
-
-fn organization_fields(o: pb::Organization) -> Result<OrganizationFields, Error> {
-    let mut v = Violations::new();
-    let kind = v.merge(kind_in(o.kind)).flatten();
-    let government_level = v.merge(level_in(o.government_level)).flatten();
-    let sector = v.merge(sector_in(o.sector)).flatten();
-    v.finish()?;
-    Ok(OrganizationFields {
-        display_names: o
-            .display_names
-            .into_iter()
-            .map(|n| LocalizedText {
-                language_code: n.language_code,
-                text: n.text,
-            })
-            .collect(),
-        identifiers: o
-            .identifiers
-            .into_iter()
-            .map(|i| Identifier {
-                scheme: i.scheme,
-                value: i.value,
-            })
-            .collect(),
-        kind,
-        government_level,
-        country_code: o.country_code,
-        subdivision_code: o.subdivision_code,
-        nuts_code: o.nuts_code,
-        sector,
-        homepage_uri: o.homepage_uri,
-        parent: o.parent,
-    })
-}
-
-fn organization_pb(o: domain::Organization) -> pb::Organization {
-    let name = o.name();
-    let etag = o.meta.etag();
-    let f = o.fields;
-    pb::Organization {
-        name,
-        display_names: f
-            .display_names
-            .into_iter()
-            .map(|n| pb::LocalizedText {
-                language_code: n.language_code,
-                text: n.text,
-            })
-            .collect(),
-        identifiers: f
-            .identifiers
-            .into_iter()
-            .map(|i| pb::Identifier {
-                scheme: i.scheme,
-                value: i.value,
-            })
-            .collect(),
-        kind: kind_out(f.kind),
-        government_level: level_out(f.government_level),
-        country_code: f.country_code,
-        subdivision_code: f.subdivision_code,
-        nuts_code: f.nuts_code,
-        sector: sector_out(f.sector),
-        homepage_uri: f.homepage_uri,
-        parent: f.parent,
-        create_time: timestamp(o.meta.create_time),
-        update_time: timestamp(o.meta.update_time),
-        etag,
-    }
-}
-
-fn person_fields(p: pb::Person) -> PersonFields {
-    PersonFields {
-        organization: p.organization,
-        display_name: p.display_name,
-        email: p.email,
-        phone: p.phone,
-        language_codes: p.language_codes,
-    }
-}
-
-fn person_pb(p: domain::Person) -> pb::Person {
-    pb::Person {
-        name: p.name(),
-        etag: p.meta.etag(),
-        organization: p.fields.organization,
-        display_name: p.fields.display_name,
-        email: p.fields.email,
-        phone: p.fields.phone,
-        language_codes: p.fields.language_codes,
-        erase_time: p.erase_time.and_then(timestamp),
-        create_time: timestamp(p.meta.create_time),
-        update_time: timestamp(p.meta.update_time),
-    }
-}
-
-fn group_fields(g: pb::Group) -> Result<GroupFields, Error> {
-    Ok(GroupFields {
-        display_name: g.display_name,
-        description: g.description,
-        kind: group_kind_in(g.kind)?,
-        parent: g.parent,
-    })
-}
-
-fn group_pb(g: domain::Group) -> pb::Group {
-    pb::Group {
-        name: g.name(),
-        etag: g.meta.etag(),
-        display_name: g.fields.display_name,
-        description: g.fields.description,
-        kind: group_kind_out(g.fields.kind),
-        parent: g.fields.parent,
-        create_time: timestamp(g.meta.create_time),
-        update_time: timestamp(g.meta.update_time),
-    }
-}
-
-fn membership_fields(m: pb::Membership) -> Result<MembershipFields, Error> {
-    let mut v = Violations::new();
-    let role = v.merge(role_in(m.role)).flatten();
-    let start_date = v.merge(date_in("start_date", m.start_date)).flatten();
-    v.finish()?;
-    Ok(MembershipFields {
-        group: m.group,
-        member: m.member,
-        role,
-        start_date,
-    })
-}
-
-fn membership_pb(m: domain::Membership) -> pb::Membership {
-    pb::Membership {
-        name: m.name(),
-        etag: m.meta.etag(),
-        group: m.fields.group,
-        member: m.fields.member,
-        role: role_out(m.fields.role),
-        state: state_out(Some(m.state)),
-        start_date: date_out(m.fields.start_date),
-        end_date: date_out(m.end_date),
-        history: m
-            .history
-            .into_iter()
-            .map(|e| pb::MembershipEvent {
-                from_state: state_out(e.from_state),
-                to_state: state_out(Some(e.to_state)),
-                decided_by: e.decision.decided_by,
-                reason: e.decision.reason,
-                time: timestamp(e.time),
-            })
-            .collect(),
-        create_time: timestamp(m.meta.create_time),
-        update_time: timestamp(m.meta.update_time),
-    }
-}
-
-fn post_fields(p: pb::Post) -> Result<PostFields, Error> {
-    Ok(PostFields {
-        group: p.group,
-        role: role_in(p.role)?,
-        country_code: p.country_code,
-    })
-}
-
-fn post_pb(p: domain::Post) -> pb::Post {
-    let holder = p.current().map(|h| h.person.clone()).unwrap_or_default();
-    pb::Post {
-        name: p.name(),
-        etag: p.meta.etag(),
-        group: p.fields.group,
-        role: role_out(p.fields.role),
-        country_code: p.fields.country_code,
-        holder,
-        holdings: p
-            .holdings
-            .into_iter()
-            .map(|h| pb::PostHolding {
-                person: h.person,
-                start_date: date_out(Some(h.start_date)),
-                end_date: date_out(h.end_date),
-                decided_by: h.decision.decided_by,
-                reason: h.decision.reason,
-            })
-            .collect(),
-        create_time: timestamp(p.meta.create_time),
-        update_time: timestamp(p.meta.update_time),
     }
 }
