@@ -1,6 +1,6 @@
 //! The audit log's table (the only module of the gateway that sees sqlx).
 
-use innolab_kit::db::{Database, EmbeddedMigration, Migrations};
+use innolab_kit::db::{Database, Migrations};
 use innolab_kit::error::Error;
 use sqlx::Row;
 
@@ -10,19 +10,11 @@ use super::checkpoint::Checkpoint;
 /// The schema, one list per backend.
 pub const MIGRATIONS: Migrations = Migrations {
     sqlite: &[
-        EmbeddedMigration {
-            version: 1,
-            description: "audit log",
-            sql: include_str!("../../migrations/sqlite/0001_audit.sql"),
-        },
+        innolab_kit::migration!("../../migrations/sqlite/0001_audit.sql"),
         innolab_kit::migration!("../../migrations/sqlite/0002_checkpoints.sql"),
     ],
     postgres: &[
-        EmbeddedMigration {
-            version: 1,
-            description: "audit log",
-            sql: include_str!("../../migrations/postgres/0001_audit.sql"),
-        },
+        innolab_kit::migration!("../../migrations/postgres/0001_audit.sql"),
         innolab_kit::migration!("../../migrations/postgres/0002_no_truncate.sql"),
         innolab_kit::migration!("../../migrations/postgres/0003_checkpoints.sql"),
     ],

@@ -138,6 +138,16 @@ where
     Ok(Response::new(Box::pin(stream)))
 }
 
+/// A service's whole `StreamChanges` handler: `store`'s change log as the
+/// request asks for it.
+pub fn changes(
+    store: &impl crate::store::ChangeLog,
+    request: tonic::Request<innolab_proto::innolab::common::v1::StreamChangesRequest>,
+) -> Reply<ChangeStream> {
+    let r = request.into_inner();
+    stream_changes(r.after_sequence, |after| store.changes(after, r.follow))
+}
+
 /// The writable fields an update mask names (`*` for all of them). The mask
 /// is required and every path must be writable; `moved_apart` gives, for
 /// fields that change only by other methods, why they are refused.

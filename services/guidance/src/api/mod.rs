@@ -6,7 +6,7 @@ mod convert;
 
 use std::pin::Pin;
 
-use innolab_kit::api::{ChangeStream, Pages, Reply, merge, reply, stream_changes};
+use innolab_kit::api::{ChangeStream, Pages, Reply, id, merge, reply};
 use innolab_kit::page::PageTokens;
 use innolab_kit::{Error, Violations};
 use innolab_proto::innolab::guidance::v1 as pb;
@@ -19,7 +19,7 @@ use crate::Options;
 use crate::domain::{
     self, Action, DocumentQuery, EditionQuery, EditionRef, SearchQuery, Transition, check,
 };
-use crate::store::{ChangeLog as _, Page, Store};
+use crate::store::{Page, Store};
 use crate::upload::{Announced, upload};
 use convert::{
     attachment_fields, attachment_pb, document_pb, edition_fields, edition_pb, hit_pb,
@@ -137,11 +137,6 @@ fn part(
             format!("the upload stream broke off: {}", status.message()),
         )),
     }
-}
-
-/// The id in `name`, or INVALID_ARGUMENT naming `field`.
-fn id(field: &str, name: &str, collection: &str) -> Result<String, Error> {
-    check::resource_id(name, collection).map_err(|e| Error::invalid(field, e))
 }
 
 /// The document id and number of an edition name (not `current`).
@@ -519,10 +514,7 @@ impl GuidanceService for GuidanceApi {
         &self,
         request: Request<pb::StreamChangesRequest>,
     ) -> Reply<Self::StreamChangesStream> {
-        let r = request.into_inner();
-        stream_changes(r.after_sequence, |after| {
-            self.store.changes(after, r.follow)
-        })
+        innolab_kit::api::changes(&self.store, request)
     }
 
     type DownloadAttachmentStream = DownloadStream;

@@ -23,63 +23,31 @@ pub use search::SearchHit;
 
 use innolab_kit::Error;
 use innolab_kit::changes::{ChangeType, record};
-use innolab_kit::db::{Database, EmbeddedMigration, Migrations, is_unique_violation};
+use innolab_kit::db::{Database, Migrations};
 use innolab_kit::sql::{Sql, Value};
 pub(crate) use innolab_kit::sql::{and_in, and_page, paginate_by as paginate};
 pub use innolab_kit::store::ChangeLog;
 pub(crate) use innolab_kit::store::{
-    bump_revision, check_etag, date, date_text, existing_row, from_json, json, meta, new_id, opt,
-    retry_on_conflict, text, vocab,
+    bump_revision, check_etag, conflict, date, date_text, existing_row, from_json, json, meta,
+    new_id, opt, retry_on_conflict, text, vocab,
 };
 use sqlx::{Any, Transaction};
 
 /// The schema, one list per backend.
 pub const MIGRATIONS: Migrations = Migrations {
     sqlite: &[
-        EmbeddedMigration {
-            version: 1,
-            description: "guidance",
-            sql: include_str!("../../migrations/sqlite/0001_guidance.sql"),
-        },
+        innolab_kit::migration!("../../migrations/sqlite/0001_guidance.sql"),
         innolab_kit::changes::migration(2),
-        EmbeddedMigration {
-            version: 3,
-            description: "document initiatives",
-            sql: include_str!("../../migrations/sqlite/0003_document_initiatives.sql"),
-        },
-        EmbeddedMigration {
-            version: 4,
-            description: "search postings",
-            sql: include_str!("../../migrations/sqlite/0004_search_postings.sql"),
-        },
-        EmbeddedMigration {
-            version: 5,
-            description: "upload staging",
-            sql: include_str!("../../migrations/sqlite/0005_upload_staging.sql"),
-        },
+        innolab_kit::migration!("../../migrations/sqlite/0003_document_initiatives.sql"),
+        innolab_kit::migration!("../../migrations/sqlite/0004_search_postings.sql"),
+        innolab_kit::migration!("../../migrations/sqlite/0005_upload_staging.sql"),
     ],
     postgres: &[
-        EmbeddedMigration {
-            version: 1,
-            description: "guidance",
-            sql: include_str!("../../migrations/postgres/0001_guidance.sql"),
-        },
+        innolab_kit::migration!("../../migrations/postgres/0001_guidance.sql"),
         innolab_kit::changes::migration(2),
-        EmbeddedMigration {
-            version: 3,
-            description: "document initiatives",
-            sql: include_str!("../../migrations/postgres/0003_document_initiatives.sql"),
-        },
-        EmbeddedMigration {
-            version: 4,
-            description: "search postings",
-            sql: include_str!("../../migrations/postgres/0004_search_postings.sql"),
-        },
-        EmbeddedMigration {
-            version: 5,
-            description: "upload staging",
-            sql: include_str!("../../migrations/postgres/0005_upload_staging.sql"),
-        },
+        innolab_kit::migration!("../../migrations/postgres/0003_document_initiatives.sql"),
+        innolab_kit::migration!("../../migrations/postgres/0004_search_postings.sql"),
+        innolab_kit::migration!("../../migrations/postgres/0005_upload_staging.sql"),
     ],
 };
 
@@ -105,15 +73,6 @@ impl Store {
 impl ChangeLog for Store {
     fn database(&self) -> &Database {
         &self.db
-    }
-}
-
-/// Maps a unique violation to `error`.
-fn conflict(error: sqlx::Error, on_conflict: Error) -> Error {
-    if is_unique_violation(&error) {
-        on_conflict
-    } else {
-        error.into()
     }
 }
 

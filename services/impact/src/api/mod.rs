@@ -4,7 +4,7 @@
 
 mod convert;
 
-use innolab_kit::api::{ChangeStream, Pages, Reply, reply, stream_changes};
+use innolab_kit::api::{ChangeStream, Pages, Reply, id, reply};
 use innolab_kit::page::PageTokens;
 use innolab_kit::{Error, Violations};
 use innolab_proto::innolab::impact::v1 as pb;
@@ -16,7 +16,7 @@ use crate::domain::{
     self, Action, AssessmentQuery, CapacityQuery, Decision, DecisionFields, IndicatorQuery,
     ReviewDecision, Transition, check,
 };
-use crate::store::{ChangeLog as _, Store};
+use crate::store::Store;
 use convert::{
     assessment_fields, assessment_pb, capacity_fields, capacity_pb, comparison_pb,
     indicator_fields, indicator_pb, merge_assessment, merge_capacity, merge_indicator, review_in,
@@ -40,11 +40,6 @@ impl ImpactApi {
     }
 }
 
-/// The id in `name`, or INVALID_ARGUMENT naming `field`.
-fn id(field: &str, name: &str, collection: &str) -> Result<String, Error> {
-    check::resource_id(name, collection).map_err(|e| Error::invalid(field, e))
-}
-
 /// The (assessment, indicator) ids in an indicator's name.
 fn indicator_ids(field: &str, name: &str) -> Result<(String, String), Error> {
     check::indicator_ids(name).map_err(|e| Error::invalid(field, e))
@@ -58,10 +53,7 @@ impl ImpactService for ImpactApi {
         &self,
         request: Request<pb::StreamChangesRequest>,
     ) -> Reply<Self::StreamChangesStream> {
-        let r = request.into_inner();
-        stream_changes(r.after_sequence, |after| {
-            self.store.changes(after, r.follow)
-        })
+        innolab_kit::api::changes(&self.store, request)
     }
 
     async fn create_assessment(

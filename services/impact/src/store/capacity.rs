@@ -1,7 +1,7 @@
 //! Innovation capacity assessments (rounds).
 
 use innolab_kit::Error;
-use innolab_kit::db::{is_unique_violation, now_micros};
+use innolab_kit::db::now_micros;
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::Sql;
 use sqlx::any::AnyRow;
@@ -19,14 +19,13 @@ fn assess_date(fields: &CapacityFields) -> String {
 
 /// ALREADY_EXISTS naming the round, for a clash on (subject, round).
 fn clash(error: sqlx::Error, fields: &CapacityFields) -> Error {
-    if is_unique_violation(&error) {
+    innolab_kit::store::conflict(
+        error,
         Error::AlreadyExists {
             resource: fields.subject.clone(),
             message: format!("{} already has a round {:?}", fields.subject, fields.round),
-        }
-    } else {
-        error.into()
-    }
+        },
+    )
 }
 
 impl Store {

@@ -30,22 +30,10 @@ pub const MIGRATIONS: Migrations = Migrations {
 };
 
 const SCHEMA: &[EmbeddedMigration] = &[
-    EmbeddedMigration {
-        version: 1,
-        description: "impact",
-        sql: include_str!("../../migrations/0001_impact.sql"),
-    },
-    EmbeddedMigration {
-        version: 2,
-        description: "capacity",
-        sql: include_str!("../../migrations/0002_capacity.sql"),
-    },
+    innolab_kit::migration!("../../migrations/0001_impact.sql"),
+    innolab_kit::migration!("../../migrations/0002_capacity.sql"),
     innolab_kit::changes::migration(3),
-    EmbeddedMigration {
-        version: 4,
-        description: "rollup counts",
-        sql: include_str!("../../migrations/0004_rollup_counts.sql"),
-    },
+    innolab_kit::migration!("../../migrations/0004_rollup_counts.sql"),
 ];
 
 pub use innolab_kit::page::Page;

@@ -12,10 +12,7 @@ use crate::domain::{
     OrganizationFields, OrganizationKind, PersonFields, PostFields, Role, Transition, check,
 };
 
-/// The id in `name`, or INVALID_ARGUMENT naming `field`.
-pub(super) fn id(field: &str, name: &str, collection: &str) -> Result<String, Error> {
-    check::resource_id(name, collection).map_err(|e| Error::invalid(field, e))
-}
+pub(super) use innolab_kit::api::id;
 
 // ---- requests ----
 

@@ -4,9 +4,8 @@
 mod convert;
 
 use innolab_kit::Error;
-use innolab_kit::api::{ChangeStream, Pages, Reply, merge, reply, stream_changes};
+use innolab_kit::api::{ChangeStream, Pages, Reply, merge, reply};
 use innolab_kit::page::PageTokens;
-use innolab_kit::store::ChangeLog;
 use innolab_proto::innolab::membership::v1 as pb;
 use pb::membership_service_server::MembershipService;
 use tonic::Request;
@@ -56,10 +55,7 @@ impl MembershipService for MembershipApi {
         &self,
         request: Request<pb::StreamChangesRequest>,
     ) -> Reply<Self::StreamChangesStream> {
-        let r = request.into_inner();
-        stream_changes(r.after_sequence, |after| {
-            self.store.changes(after, r.follow)
-        })
+        innolab_kit::api::changes(&self.store, request)
     }
 
     async fn create_organization(

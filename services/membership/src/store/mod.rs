@@ -12,7 +12,7 @@ mod posts;
 
 use innolab_kit::Error;
 use innolab_kit::changes::{self, ChangeType};
-use innolab_kit::db::{Database, EmbeddedMigration, Migrations, is_unique_violation};
+use innolab_kit::db::{Database, EmbeddedMigration, Migrations};
 pub(crate) use innolab_kit::sql::{and_in, and_page, and_text, paginate};
 use innolab_kit::store::{ChangeLog, bump_revision, revision};
 pub(crate) use innolab_kit::store::{
@@ -28,11 +28,7 @@ pub const MIGRATIONS: Migrations = Migrations {
 };
 
 const SCHEMA: &[EmbeddedMigration] = &[
-    EmbeddedMigration {
-        version: 1,
-        description: "network",
-        sql: include_str!("../../migrations/0001_network.sql"),
-    },
+    innolab_kit::migration!("../../migrations/0001_network.sql"),
     innolab_kit::changes::migration(2),
 ];
 
@@ -155,12 +151,11 @@ async fn check_no_cycle(
 
 /// Maps a unique violation on insert to ALREADY_EXISTS with a clear message.
 fn conflict(error: sqlx::Error, resource: &str, message: &str) -> Error {
-    if is_unique_violation(&error) {
+    innolab_kit::store::conflict(
+        error,
         Error::AlreadyExists {
             resource: resource.to_string(),
             message: message.to_string(),
-        }
-    } else {
-        error.into()
-    }
+        },
+    )
 }
