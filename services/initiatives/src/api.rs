@@ -4,11 +4,13 @@
 use std::collections::{HashSet, VecDeque};
 
 use innolab_kit::api::{
-    ChangeStream, Pages, Reply, date_in, date_out, enum_in, mask_paths, reply, stream_changes,
+    ChangeStream, Pages, Reply, date_in, date_out, mask_paths, merge, reply, stream_changes,
     timestamp,
 };
+use innolab_kit::domain::{Decision, DecisionFields};
 use innolab_kit::page::PageRequest;
 use innolab_kit::page::PageTokens;
+use innolab_kit::store::ChangeLog as _;
 use innolab_kit::{Error, Violations, query};
 use innolab_proto::innolab::initiatives::v1 as pb;
 use pb::initiatives_service_server::InitiativesService;
@@ -63,24 +65,14 @@ fn id(field: &str, name: &str, collection: &str) -> Result<String, Error> {
     check::resource_id(name, collection).map_err(|e| Error::invalid(field, e))
 }
 
-/// Who made a move (required) and why (optional).
-fn actor_note(actor: &str, note: &str, actor_required: bool) -> Result<(String, String), Error> {
-    let mut v = Violations::new();
-    let actor = if actor_required {
-        check::required_text(actor, 200)
-    } else {
-        check::optional_text(actor, 200)
+/// Who made a move and why (optional), as the requests name them.
+fn actor_note(actor_required: bool) -> DecisionFields {
+    DecisionFields {
+        who: "actor",
+        who_required: actor_required,
+        reason: "note",
+        reason_required: false,
     }
-    .unwrap_or_else(|e| {
-        v.add("actor", e);
-        String::new()
-    });
-    let note = check::optional_text(note, 2000).unwrap_or_else(|e| {
-        v.add("note", e);
-        String::new()
-    });
-    v.finish()?;
-    Ok((actor, note))
 }
 
 /// Fields UpdateInitiative may change.
@@ -160,7 +152,7 @@ impl InitiativesService for InitiativesApi {
         reply(
             async {
                 let request_id = domain::request_id(&r.request_id)?;
-                let (actor, _) = actor_note(&r.actor, "", false)?;
+                let actor = Decision::new(actor_note(false), &r.actor, "")?.decided_by;
                 let initiative = r
                     .initiative
                     .ok_or_else(|| Error::invalid("initiative", "is required"))?;
@@ -239,7 +231,7 @@ impl InitiativesService for InitiativesApi {
                     .into_iter()
                     .map(|(_, name)| name)
                     .collect();
-                let merged = merge(initiative_pb(stored), new, r.update_mask, WRITABLE)?;
+                let merged = merge_initiative(initiative_pb(stored), new, r.update_mask)?;
                 let fields = initiative_fields(merged).map_err(|e| e.within("initiative"))?;
                 self.require_organizations(&fields, &before, "initiative")
                     .await?;
@@ -265,14 +257,20 @@ impl InitiativesService for InitiativesApi {
                 if parsed.is_some() && stage.is_none() {
                     v.add("stage", "is required");
                 }
-                let who = v.merge(actor_note(&r.actor, &r.note, true));
+                let who = v.merge(Decision::new(actor_note(true), &r.actor, &r.note));
                 v.finish()?;
-                let (Some(id), Some(stage), Some((actor, note))) = (id, stage, who) else {
+                let (Some(id), Some(stage), Some(who)) = (id, stage, who) else {
                     return Err(Error::Internal("validated fields missing".into()));
                 };
                 let stored = self
                     .store
-                    .move_initiative(&id, expected, Move::Stage(stage), &actor, &note)
+                    .move_initiative(
+                        &id,
+                        expected,
+                        Move::Stage(stage),
+                        &who.decided_by,
+                        &who.reason,
+                    )
                     .await?;
                 Ok(initiative_pb(stored))
             }
@@ -295,14 +293,20 @@ impl InitiativesService for InitiativesApi {
                 if parsed.is_some() && status.is_none() {
                     v.add("status", "is required");
                 }
-                let who = v.merge(actor_note(&r.actor, &r.note, true));
+                let who = v.merge(Decision::new(actor_note(true), &r.actor, &r.note));
                 v.finish()?;
-                let (Some(id), Some(status), Some((actor, note))) = (id, status, who) else {
+                let (Some(id), Some(status), Some(who)) = (id, status, who) else {
                     return Err(Error::Internal("validated fields missing".into()));
                 };
                 let stored = self
                     .store
-                    .move_initiative(&id, expected, Move::Status(status), &actor, &note)
+                    .move_initiative(
+                        &id,
+                        expected,
+                        Move::Status(status),
+                        &who.decided_by,
+                        &who.reason,
+                    )
                     .await?;
                 Ok(initiative_pb(stored))
             }
@@ -391,7 +395,6 @@ impl InitiativesService for InitiativesApi {
                 let expected = domain::parse_etag(&new.etag).map_err(|e| e.within("challenge"))?;
                 let stored = self.store.get_challenge(&id).await?;
                 let mut known: HashSet<String> = HashSet::from([stored.fields.raised_by.clone()]);
-                let mut merged = challenge_pb(stored);
                 let writable = [
                     "title",
                     "description",
@@ -399,15 +402,19 @@ impl InitiativesService for InitiativesApi {
                     "raised_by",
                     "country_code",
                 ];
-                for path in mask_paths(r.update_mask, &writable, &[])? {
-                    match path.as_str() {
+                let merged = merge(
+                    challenge_pb(stored),
+                    new,
+                    r.update_mask,
+                    &writable,
+                    |merged, new, path| match path {
                         "title" => merged.title = new.title.clone(),
                         "description" => merged.description = new.description.clone(),
                         "process" => merged.process = new.process.clone(),
                         "raised_by" => merged.raised_by = new.raised_by.clone(),
                         _ => merged.country_code = new.country_code.clone(),
-                    }
-                }
+                    },
+                )?;
                 let fields = challenge_fields(merged)
                     .validate()
                     .map_err(|e| e.within("challenge"))?;
@@ -500,16 +507,19 @@ impl InitiativesService for InitiativesApi {
                     .ok_or_else(|| Error::invalid("call", "is required"))?;
                 let id = id("call.name", &new.name, "calls")?;
                 let expected = domain::parse_etag(&new.etag).map_err(|e| e.within("call"))?;
-                let mut merged = call_pb(self.store.get_call(&id).await?);
                 let writable = ["title", "description", "open_date", "close_date"];
-                for path in mask_paths(r.update_mask, &writable, &[])? {
-                    match path.as_str() {
+                let merged = merge(
+                    call_pb(self.store.get_call(&id).await?),
+                    new,
+                    r.update_mask,
+                    &writable,
+                    |merged, new, path| match path {
                         "title" => merged.title = new.title.clone(),
                         "description" => merged.description = new.description.clone(),
                         "open_date" => merged.open_date = new.open_date,
                         _ => merged.close_date = new.close_date,
-                    }
-                }
+                    },
+                )?;
                 let fields = call_fields(merged).map_err(|e| e.within("call"))?;
                 let stored = self.store.update_call(&id, expected, &fields).await?;
                 Ok(call_pb(stored))
@@ -690,7 +700,7 @@ impl InitiativesService for InitiativesApi {
             position += 1;
             if position == 1 {
                 import_key = domain::request_id(&message.request_id)?;
-                actor = actor_note(&message.actor, "", false)?.0;
+                actor = Decision::new(actor_note(false), &message.actor, "")?.decided_by;
             }
             match self
                 .import_row(position, message, import_key.as_deref(), &mut known)
@@ -809,17 +819,17 @@ impl InitiativesService for InitiativesApi {
     }
 }
 
-/// Applies an AIP-134 update: copies the masked fields of `new` onto
-/// `current`. The mask is required; `*` means every writable field.
-fn merge(
+/// Applies an AIP-134 update of an initiative: copies the masked fields of
+/// `new` onto `current`. The mask is required; `*` means every writable
+/// field; stage and status are refused (they move by their own methods).
+fn merge_initiative(
     mut current: pb::Initiative,
     new: pb::Initiative,
     mask: Option<FieldMask>,
-    writable: &[&str],
 ) -> Result<pb::Initiative, Error> {
     const MOVED: &str = "moves only by MoveInitiativeStage or ChangeInitiativeStatus, \
                          so that the move is recorded";
-    for path in mask_paths(mask, writable, &[("stage", MOVED), ("status", MOVED)])? {
+    for path in mask_paths(mask, WRITABLE, &[("stage", MOVED), ("status", MOVED)])? {
         copy_field(&mut current, &new, &path);
     }
     Ok(current)
@@ -827,79 +837,63 @@ fn merge(
 
 // ---- enums: the protobuf value `<PREFIX>_<NAME>` carries the domain name ----
 
-/// Defines `$in(field, number)` and `$out(value)` for one vocabulary.
-macro_rules! enum_mapping {
-    ($in:ident, $out:ident, $pb:ty, $prefix:literal, $domain:ty) => {
-        #[allow(dead_code)]
-        fn $in(field: &str, n: i32) -> Result<Option<$domain>, Error> {
-            let name = <$pb>::try_from(n).ok().map(|e| e.as_str_name());
-            enum_in(field, n, name, $prefix, <$domain>::parse)
-        }
-        #[allow(dead_code)]
-        fn $out(v: Option<$domain>) -> i32 {
-            v.and_then(|v| <$pb>::from_str_name(&format!("{}{}", $prefix, v.as_str())))
-                .map_or(0, |e| e as i32)
-        }
-    };
-}
-
-enum_mapping!(
+innolab_kit::enum_mapping!(
     decision_in,
     decision_out,
     pb::ScreeningDecision,
     "SCREENING_DECISION_",
     ScreeningDecision
 );
-enum_mapping!(
+innolab_kit::enum_mapping!(
     submission_state_in,
     submission_state_out,
     pb::SubmissionState,
     "SUBMISSION_STATE_",
     SubmissionState
 );
-enum_mapping!(
+innolab_kit::enum_mapping!(
     stage_in,
     stage_out,
     pb::InitiativeStage,
     "INITIATIVE_STAGE_",
     Stage
 );
-enum_mapping!(
+innolab_kit::enum_mapping!(
     status_in,
     status_out,
     pb::InitiativeStatus,
     "INITIATIVE_STATUS_",
     domain::Status
 );
-enum_mapping!(
+innolab_kit::enum_mapping!(
     facet_in,
     facet_out,
     pb::InnovationFacet,
     "INNOVATION_FACET_",
     Facet
 );
-enum_mapping!(
+innolab_kit::enum_mapping!(
     principle_in,
     principle_out,
     pb::DeclarationPrinciple,
     "DECLARATION_PRINCIPLE_",
     Principle
 );
-enum_mapping!(
+innolab_kit::enum_mapping!(
     role_in,
     role_out,
     pb::PartnerRole,
     "PARTNER_ROLE_",
     PartnerRole
 );
-enum_mapping!(
+innolab_kit::enum_mapping!(
     level_in,
     level_out,
     pb::GovernmentLevel,
     "GOVERNMENT_LEVEL_",
     GovernmentLevel
 );
-enum_mapping!(
+innolab_kit::enum_mapping!(
     sector_in,
     sector_out,
     pb::GovernmentFunction,

@@ -1,6 +1,7 @@
 //! OPSI's Call for Innovations: calls open for a period, submissions against
 //! them, and the screening that lets a submission into the case library.
 
+use innolab_kit::domain::{Decision, DecisionFields};
 use innolab_kit::{Error, Violations};
 use serde::{Deserialize, Serialize};
 
@@ -118,13 +119,15 @@ impl Screening {
     /// Checks who and why, and that an acceptance meets every criterion.
     pub fn validate(mut self) -> Result<Self, Error> {
         let mut v = Violations::new();
-        match check::required_text(&self.decided_by, 200) {
-            Ok(t) => self.decided_by = t,
-            Err(e) => v.add("decided_by", e),
-        }
-        match check::optional_text(&self.note, 2000) {
-            Ok(t) => self.note = t,
-            Err(e) => v.add("note", e),
+        let who = DecisionFields {
+            who: "decided_by",
+            who_required: true,
+            reason: "note",
+            reason_required: false,
+        };
+        if let Some(d) = v.merge(Decision::new(who, &self.decided_by, &self.note)) {
+            self.decided_by = d.decided_by;
+            self.note = d.reason;
         }
         if self.decision == ScreeningDecision::Accept {
             let unmet: Vec<&str> = [
