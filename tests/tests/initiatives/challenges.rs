@@ -21,8 +21,7 @@ async fn create_challenge(w: &mut World, title: &str) -> pb::Challenge {
             request_id: String::new(),
         })
         .await
-        .expect("create challenge")
-        .into_inner()
+        .accepted("create challenge")
 }
 
 async fn challenges_show_the_initiatives_that_answer_them(backend: Backend) {

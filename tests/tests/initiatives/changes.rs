@@ -2,8 +2,9 @@
 //! (initiatives, their moves and milestones, challenges, calls, submissions,
 //! screenings, bulk imports) once, in commit order, without gaps; resumable
 //! from a cursor; failed writes and idempotent retries leave no trace. This
-//! module holds the world of these tests (one organisation, calls that return
-//! the outcome) and its helpers; `failures` and `feed` hold more of them.
+//! module holds the calls these tests make on the target's world (each
+//! returning the outcome) and their helpers; `failures` and `feed` hold more
+//! of the tests.
 
 mod failures;
 mod feed;
@@ -13,64 +14,20 @@ use std::time::Duration;
 use innolab_proto::google::r#type::Date;
 use innolab_proto::innolab::common::v1::{Change, ChangeType};
 use innolab_proto::innolab::initiatives::v1 as pb;
-use innolab_proto::innolab::membership::v1 as mpb;
+use innolab_tests::Backend;
 use innolab_tests::assert::{assert_code, mask};
-use innolab_tests::fixtures::organization;
-use innolab_tests::{Backend, TestServer};
-use mpb::membership_service_client::MembershipServiceClient;
-use pb::initiatives_service_client::InitiativesServiceClient;
 use tonic::Code;
-use tonic::transport::Channel;
 
-type Client = InitiativesServiceClient<Channel>;
+use super::{Client, World};
 
 const CREATED: i32 = ChangeType::Created as i32;
 const UPDATED: i32 = ChangeType::Updated as i32;
 
 innolab_tests::on_both_backends!(every_write_is_logged_once_in_order_and_resumes,);
 
-/// A membership server, an initiatives server asking it, and an organisation.
-struct World {
-    membership: TestServer,
-    initiatives: TestServer,
-    client: Client,
-    /// `organizations/{id}` of a ministry.
-    ministry: String,
-}
-
+/// Calls of the log's tests on the world every module of this target
+/// starts; each returns the outcome.
 impl World {
-    async fn new(backend: Backend) -> World {
-        let membership = TestServer::membership(&backend).await;
-        let initiatives =
-            TestServer::initiatives(&backend, &format!("http://{}", membership.addr)).await;
-        let mut members = MembershipServiceClient::new(membership.channel().await);
-        let ministry = organization(&mut members, "Ministry of Research", "RO").await;
-        let client = InitiativesServiceClient::new(initiatives.channel().await);
-        World {
-            membership,
-            initiatives,
-            client,
-            ministry,
-        }
-    }
-
-    async fn stop(self) {
-        self.initiatives.stop().await;
-        self.membership.stop().await;
-    }
-
-    fn initiative(&self, title: &str) -> pb::Initiative {
-        pb::Initiative {
-            titles: vec![pb::LocalizedText {
-                language_code: "en".into(),
-                text: title.into(),
-            }],
-            lead_organization: self.ministry.clone(),
-            country_code: "RO".into(),
-            ..Default::default()
-        }
-    }
-
     async fn create_initiative(
         &mut self,
         initiative: pb::Initiative,
@@ -128,7 +85,7 @@ impl World {
             .map(tonic::Response::into_inner)
     }
 
-    async fn submit(
+    async fn submit_titled(
         &mut self,
         call: &str,
         title: &str,
@@ -188,25 +145,7 @@ impl World {
             .map(tonic::Response::into_inner)
     }
 
-    async fn move_stage(
-        &mut self,
-        name: &str,
-        etag: &str,
-        stage: pb::InitiativeStage,
-    ) -> Result<pb::Initiative, tonic::Status> {
-        self.client
-            .move_initiative_stage(pb::MoveInitiativeStageRequest {
-                name: name.into(),
-                etag: etag.into(),
-                stage: stage as i32,
-                actor: "Lab director".into(),
-                note: String::new(),
-            })
-            .await
-            .map(tonic::Response::into_inner)
-    }
-
-    async fn change_status(
+    async fn change_status_to(
         &mut self,
         name: &str,
         etag: &str,
@@ -220,20 +159,6 @@ impl World {
                 actor: "Steering board".into(),
                 note: String::new(),
             })
-            .await
-            .map(tonic::Response::into_inner)
-    }
-
-    /// Streams `rows` as one import with `request_id`.
-    async fn import(
-        &mut self,
-        request_id: &str,
-        rows: Vec<pb::Initiative>,
-    ) -> Result<pb::ImportInitiativesResponse, tonic::Status> {
-        self.client
-            .import_initiatives(tokio_stream::iter(
-                innolab_tests::fixtures::import_messages(request_id, rows),
-            ))
             .await
             .map(tonic::Response::into_inner)
     }
@@ -342,14 +267,14 @@ async fn every_write_is_logged_once_in_order_and_resumes(backend: Backend) {
     let initiative = w
         .move_stage(
             &initiative.name,
-            &initiative.etag,
             pb::InitiativeStage::GeneratingIdeas,
+            &initiative.etag,
         )
         .await
         .unwrap();
     expected.push(change(&initiative.name, UPDATED, 3));
     let initiative = w
-        .change_status(
+        .change_status_to(
             &initiative.name,
             &initiative.etag,
             pb::InitiativeStatus::Pilot,
@@ -366,7 +291,10 @@ async fn every_write_is_logged_once_in_order_and_resumes(backend: Backend) {
         .await
         .unwrap();
     expected.push(change(&call.name, CREATED, 1));
-    let accepted = w.submit(&call.name, "Submitted idea", "").await.unwrap();
+    let accepted = w
+        .submit_titled(&call.name, "Submitted idea", "")
+        .await
+        .unwrap();
     expected.push(change(&accepted.name, CREATED, 1));
     let accepted = w
         .screen(
@@ -378,7 +306,7 @@ async fn every_write_is_logged_once_in_order_and_resumes(backend: Backend) {
         .unwrap();
     expected.push(change(&accepted.name, UPDATED, 2));
     expected.push(change(&accepted.accepted_initiative, CREATED, 1));
-    let rejected = w.submit(&call.name, "Other idea", "").await.unwrap();
+    let rejected = w.submit_titled(&call.name, "Other idea", "").await.unwrap();
     expected.push(change(&rejected.name, CREATED, 1));
     let rejected = w
         .screen(&rejected.name, "", pb::ScreeningDecision::Reject)

@@ -15,7 +15,7 @@
 use innolab_proto::google::r#type::Date;
 use innolab_proto::innolab::initiatives::v1 as pb;
 use innolab_proto::innolab::membership::v1 as mpb;
-use innolab_tests::assert::{assert_code, mask, violated_fields};
+use innolab_tests::assert::{Outcome, assert_code, mask, violated_fields};
 use innolab_tests::fixtures::{import_messages, organization};
 use innolab_tests::{Backend, TestServer};
 use mpb::membership_service_client::MembershipServiceClient;
@@ -87,8 +87,7 @@ impl World {
                 request_id: String::new(),
             })
             .await
-            .expect("create initiative")
-            .into_inner()
+            .accepted("create initiative")
     }
 
     async fn try_create(&mut self, initiative: pb::Initiative) -> Result<pb::Initiative, Status> {
@@ -106,8 +105,7 @@ impl World {
         self.client
             .get_initiative(pb::GetInitiativeRequest { name: name.into() })
             .await
-            .expect("get")
-            .into_inner()
+            .accepted("get")
     }
 
     async fn list(&mut self, filter: &str) -> Vec<pb::Initiative> {
@@ -325,8 +323,7 @@ async fn create_call(w: &mut World, open: Option<Date>, close: Option<Date>) -> 
             request_id: String::new(),
         })
         .await
-        .expect("create call")
-        .into_inner()
+        .accepted("create call")
 }
 
 fn screening(decision: pb::ScreeningDecision, all_met: bool) -> pb::Screening {

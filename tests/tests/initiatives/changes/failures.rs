@@ -26,7 +26,7 @@ async fn failed_writes_and_retries_log_nothing(backend: Backend) {
                 .unwrap(),
         );
         let parent = call.as_ref().unwrap().name.clone();
-        submission = Some(w.submit(&parent, "Idea", "sub-1").await.unwrap());
+        submission = Some(w.submit_titled(&parent, "Idea", "sub-1").await.unwrap());
     }
     let (challenge, initiative, call, submission) = (
         challenge.unwrap(),
@@ -110,29 +110,29 @@ async fn failed_writes_and_retries_log_nothing(backend: Backend) {
 
     // Illegal and stale moves.
     let err = w
-        .move_stage(&initiative.name, "", pb::InitiativeStage::DiffusingLessons)
+        .move_stage(&initiative.name, pb::InitiativeStage::DiffusingLessons, "")
         .await
         .unwrap_err();
     assert_code(&err, Code::FailedPrecondition);
     let err = w
         .move_stage(
             &initiative.name,
-            &initiative.etag,
             pb::InitiativeStage::GeneratingIdeas,
+            &initiative.etag,
         )
         .await
         .unwrap_err();
     assert_code(&err, Code::Aborted);
     let err = w
-        .change_status(&initiative.name, "", pb::InitiativeStatus::NotInUseAnymore)
+        .change_status_to(&initiative.name, "", pb::InitiativeStatus::NotInUseAnymore)
         .await
         .unwrap_err();
     assert_code(&err, Code::FailedPrecondition);
     let err = w
         .move_stage(
             "initiatives/0190b7c0-0000-7000-8000-000000000000",
-            "",
             pb::InitiativeStage::GeneratingIdeas,
+            "",
         )
         .await
         .unwrap_err();
@@ -161,7 +161,7 @@ async fn failed_writes_and_retries_log_nothing(backend: Backend) {
         .await
         .unwrap();
     expected.push(change(&closed.name, CREATED, 1));
-    let err = w.submit(&closed.name, "Late", "").await.unwrap_err();
+    let err = w.submit_titled(&closed.name, "Late", "").await.unwrap_err();
     assert_code(&err, Code::FailedPrecondition);
     let err = w
         .screen(&submission.name, "r9", pb::ScreeningDecision::Accept)

@@ -36,7 +36,7 @@ async fn following_stream_delivers_new_changes(backend: Backend) {
         (2, later.name.as_str(), CREATED, 1)
     );
     let moved = w
-        .move_stage(&later.name, "", pb::InitiativeStage::GeneratingIdeas)
+        .move_stage(&later.name, pb::InitiativeStage::GeneratingIdeas, "")
         .await
         .unwrap();
     let got = next(&mut stream).await;
