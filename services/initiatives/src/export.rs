@@ -1,12 +1,15 @@
 //! The open-data export: one record per initiative (lists, and texts per
 //! language, inside the record rather than one column per language), as CSV
-//! and as JSON. `COLUMNS` is the description the README repeats.
+//! and as JSON. `COLUMNS` is the description the README repeats. The
+//! initiatives are read page by page, for the `export` command's files and
+//! for the ExportInitiatives stream alike.
 
 use std::io::Write;
 
 use innolab_kit::Error;
 use innolab_kit::page::PageRequest;
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
 
 use crate::domain::{Initiative, InitiativeQuery};
 use crate::store::Store;
@@ -157,6 +160,41 @@ fn csv_cell(text: &str) -> String {
     }
 }
 
+/// Initiatives read per query (and buffered for a slow reader).
+const PAGE: usize = 500;
+
+/// Every initiative matching `query`, in id order, read page by page on a
+/// task of its own; the stream ends with the error that stopped it, and the
+/// task stops when the receiver goes away.
+pub fn stream(store: Store, query: InitiativeQuery) -> mpsc::Receiver<Result<Initiative, Error>> {
+    let (tx, rx) = mpsc::channel(PAGE);
+    tokio::spawn(async move {
+        let mut page = PageRequest {
+            size: PAGE,
+            after: None,
+        };
+        loop {
+            let found = match store.list_initiatives(&query, &page).await {
+                Ok(found) => found,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            for initiative in found.items {
+                if tx.send(Ok(initiative)).await.is_err() {
+                    return; // the caller went away
+                }
+            }
+            match found.next {
+                Some(next) => page.after = Some(next),
+                None => return,
+            }
+        }
+    });
+    rx
+}
+
 /// Writes `initiatives.csv` and `initiatives.json` (an array, one record per
 /// line) into `dir`, reading page by page; returns how many were written.
 pub async fn write_files(
@@ -169,27 +207,15 @@ pub async fn write_files(
     let mut json = std::io::BufWriter::new(std::fs::File::create(dir.join("initiatives.json"))?);
     csv.write_all(csv_header().as_bytes())?;
     json.write_all(b"[")?;
-    let mut page = PageRequest {
-        size: 500,
-        after: None,
-    };
+    let mut initiatives = stream(store.clone(), query.clone());
     let mut count = 0usize;
-    loop {
-        let found = store
-            .list_initiatives(query, &page)
-            .await
-            .map_err(|e: Error| anyhow::anyhow!("{e}"))?;
-        for initiative in &found.items {
-            let record = record(initiative);
-            csv.write_all(csv_line(&record).as_bytes())?;
-            json.write_all(if count == 0 { b"\n" } else { b",\n" })?;
-            json.write_all(record.to_string().as_bytes())?;
-            count += 1;
-        }
-        match found.next {
-            Some(next) => page.after = Some(next),
-            None => break,
-        }
+    while let Some(initiative) = initiatives.recv().await {
+        let initiative = initiative.map_err(|e: Error| anyhow::anyhow!("{e}"))?;
+        let record = record(&initiative);
+        csv.write_all(csv_line(&record).as_bytes())?;
+        json.write_all(if count == 0 { b"\n" } else { b",\n" })?;
+        json.write_all(record.to_string().as_bytes())?;
+        count += 1;
     }
     json.write_all(b"\n]\n")?;
     csv.flush()?;

@@ -6,6 +6,7 @@ pub mod api;
 pub mod directory;
 pub mod domain;
 pub mod export;
+pub mod import;
 pub mod store;
 
 use std::future::Future;

@@ -1,12 +1,14 @@
 //! OPSI's Call for Innovations: calls open for a period, submissions against
 //! them, and the screening that lets a submission into the case library.
 
-use innolab_kit::{Error, Violations};
+use innolab_kit::domain::{Decision, DecisionFields};
+use innolab_kit::{Error, Violations, query};
 use serde::{Deserialize, Serialize};
 
 use super::check::{self, MAX_TEXT};
 use super::{
-    Date, InitiativeFields, Meta, ScreeningDecision, Stage, Status, SubmissionState, search_key,
+    Date, InitiativeFields, Meta, ScreeningDecision, Stage, Status, SubmissionState, parse_names,
+    search_key,
 };
 
 /// What a caller writes about a call.
@@ -53,6 +55,29 @@ impl CallFields {
     pub fn search_text(&self) -> String {
         search_key(&format!("{}\n{}", self.title, self.description))
     }
+}
+
+/// The search terms of a ListInnovationCalls `filter` (free text only).
+pub fn call_search(filter: &str) -> Result<Vec<String>, Error> {
+    let restrictions = query::restrictions(filter, &[])?;
+    Ok(restrictions.text.iter().map(|t| search_key(t)).collect())
+}
+
+/// The states (stored names) a ListSubmissions `filter` accepts, all when empty.
+pub fn submission_states(filter: &str) -> Result<Vec<String>, Error> {
+    let mut restrictions = query::restrictions(filter, &["state"])?;
+    if !restrictions.text.is_empty() {
+        return Err(Error::invalid(
+            "filter",
+            "submissions have no free text; filter by state",
+        ));
+    }
+    Ok(
+        parse_names("state", restrictions.take("state"), SubmissionState::parse)?
+            .into_iter()
+            .map(|s| s.as_str().to_string())
+            .collect(),
+    )
 }
 
 /// A stored call.
@@ -118,13 +143,15 @@ impl Screening {
     /// Checks who and why, and that an acceptance meets every criterion.
     pub fn validate(mut self) -> Result<Self, Error> {
         let mut v = Violations::new();
-        match check::required_text(&self.decided_by, 200) {
-            Ok(t) => self.decided_by = t,
-            Err(e) => v.add("decided_by", e),
-        }
-        match check::optional_text(&self.note, 2000) {
-            Ok(t) => self.note = t,
-            Err(e) => v.add("note", e),
+        let who = DecisionFields {
+            who: "decided_by",
+            who_required: true,
+            reason: "note",
+            reason_required: false,
+        };
+        if let Some(d) = v.merge(Decision::new(who, &self.decided_by, &self.note)) {
+            self.decided_by = d.decided_by;
+            self.note = d.reason;
         }
         if self.decision == ScreeningDecision::Accept {
             let unmet: Vec<&str> = [

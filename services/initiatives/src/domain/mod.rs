@@ -7,7 +7,7 @@ mod initiative;
 mod lifecycle;
 mod vocab;
 
-pub use call::{CallFields, InnovationCall, Screening, Submission};
+pub use call::{CallFields, InnovationCall, Screening, Submission, call_search, submission_states};
 pub use challenge::{Challenge, ChallengeFields, ChallengeQuery};
 pub use initiative::{
     Initiative, InitiativeEvent, InitiativeFields, InitiativeQuery, LocalizedText, Milestone,

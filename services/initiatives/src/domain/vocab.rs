@@ -1,25 +1,9 @@
-//! The case library's closed vocabularies (DOMAIN.md), stored by name.
+//! The case library's closed vocabularies (DOMAIN.md), stored by name; the
+//! government level and function are the kit's, shared with membership.
 
-use innolab_kit::vocabulary;
+use innolab_kit::{serde_by_name, vocabulary};
 
-/// Serialises a vocabulary by its stable name, as the database stores it.
-macro_rules! serde_by_name {
-    ($($name:ident),+) => {$(
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let text = String::deserialize(d)?;
-                $name::parse(&text).ok_or_else(|| {
-                    serde::de::Error::custom(format!("unknown {} {text:?}", stringify!($name)))
-                })
-            }
-        }
-    )+};
-}
+pub use innolab_kit::vocab::{GovernmentFunction, GovernmentLevel};
 
 vocabulary! {
     /// The six stages of the OPSI innovation lifecycle, in order.
@@ -109,50 +93,6 @@ vocabulary! {
 }
 
 vocabulary! {
-    /// Level of government (S.13 subsectors, plus international bodies).
-    pub enum GovernmentLevel {
-        /// S.1311.
-        Central => "CENTRAL",
-        /// S.1312.
-        State => "STATE",
-        /// Regional.
-        Regional => "REGIONAL",
-        /// S.1313.
-        Local => "LOCAL",
-        /// S.1314.
-        SocialSecurity => "SOCIAL_SECURITY",
-        /// EU, OECD and the like.
-        International => "INTERNATIONAL",
-    }
-}
-
-vocabulary! {
-    /// Functions of government, COFOG level I.
-    pub enum GovernmentFunction {
-        /// 01.
-        GeneralPublicServices => "GENERAL_PUBLIC_SERVICES",
-        /// 02.
-        Defence => "DEFENCE",
-        /// 03.
-        PublicOrderAndSafety => "PUBLIC_ORDER_AND_SAFETY",
-        /// 04.
-        EconomicAffairs => "ECONOMIC_AFFAIRS",
-        /// 05.
-        EnvironmentalProtection => "ENVIRONMENTAL_PROTECTION",
-        /// 06.
-        HousingAndCommunityAmenities => "HOUSING_AND_COMMUNITY_AMENITIES",
-        /// 07.
-        Health => "HEALTH",
-        /// 08.
-        RecreationCultureAndReligion => "RECREATION_CULTURE_AND_RELIGION",
-        /// 09.
-        Education => "EDUCATION",
-        /// 10.
-        SocialProtection => "SOCIAL_PROTECTION",
-    }
-}
-
-vocabulary! {
     /// Where a submission to a Call for Innovations stands.
     pub enum SubmissionState {
         /// Waiting for screening.
@@ -180,7 +120,5 @@ serde_by_name!(
     Status,
     Facet,
     Principle,
-    PartnerRole,
-    GovernmentLevel,
-    GovernmentFunction
+    PartnerRole
 );

@@ -54,8 +54,8 @@ impl Store {
             .bind(&id)
             .bind(&fields.title)
             .bind(&fields.description)
-            .bind(fields.open_date.map(|d| d.to_string()))
-            .bind(fields.close_date.map(|d| d.to_string()))
+            .bind(date_text(fields.open_date))
+            .bind(date_text(fields.close_date))
             .bind(fields.search_text())
             .bind(request_id)
             .bind(now)
@@ -118,8 +118,8 @@ impl Store {
         )
         .bind(&fields.title)
         .bind(&fields.description)
-        .bind(fields.open_date.map(|d| d.to_string()))
-        .bind(fields.close_date.map(|d| d.to_string()))
+        .bind(date_text(fields.open_date))
+        .bind(date_text(fields.close_date))
         .bind(fields.search_text())
         .bind(id)
         .execute(&mut *tx)
@@ -273,20 +273,14 @@ impl Store {
     }
 }
 
-fn stored_date(value: &str) -> Result<Option<Date>, Error> {
-    Date::parse(value, &time::format_description::well_known::Iso8601::DATE)
-        .map(Some)
-        .map_err(|e| Error::Internal(format!("stored date {value:?}: {e}")))
-}
-
 fn call(row: &AnyRow) -> Result<InnovationCall, Error> {
     Ok(InnovationCall {
         id: row.try_get("id")?,
         fields: CallFields {
             title: row.try_get("title")?,
             description: row.try_get("description")?,
-            open_date: stored_date(&row.try_get::<String, _>("open_date")?)?,
-            close_date: stored_date(&row.try_get::<String, _>("close_date")?)?,
+            open_date: date(row.try_get("open_date")?)?,
+            close_date: date(row.try_get("close_date")?)?,
         },
         meta: meta(row)?,
     })

@@ -29,10 +29,10 @@ use innolab_kit::db::{Database, EmbeddedMigration, Migrations};
 use innolab_kit::sql::Sql;
 pub(crate) use innolab_kit::sql::{and_page, and_text, paginate};
 pub(crate) use innolab_kit::store::{
-    check_etag, existing_request, from_json, json, meta, new_id, opt, retry_on_conflict, text,
-    vocab,
+    ChangeLog, bump_revision, check_etag, date, date_text, existing_request, from_json, json, meta,
+    new_id, opt, retry_on_conflict, revision, text, vocab,
 };
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Transaction};
 
 /// The schema, for both backends.
 pub const MIGRATIONS: Migrations = Migrations {
@@ -79,13 +79,14 @@ impl Store {
         Store { db }
     }
 
-    /// The change log, from `after`, as a stream of batches.
-    pub fn changes(&self, after: i64, follow: bool) -> changes::Feed {
-        changes::stream(self.db.clone(), after, follow)
-    }
-
     async fn begin(&self) -> Result<Transaction<'static, Any>, Error> {
         self.db.begin().await
+    }
+}
+
+impl ChangeLog for Store {
+    fn database(&self) -> &Database {
+        &self.db
     }
 }
 
@@ -154,12 +155,7 @@ impl Store {
         expected_revision: Option<i64>,
     ) -> Result<Transaction<'static, Any>, Error> {
         let mut tx = self.begin().await?;
-        let current: i64 = sqlx::query(&format!("SELECT revision FROM {table} WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| Error::not_found(resource))?
-            .try_get("revision")?;
+        let current = revision(&mut tx, table, id, resource).await?;
         check_etag(resource, current, expected_revision)?;
         bump_revision(
             &self.db,
@@ -173,38 +169,6 @@ impl Store {
         .await?;
         Ok(tx)
     }
-}
-
-/// Bumps the revision from `current`, logging the change; the
-/// `WHERE revision = ...` guard makes a concurrent writer lose cleanly with
-/// ABORTED (and its logged change is rolled back with it). Call it before the
-/// transaction's other writes (see the module comment).
-async fn bump_revision(
-    db: &Database,
-    tx: &mut Transaction<'static, Any>,
-    table: &str,
-    id: &str,
-    resource: &str,
-    current: i64,
-    now: i64,
-) -> Result<i64, Error> {
-    changes::record(db, tx, resource, ChangeType::Updated, current + 1, now).await?;
-    let updated = sqlx::query(&format!(
-        "UPDATE {table} SET revision = $1, update_time = $2 WHERE id = $3 AND revision = $4"
-    ))
-    .bind(current + 1)
-    .bind(now)
-    .bind(id)
-    .bind(current)
-    .execute(&mut **tx)
-    .await?;
-    if updated.rows_affected() != 1 {
-        return Err(Error::Aborted {
-            resource: resource.to_string(),
-            etag: format!("r{current}"),
-        });
-    }
-    Ok(current + 1)
 }
 
 /// Appends `AND column IN (...)` when `values` is not empty.

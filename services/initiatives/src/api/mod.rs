@@ -1,0 +1,599 @@
+//! The gRPC API: protobuf <-> domain, and nothing else. With `directory.rs`
+//! the only module of the service that knows generated types. The handlers
+//! are here; the conversions in `convert/`; the import pipeline in
+//! `crate::import` and the export's reading in `crate::export`.
+
+mod convert;
+
+use std::collections::HashSet;
+use std::pin::Pin;
+
+use innolab_kit::api::{ChangeStream, Pages, Reply, merge, reply, stream_changes};
+use innolab_kit::domain::Decision;
+use innolab_kit::page::PageTokens;
+use innolab_kit::store::ChangeLog as _;
+use innolab_kit::{Error, Violations};
+use innolab_proto::innolab::initiatives::v1 as pb;
+use pb::initiatives_service_server::InitiativesService;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{Stream, StreamExt as _};
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::directory::Directory;
+use crate::domain::{
+    self, ChallengeFields, ChallengeQuery, InitiativeFields, InitiativeQuery, Move,
+};
+use crate::export;
+use crate::import::Import;
+use crate::store::{ImportRow, NewSubmission, Start, Store};
+use convert::*;
+
+/// The InitiativesService implementation.
+#[derive(Debug, Clone)]
+pub struct InitiativesApi {
+    store: Store,
+    pages: Pages,
+    directory: Directory,
+}
+
+impl InitiativesApi {
+    /// An API over `store`, signing page tokens with `tokens`, checking
+    /// organisations in `directory`.
+    pub fn new(store: Store, tokens: PageTokens, directory: Directory) -> Self {
+        InitiativesApi {
+            store,
+            pages: Pages::new(tokens),
+            directory,
+        }
+    }
+
+    /// Checks with membership every organisation `fields` names that is not in `already`.
+    async fn require_organizations(
+        &self,
+        fields: &InitiativeFields,
+        already: &[String],
+        prefix: &str,
+    ) -> Result<(), Error> {
+        let mut known: HashSet<String> = already.iter().cloned().collect();
+        self.directory
+            .require(&fields.organizations(), &mut known)
+            .await
+            .map_err(|e| e.within(prefix))
+    }
+
+    /// Checks with membership that the organisation raising a challenge
+    /// exists, unless it is in `known`.
+    async fn require_raiser(
+        &self,
+        fields: &ChallengeFields,
+        mut known: HashSet<String>,
+    ) -> Result<(), Error> {
+        let raiser = [("raised_by".to_string(), fields.raised_by.clone())];
+        self.directory
+            .require(&raiser, &mut known)
+            .await
+            .map_err(|e| e.within("challenge"))
+    }
+
+    /// MoveInitiativeStage and ChangeInitiativeStatus: `(field, step)` is the
+    /// move the request's `field` asks for (`None` for UNSPECIFIED).
+    async fn transition(
+        &self,
+        name: &str,
+        etag: &str,
+        (field, step): (&str, Result<Option<Move>, Error>),
+        actor: &str,
+        note: &str,
+    ) -> Result<pb::Initiative, Error> {
+        let mut v = Violations::new();
+        let id = v.merge(id("name", name, "initiatives"));
+        let expected = v.merge(domain::parse_etag(etag)).flatten();
+        let parsed = v.merge(step);
+        let step = parsed.flatten();
+        if parsed.is_some() && step.is_none() {
+            v.add(field, "is required");
+        }
+        let who = v.merge(Decision::new(actor_note(true), actor, note));
+        v.finish()?;
+        let (Some(id), Some(step), Some(who)) = (id, step, who) else {
+            return Err(Error::Internal("validated fields missing".into()));
+        };
+        let stored = self
+            .store
+            .move_initiative(&id, expected, step, &who.decided_by, &who.reason)
+            .await?;
+        Ok(initiative_pb(stored))
+    }
+
+    /// Validates one import row (organisations included).
+    async fn import_row(
+        &self,
+        position: i64,
+        message: pb::ImportInitiativesRequest,
+        import_key: Option<&str>,
+        known: &mut HashSet<String>,
+    ) -> Result<ImportRow, Error> {
+        let row = import_row_in(position, message, import_key)?;
+        self.directory
+            .require(&row.fields.organizations(), known)
+            .await
+            .map_err(|e| e.within("initiative"))?;
+        Ok(row)
+    }
+}
+
+#[tonic::async_trait]
+impl InitiativesService for InitiativesApi {
+    type StreamChangesStream = ChangeStream;
+
+    async fn stream_changes(
+        &self,
+        request: Request<pb::StreamChangesRequest>,
+    ) -> Reply<Self::StreamChangesStream> {
+        let r = request.into_inner();
+        stream_changes(r.after_sequence, |after| {
+            self.store.changes(after, r.follow)
+        })
+    }
+
+    async fn create_initiative(
+        &self,
+        request: Request<pb::CreateInitiativeRequest>,
+    ) -> Reply<pb::Initiative> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let request_id = domain::request_id(&r.request_id)?;
+                let actor = Decision::new(actor_note(false), &r.actor, "")?.decided_by;
+                let initiative = r
+                    .initiative
+                    .ok_or_else(|| Error::invalid("initiative", "is required"))?;
+                let (fields, stage, status) =
+                    new_initiative(initiative).map_err(|e| e.within("initiative"))?;
+                self.require_organizations(&fields, &[], "initiative")
+                    .await?;
+                let start = Start {
+                    stage,
+                    status,
+                    actor: &actor,
+                    note: "created",
+                };
+                let stored = self
+                    .store
+                    .create_initiative(&fields, start, request_id.as_deref())
+                    .await?;
+                Ok(initiative_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn get_initiative(
+        &self,
+        request: Request<pb::GetInitiativeRequest>,
+    ) -> Reply<pb::Initiative> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let id = id("name", &r.name, "initiatives")?;
+                Ok(initiative_pb(self.store.get_initiative(&id).await?))
+            }
+            .await,
+        )
+    }
+
+    async fn list_initiatives(
+        &self,
+        request: Request<pb::ListInitiativesRequest>,
+    ) -> Reply<pb::ListInitiativesResponse> {
+        const METHOD: &str = "ListInitiatives";
+        let r = request.into_inner();
+        reply(
+            async {
+                let query = InitiativeQuery::from_filter(&r.filter)?;
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let found = self.store.list_initiatives(&query, &page).await?;
+                Ok(pb::ListInitiativesResponse {
+                    next_page_token: self.pages.next_token(METHOD, &r.filter, &found),
+                    initiatives: found.items.into_iter().map(initiative_pb).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn update_initiative(
+        &self,
+        request: Request<pb::UpdateInitiativeRequest>,
+    ) -> Reply<pb::Initiative> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let new = r
+                    .initiative
+                    .ok_or_else(|| Error::invalid("initiative", "is required"))?;
+                let id = id("initiative.name", &new.name, "initiatives")?;
+                let expected = domain::parse_etag(&new.etag).map_err(|e| e.within("initiative"))?;
+                let stored = self.store.get_initiative(&id).await?;
+                let before: Vec<String> = stored
+                    .fields
+                    .organizations()
+                    .into_iter()
+                    .map(|(_, name)| name)
+                    .collect();
+                let merged = merge_initiative(initiative_pb(stored), new, r.update_mask)?;
+                let fields = initiative_fields(merged).map_err(|e| e.within("initiative"))?;
+                self.require_organizations(&fields, &before, "initiative")
+                    .await?;
+                let stored = self.store.update_initiative(&id, expected, &fields).await?;
+                Ok(initiative_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn move_initiative_stage(
+        &self,
+        request: Request<pb::MoveInitiativeStageRequest>,
+    ) -> Reply<pb::Initiative> {
+        let r = request.into_inner();
+        let stage = stage_in("stage", r.stage).map(|s| s.map(Move::Stage));
+        reply(
+            self.transition(&r.name, &r.etag, ("stage", stage), &r.actor, &r.note)
+                .await,
+        )
+    }
+
+    async fn change_initiative_status(
+        &self,
+        request: Request<pb::ChangeInitiativeStatusRequest>,
+    ) -> Reply<pb::Initiative> {
+        let r = request.into_inner();
+        let status = status_in("status", r.status).map(|s| s.map(Move::Status));
+        reply(
+            self.transition(&r.name, &r.etag, ("status", status), &r.actor, &r.note)
+                .await,
+        )
+    }
+
+    async fn create_challenge(
+        &self,
+        request: Request<pb::CreateChallengeRequest>,
+    ) -> Reply<pb::Challenge> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let request_id = domain::request_id(&r.request_id)?;
+                let challenge = r
+                    .challenge
+                    .ok_or_else(|| Error::invalid("challenge", "is required"))?;
+                let fields = challenge_fields(challenge)
+                    .validate()
+                    .map_err(|e| e.within("challenge"))?;
+                self.require_raiser(&fields, HashSet::new()).await?;
+                let stored = self
+                    .store
+                    .create_challenge(&fields, request_id.as_deref())
+                    .await?;
+                Ok(challenge_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn get_challenge(
+        &self,
+        request: Request<pb::GetChallengeRequest>,
+    ) -> Reply<pb::Challenge> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let id = id("name", &r.name, "challenges")?;
+                Ok(challenge_pb(self.store.get_challenge(&id).await?))
+            }
+            .await,
+        )
+    }
+
+    async fn list_challenges(
+        &self,
+        request: Request<pb::ListChallengesRequest>,
+    ) -> Reply<pb::ListChallengesResponse> {
+        const METHOD: &str = "ListChallenges";
+        let r = request.into_inner();
+        reply(
+            async {
+                let query = ChallengeQuery::from_filter(&r.filter)?;
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let found = self.store.list_challenges(&query, &page).await?;
+                Ok(pb::ListChallengesResponse {
+                    next_page_token: self.pages.next_token(METHOD, &r.filter, &found),
+                    challenges: found.items.into_iter().map(challenge_pb).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn update_challenge(
+        &self,
+        request: Request<pb::UpdateChallengeRequest>,
+    ) -> Reply<pb::Challenge> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let new = r
+                    .challenge
+                    .ok_or_else(|| Error::invalid("challenge", "is required"))?;
+                let id = id("challenge.name", &new.name, "challenges")?;
+                let expected = domain::parse_etag(&new.etag).map_err(|e| e.within("challenge"))?;
+                let stored = self.store.get_challenge(&id).await?;
+                let known = HashSet::from([stored.fields.raised_by.clone()]);
+                let merged = merge(
+                    challenge_pb(stored),
+                    new,
+                    r.update_mask,
+                    CHALLENGE_WRITABLE,
+                    copy_challenge_field,
+                )?;
+                let fields = challenge_fields(merged)
+                    .validate()
+                    .map_err(|e| e.within("challenge"))?;
+                self.require_raiser(&fields, known).await?;
+                let stored = self.store.update_challenge(&id, expected, &fields).await?;
+                Ok(challenge_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn create_innovation_call(
+        &self,
+        request: Request<pb::CreateInnovationCallRequest>,
+    ) -> Reply<pb::InnovationCall> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let request_id = domain::request_id(&r.request_id)?;
+                let call = r
+                    .call
+                    .ok_or_else(|| Error::invalid("call", "is required"))?;
+                let fields = call_fields(call).map_err(|e| e.within("call"))?;
+                let stored = self
+                    .store
+                    .create_call(&fields, request_id.as_deref())
+                    .await?;
+                Ok(call_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn get_innovation_call(
+        &self,
+        request: Request<pb::GetInnovationCallRequest>,
+    ) -> Reply<pb::InnovationCall> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let id = id("name", &r.name, "calls")?;
+                Ok(call_pb(self.store.get_call(&id).await?))
+            }
+            .await,
+        )
+    }
+
+    async fn list_innovation_calls(
+        &self,
+        request: Request<pb::ListInnovationCallsRequest>,
+    ) -> Reply<pb::ListInnovationCallsResponse> {
+        const METHOD: &str = "ListInnovationCalls";
+        let r = request.into_inner();
+        reply(
+            async {
+                let text = domain::call_search(&r.filter)?;
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &r.filter)?;
+                let found = self.store.list_calls(&text, &page).await?;
+                Ok(pb::ListInnovationCallsResponse {
+                    next_page_token: self.pages.next_token(METHOD, &r.filter, &found),
+                    calls: found.items.into_iter().map(call_pb).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn update_innovation_call(
+        &self,
+        request: Request<pb::UpdateInnovationCallRequest>,
+    ) -> Reply<pb::InnovationCall> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let new = r
+                    .call
+                    .ok_or_else(|| Error::invalid("call", "is required"))?;
+                let id = id("call.name", &new.name, "calls")?;
+                let expected = domain::parse_etag(&new.etag).map_err(|e| e.within("call"))?;
+                let merged = merge(
+                    call_pb(self.store.get_call(&id).await?),
+                    new,
+                    r.update_mask,
+                    CALL_WRITABLE,
+                    copy_call_field,
+                )?;
+                let fields = call_fields(merged).map_err(|e| e.within("call"))?;
+                let stored = self.store.update_call(&id, expected, &fields).await?;
+                Ok(call_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn create_submission(
+        &self,
+        request: Request<pb::CreateSubmissionRequest>,
+    ) -> Reply<pb::Submission> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let mut v = Violations::new();
+                let call_id = v.merge(id("parent", &r.parent, "calls"));
+                let request_id = v.merge(domain::request_id(&r.request_id)).flatten();
+                let draft = v.merge(submission_in(r.submission.unwrap_or_default()));
+                v.finish()?;
+                let (Some(call_id), Some((submitted_by, (fields, stage, status)))) =
+                    (call_id, draft)
+                else {
+                    return Err(Error::Internal("validated fields missing".into()));
+                };
+                self.require_organizations(&fields, &[], "submission.initiative")
+                    .await?;
+                let new = NewSubmission {
+                    fields: &fields,
+                    stage,
+                    status,
+                    submitted_by: &submitted_by,
+                };
+                let stored = self
+                    .store
+                    .create_submission(&call_id, new, request_id.as_deref(), domain::today())
+                    .await?;
+                Ok(submission_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn get_submission(
+        &self,
+        request: Request<pb::GetSubmissionRequest>,
+    ) -> Reply<pb::Submission> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let (call_id, id) = submission_id("name", &r.name)?;
+                Ok(submission_pb(
+                    self.store.get_submission(&call_id, &id).await?,
+                ))
+            }
+            .await,
+        )
+    }
+
+    async fn list_submissions(
+        &self,
+        request: Request<pb::ListSubmissionsRequest>,
+    ) -> Reply<pb::ListSubmissionsResponse> {
+        const METHOD: &str = "ListSubmissions";
+        let r = request.into_inner();
+        reply(
+            async {
+                let call_id = id("parent", &r.parent, "calls")?;
+                let states = domain::submission_states(&r.filter)?;
+                // A page token is bound to the call as well as the filter.
+                let scope = format!("{}\n{}", r.parent, r.filter);
+                let page = self
+                    .pages
+                    .request(METHOD, r.page_size, &r.page_token, &scope)?;
+                let found = self
+                    .store
+                    .list_submissions(&call_id, &states, &page)
+                    .await?;
+                Ok(pb::ListSubmissionsResponse {
+                    next_page_token: self.pages.next_token(METHOD, &scope, &found),
+                    submissions: found.items.into_iter().map(submission_pb).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
+    async fn screen_submission(
+        &self,
+        request: Request<pb::ScreenSubmissionRequest>,
+    ) -> Reply<pb::Submission> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let mut v = Violations::new();
+                let name = v.merge(submission_id("name", &r.name));
+                let expected = v.merge(domain::parse_etag(&r.etag)).flatten();
+                let screening = v.merge(screening_in(r.screening.unwrap_or_default()));
+                v.finish()?;
+                let (Some((call_id, id)), Some(screening)) = (name, screening) else {
+                    return Err(Error::Internal("validated fields missing".into()));
+                };
+                let stored = self
+                    .store
+                    .screen_submission(&call_id, &id, expected, &screening)
+                    .await?;
+                Ok(submission_pb(stored))
+            }
+            .await,
+        )
+    }
+
+    async fn import_initiatives(
+        &self,
+        request: Request<Streaming<pb::ImportInitiativesRequest>>,
+    ) -> Reply<pb::ImportInitiativesResponse> {
+        let mut stream = request.into_inner();
+        let mut import = Import::new(self.store.clone());
+        let mut import_key: Option<String> = None;
+        let mut known: HashSet<String> = HashSet::new();
+        let mut position: i64 = 0;
+        while let Some(message) = stream.message().await? {
+            position += 1;
+            if position == 1 {
+                import_key = domain::request_id(&message.request_id)?;
+                import.by(Decision::new(actor_note(false), &message.actor, "")?.decided_by);
+            }
+            let row = self
+                .import_row(position, message, import_key.as_deref(), &mut known)
+                .await;
+            import.push(position, row).await?;
+        }
+        Ok(Response::new(import_response(import.finish().await?)))
+    }
+
+    type ExportInitiativesStream =
+        Pin<Box<dyn Stream<Item = Result<pb::ExportInitiativesResponse, Status>> + Send>>;
+
+    async fn export_initiatives(
+        &self,
+        request: Request<pb::ExportInitiativesRequest>,
+    ) -> Reply<Self::ExportInitiativesStream> {
+        let r = request.into_inner();
+        let query = InitiativeQuery::from_filter(&r.filter)?;
+        let initiatives = ReceiverStream::new(export::stream(self.store.clone(), query));
+        let stream = initiatives.map(|found| {
+            found
+                .map(|i| pb::ExportInitiativesResponse {
+                    initiative: Some(initiative_pb(i)),
+                })
+                .map_err(Status::from)
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn get_portfolio_summary(
+        &self,
+        request: Request<pb::GetPortfolioSummaryRequest>,
+    ) -> Reply<pb::PortfolioSummary> {
+        let r = request.into_inner();
+        reply(
+            async {
+                let query = InitiativeQuery::from_filter(&r.filter)?;
+                Ok(portfolio_pb(self.store.portfolio(&query).await?))
+            }
+            .await,
+        )
+    }
+}

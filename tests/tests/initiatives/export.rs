@@ -1,0 +1,83 @@
+//! The open-data export: the stream and the files.
+
+use super::*;
+
+innolab_tests::on_both_backends!(export_streams_every_match_and_writes_files,);
+
+async fn export_streams_every_match_and_writes_files(backend: Backend) {
+    use tokio_stream::StreamExt;
+    let mut w = World::new(backend).await;
+    portfolio(&mut w).await;
+    let mut quoted = w.initiative("Quoted");
+    quoted.problem = "Commas, \"quotes\"\nand lines".into();
+    quoted.links = vec!["https://example.org/a;b,c".into()];
+    w.create(quoted).await;
+    let export = |filter: &str| pb::ExportInitiativesRequest {
+        filter: filter.into(),
+    };
+    let mut stream = w
+        .client
+        .export_initiatives(export(""))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut exported = Vec::new();
+    while let Some(item) = stream.next().await {
+        exported.push(item.unwrap().initiative.unwrap());
+    }
+    assert_eq!(exported, w.list("").await);
+    let mut stream = w
+        .client
+        .export_initiatives(export("sdg = 4"))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut count = 0;
+    while let Some(item) = stream.next().await {
+        item.unwrap();
+        count += 1;
+    }
+    assert_eq!(count, 2);
+    let err = w
+        .client
+        .export_initiatives(export("colour = \"x\""))
+        .await
+        .unwrap_err();
+    assert_eq!(violations(&err), vec!["filter"]);
+
+    // The `export` command's files: one record per initiative.
+    let dir = tempfile::tempdir().unwrap();
+    let settings = innolab_kit::config::Settings::new(w.initiatives.db.settings.clone());
+    let written = innolab_initiatives::export(&settings, "", dir.path())
+        .await
+        .unwrap();
+    assert_eq!(written, 5);
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("initiatives.json")).unwrap(),
+    )
+    .unwrap();
+    let records = json.as_array().unwrap();
+    assert_eq!(records.len(), 5);
+    let names: Vec<&str> = records
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    let listed: Vec<String> = exported.iter().map(|i| i.name.clone()).collect();
+    assert_eq!(names, listed);
+    let alfa = &records[0];
+    assert_eq!(alfa["country_code"], "RO");
+    assert_eq!(alfa["sdgs"], serde_json::json!([9, 16]));
+    assert_eq!(alfa["partners"][0]["role"], "IMPLEMENTING");
+    assert_eq!(alfa["titles"][0]["language_code"], "ro");
+    assert_eq!(alfa["stage"], "IDENTIFYING_PROBLEMS");
+    let csv = std::fs::read_to_string(dir.path().join("initiatives.csv")).unwrap();
+    assert!(csv.starts_with("name,titles,summaries,problem,"));
+    assert!(csv.contains("\"Commas, \"\"quotes\"\"\nand lines\""));
+    // 1 header + 5 records, one of which spans two physical lines.
+    assert_eq!(csv.matches("\r\n").count(), 6);
+    let filtered = innolab_initiatives::export(&settings, "country_code = \"SE\"", dir.path())
+        .await
+        .unwrap();
+    assert_eq!(filtered, 1);
+    w.stop().await;
+}
