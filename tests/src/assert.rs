@@ -76,6 +76,27 @@ pub fn assert_code(status: &Status, code: Code) {
     );
 }
 
+/// The status has `code` and an ErrorInfo detail carrying `reason`.
+#[track_caller]
+pub fn assert_reason(status: &Status, code: Code, reason: &str) {
+    assert_eq!(
+        status.code(),
+        code,
+        "expected {code:?} ({reason}), got {:?}: {}",
+        status.code(),
+        status.message()
+    );
+    let info = status
+        .get_details_error_info()
+        .unwrap_or_else(|| panic!("{code:?} without ErrorInfo: {}", status.message()));
+    assert_eq!(
+        info.reason,
+        reason,
+        "ErrorInfo.reason of {}",
+        status.message()
+    );
+}
+
 /// An update mask of `paths`.
 pub fn mask(paths: &[&str]) -> Option<FieldMask> {
     Some(FieldMask {

@@ -148,4 +148,24 @@ mod tests {
         );
         assert!(resource_id("groups/a", "organizations").is_err());
     }
+
+    #[test]
+    fn countries_and_regions() {
+        assert!(country("ROU").is_err());
+        assert_eq!(nuts("RO113", "RO").unwrap(), "RO113");
+        assert_eq!(nuts("EL30", "GR").unwrap(), "EL30");
+        assert!(nuts("SE11", "RO").is_err());
+        assert!(nuts("R", "RO").is_err());
+    }
+
+    #[test]
+    fn languages_addresses_and_names() {
+        assert!(language_tag("not a tag").is_err());
+        assert!(web_uri("https://gov.ro").is_ok());
+        assert!(web_uri("ftp://gov.ro").is_err());
+        assert_eq!(resource_id("groups/abc-1", "groups").unwrap(), "abc-1");
+        assert!(resource_id("groups/", "groups").is_err());
+        assert!(resource_id("people/x", "groups").is_err());
+        assert!(resource_id("groups/a/b", "groups").is_err());
+    }
 }

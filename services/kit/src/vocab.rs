@@ -107,4 +107,23 @@ vocabulary! {
     }
 }
 
-serde_by_name!(GovernmentLevel, GovernmentFunction);
+vocabulary! {
+    /// The six stages of the OPSI innovation lifecycle, in order, as
+    /// initiatives and guidance both carry them.
+    pub enum LifecycleStage {
+        /// 1.
+        IdentifyingProblems => "IDENTIFYING_PROBLEMS",
+        /// 2.
+        GeneratingIdeas => "GENERATING_IDEAS",
+        /// 3.
+        DevelopingProposals => "DEVELOPING_PROPOSALS",
+        /// 4.
+        ImplementingProjects => "IMPLEMENTING_PROJECTS",
+        /// 5.
+        EvaluatingProjects => "EVALUATING_PROJECTS",
+        /// 6.
+        DiffusingLessons => "DIFFUSING_LESSONS",
+    }
+}
+
+serde_by_name!(GovernmentLevel, GovernmentFunction, LifecycleStage);

@@ -16,15 +16,14 @@ mod indicators;
 mod rollups;
 mod workflow;
 
-use innolab_tests::assert::{Outcome, assert_code, assert_invalid, mask};
+use innolab_tests::assert::{Outcome, assert_code, assert_invalid, assert_reason, mask};
 
 use innolab_proto::google::r#type::Date;
 use innolab_proto::innolab::impact::v1 as pb;
 use innolab_tests::{Backend, TestServer, on_both_backends};
 use pb::impact_service_client::ImpactServiceClient;
 use tonic::transport::Channel;
-use tonic::{Code, Status};
-use tonic_types::StatusExt;
+use tonic::Code;
 
 type Client = ImpactServiceClient<Channel>;
 
@@ -34,27 +33,6 @@ async fn start(backend: &Backend) -> (TestServer, Client) {
     let server = TestServer::impact(backend).await;
     let client = ImpactServiceClient::new(server.channel().await);
     (server, client)
-}
-
-/// `code`, with an ErrorInfo detail carrying `reason`.
-#[track_caller]
-fn assert_reason(status: &Status, code: Code, reason: &str) {
-    assert_eq!(
-        status.code(),
-        code,
-        "expected {code:?} ({reason}), got {:?}: {}",
-        status.code(),
-        status.message()
-    );
-    let info = status
-        .get_details_error_info()
-        .unwrap_or_else(|| panic!("{code:?} without ErrorInfo: {}", status.message()));
-    assert_eq!(
-        info.reason,
-        reason,
-        "ErrorInfo.reason of {}",
-        status.message()
-    );
 }
 
 fn date(year: i32, month: i32, day: i32) -> Date {

@@ -12,7 +12,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use innolab_tests::assert::{Outcome, assert_code, assert_invalid, mask};
+use innolab_tests::assert::{Outcome, assert_code, assert_invalid, assert_reason, mask};
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -49,27 +49,6 @@ async fn start(backend: &Backend) -> (TestServer, Client) {
     let server = TestServer::membership(backend).await;
     let client = MembershipServiceClient::new(server.channel().await);
     (server, client)
-}
-
-/// `code`, with an ErrorInfo detail carrying `reason`.
-#[track_caller]
-fn assert_reason(status: &Status, code: Code, reason: &str) {
-    assert_eq!(
-        status.code(),
-        code,
-        "expected {code:?} ({reason}), got {:?}: {}",
-        status.code(),
-        status.message()
-    );
-    let info = status
-        .get_details_error_info()
-        .unwrap_or_else(|| panic!("{code:?} without ErrorInfo: {}", status.message()));
-    assert_eq!(
-        info.reason,
-        reason,
-        "ErrorInfo.reason of {}",
-        status.message()
-    );
 }
 
 fn date(year: i32, month: i32, day: i32) -> Date {

@@ -1,4 +1,7 @@
-//! The closed vocabularies of guidance, stored by name.
+//! The closed vocabularies of guidance, stored by name; the OPSI lifecycle
+//! stage is the kit's, shared with initiatives.
+
+pub use innolab_kit::vocab::LifecycleStage;
 
 innolab_kit::vocabulary! {
     /// Kinds of guidance document.
@@ -19,24 +22,6 @@ innolab_kit::vocabulary! {
         TrainingMaterial => "TRAINING_MATERIAL",
         /// A report.
         Report => "REPORT",
-    }
-}
-
-innolab_kit::vocabulary! {
-    /// The six stages of the OPSI innovation lifecycle.
-    pub enum LifecycleStage {
-        /// Identifying problems.
-        IdentifyingProblems => "IDENTIFYING_PROBLEMS",
-        /// Generating ideas.
-        GeneratingIdeas => "GENERATING_IDEAS",
-        /// Developing proposals.
-        DevelopingProposals => "DEVELOPING_PROPOSALS",
-        /// Implementing projects.
-        ImplementingProjects => "IMPLEMENTING_PROJECTS",
-        /// Evaluating projects.
-        EvaluatingProjects => "EVALUATING_PROJECTS",
-        /// Diffusing lessons.
-        DiffusingLessons => "DIFFUSING_LESSONS",
     }
 }
 

@@ -8,10 +8,9 @@ mod convert;
 use std::collections::HashSet;
 use std::pin::Pin;
 
-use innolab_kit::api::{ChangeStream, Pages, Reply, merge, reply, stream_changes};
+use innolab_kit::api::{ChangeStream, Pages, Reply, merge, reply};
 use innolab_kit::domain::Decision;
 use innolab_kit::page::PageTokens;
-use innolab_kit::store::ChangeLog as _;
 use innolab_kit::{Error, Violations};
 use innolab_proto::innolab::initiatives::v1 as pb;
 use pb::initiatives_service_server::InitiativesService;
@@ -130,10 +129,7 @@ impl InitiativesService for InitiativesApi {
         &self,
         request: Request<pb::StreamChangesRequest>,
     ) -> Reply<Self::StreamChangesStream> {
-        let r = request.into_inner();
-        stream_changes(r.after_sequence, |after| {
-            self.store.changes(after, r.follow)
-        })
+        innolab_kit::api::changes(&self.store, request)
     }
 
     async fn create_initiative(

@@ -1,27 +1,10 @@
 //! The case library's closed vocabularies (DOMAIN.md), stored by name; the
-//! government level and function are the kit's, shared with membership.
+//! government level and function (shared with membership) and the OPSI
+//! lifecycle stage (shared with guidance) are the kit's.
 
 use innolab_kit::{serde_by_name, vocabulary};
 
-pub use innolab_kit::vocab::{GovernmentFunction, GovernmentLevel};
-
-vocabulary! {
-    /// The six stages of the OPSI innovation lifecycle, in order.
-    pub enum Stage {
-        /// 1.
-        IdentifyingProblems => "IDENTIFYING_PROBLEMS",
-        /// 2.
-        GeneratingIdeas => "GENERATING_IDEAS",
-        /// 3.
-        DevelopingProposals => "DEVELOPING_PROPOSALS",
-        /// 4.
-        ImplementingProjects => "IMPLEMENTING_PROJECTS",
-        /// 5.
-        EvaluatingProjects => "EVALUATING_PROJECTS",
-        /// 6.
-        DiffusingLessons => "DIFFUSING_LESSONS",
-    }
-}
+pub use innolab_kit::vocab::{GovernmentFunction, GovernmentLevel, LifecycleStage as Stage};
 
 vocabulary! {
     /// Status as the EU Public Sector Tech Watch reports it, plus paused and discontinued.
@@ -114,11 +97,4 @@ vocabulary! {
     }
 }
 
-serde_by_name!(
-    ScreeningDecision,
-    Stage,
-    Status,
-    Facet,
-    Principle,
-    PartnerRole
-);
+serde_by_name!(ScreeningDecision, Status, Facet, Principle, PartnerRole);

@@ -226,7 +226,7 @@ impl Store {
             .iter()
             .map(|(id, _)| format!("initiatives/{id}"))
             .collect();
-        created_all(&self.db, &mut tx, &resources, now).await?;
+        changes::record_all(&self.db, &mut tx, &resources, ChangeType::Created, 1, now).await?;
         let mut deltas = CountDeltas::default();
         for (_, row) in &new_rows {
             deltas.add(row.fields.portfolio_facts(row.stage, row.status), 1);

@@ -34,34 +34,22 @@ pub(crate) use innolab_kit::store::{
 };
 use sqlx::{Any, Transaction};
 
-/// The schema, for both backends.
+/// The schema: one list per backend, sharing all but the bulk-import terms.
 pub const MIGRATIONS: Migrations = Migrations {
     sqlite: &[
         SCHEMA[0],
         SCHEMA[1],
-        EmbeddedMigration {
-            version: 3,
-            description: "terms for bulk import",
-            sql: include_str!("../../migrations/0003_terms_bulk_sqlite.sql"),
-        },
+        innolab_kit::migration!("../../migrations/sqlite/0003_terms_bulk.sql"),
     ],
     postgres: &[
         SCHEMA[0],
         SCHEMA[1],
-        EmbeddedMigration {
-            version: 3,
-            description: "terms for bulk import",
-            sql: include_str!("../../migrations/0003_terms_bulk_postgres.sql"),
-        },
+        innolab_kit::migration!("../../migrations/postgres/0003_terms_bulk.sql"),
     ],
 };
 
 const SCHEMA: [EmbeddedMigration; 2] = [
-    EmbeddedMigration {
-        version: 1,
-        description: "initiatives",
-        sql: include_str!("../../migrations/0001_initiatives.sql"),
-    },
+    innolab_kit::migration!("../../migrations/0001_initiatives.sql"),
     innolab_kit::changes::migration(2),
 ];
 
@@ -99,46 +87,6 @@ async fn created(
     now: i64,
 ) -> Result<(), Error> {
     changes::record(db, tx, resource, ChangeType::Created, 1, now).await?;
-    Ok(())
-}
-
-/// Logs the creation of every one of `resources` (revision 1), in order, before
-/// the transaction's first write. The first goes through `changes::record`,
-/// which takes the change-log lock for the rest of the transaction (on SQLite
-/// the transaction holds the write lock already); the others follow it in
-/// multi-row INSERTs with the next sequences, so a large import costs a few
-/// statements rather than two per row.
-async fn created_all(
-    db: &Database,
-    tx: &mut Transaction<'static, Any>,
-    resources: &[String],
-    now: i64,
-) -> Result<(), Error> {
-    let Some((first, rest)) = resources.split_first() else {
-        return Ok(());
-    };
-    let mut sequence = changes::record(db, tx, first, ChangeType::Created, 1, now).await?;
-    // Three parameters per row: well under both backends' limits.
-    for chunk in rest.chunks(1000) {
-        let mut sql = Sql::new(
-            "INSERT INTO change_log (sequence, resource, change_type, revision, time) VALUES ",
-        );
-        for (i, resource) in chunk.iter().enumerate() {
-            sequence += 1;
-            if i > 0 {
-                sql.push(", ");
-            }
-            // 'CREATED' is how the kit stores `ChangeType::Created`.
-            sql.push("(")
-                .bind(sequence)
-                .push(", ")
-                .bind(resource.as_str())
-                .push(", 'CREATED', 1, ")
-                .bind(now)
-                .push(")");
-        }
-        sql.build().execute(&mut **tx).await?;
-    }
     Ok(())
 }
 

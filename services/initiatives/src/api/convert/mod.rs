@@ -13,19 +13,15 @@ pub(crate) use challenge::*;
 pub(crate) use import::*;
 pub(crate) use initiative::*;
 
-use innolab_kit::Error;
 use innolab_kit::domain::DecisionFields;
 use innolab_proto::innolab::initiatives::v1 as pb;
 
 use crate::domain::{
     self, Facet, GovernmentFunction, GovernmentLevel, PartnerRole, Principle, ScreeningDecision,
-    Stage, SubmissionState, check,
+    Stage, SubmissionState,
 };
 
-/// The id in `name`, or INVALID_ARGUMENT naming `field`.
-pub(crate) fn id(field: &str, name: &str, collection: &str) -> Result<String, Error> {
-    check::resource_id(name, collection).map_err(|e| Error::invalid(field, e))
-}
+pub(crate) use innolab_kit::api::id;
 
 /// Who made a move and why (optional), as the requests name them.
 pub(crate) fn actor_note(actor_required: bool) -> DecisionFields {
