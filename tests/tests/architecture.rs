@@ -126,13 +126,12 @@ fn stores_know_no_protobuf() {
     );
 }
 
-/// Where a service may name protobuf or gRPC types: its API layer (`api.rs`
-/// or `api/`), the crate root that mounts the routes, and initiatives'
+/// Where a service may name protobuf or gRPC types: its API layer (`api/`),
+/// the crate root that mounts the routes, and initiatives'
 /// `directory.rs` (a gRPC client of the membership service). Orchestration
 /// beside the store (an import pipeline, an upload) works on domain types.
 fn may_know_the_contract(relative: &str) -> bool {
-    relative.ends_with("/src/api.rs")
-        || relative.contains("/src/api/")
+    relative.contains("/src/api/")
         || relative.ends_with("/src/lib.rs")
         || relative == "services/initiatives/src/directory.rs"
 }

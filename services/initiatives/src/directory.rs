@@ -1,5 +1,5 @@
 //! The organisation directory: asks the membership service whether the
-//! organisations an initiative names exist. The only module besides `api.rs`
+//! organisations an initiative names exist. The only module besides `api/`
 //! that sees generated types (it is a gRPC client).
 
 use std::collections::HashSet;

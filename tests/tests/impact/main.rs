@@ -22,8 +22,8 @@ use innolab_proto::google::r#type::Date;
 use innolab_proto::innolab::impact::v1 as pb;
 use innolab_tests::{Backend, TestServer, on_both_backends};
 use pb::impact_service_client::ImpactServiceClient;
-use tonic::transport::Channel;
 use tonic::Code;
+use tonic::transport::Channel;
 
 type Client = ImpactServiceClient<Channel>;
 

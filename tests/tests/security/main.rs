@@ -1,0 +1,589 @@
+//! Gateway security over real TLS and real services: who is calling (client
+//! certificates, bearer tokens), deny by default for every method of the
+//! suite and every role, ownership checked against the data, and a
+//! production configuration that refuses to start without TLS. Certificates
+//! and keys are generated here, never committed.
+//!
+//! The authorisation matrix (every method x every role) and the checks of
+//! certificates and tokens are here, with what every module uses; ownership,
+//! configuration and limits, and the audit log have modules of their own.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use innolab_gateway::security::{self, Security};
+use innolab_proto::innolab::initiatives::v1 as ini;
+use innolab_proto::innolab::membership::v1 as mb;
+use innolab_tests::fixtures::organization;
+use innolab_tests::{Backend, Suite};
+use prost_reflect::DescriptorPool;
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, PKCS_ECDSA_P256_SHA256,
+    SanType,
+};
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tonic::{Code, Request, Status};
+use tonic_types::StatusExt;
+
+mod audit;
+mod configuration;
+mod ownership;
+
+/// A certificate authority that signs server and client certificates.
+struct Ca {
+    issuer: Issuer<'static, KeyPair>,
+    pem: String,
+}
+
+impl Ca {
+    fn new(name: &str) -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let pem = params.self_signed(&key).unwrap().pem();
+        Ca {
+            issuer: Issuer::new(params, key),
+            pem,
+        }
+    }
+
+    /// (certificate PEM, key PEM) for `names` (DNS) and SAN URIs `uris`.
+    fn sign(&self, names: &[&str], uris: &[&str]) -> (String, String) {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        for uri in uris {
+            params
+                .subject_alt_names
+                .push(SanType::URI((*uri).try_into().unwrap()));
+        }
+        params.distinguished_name.push(DnType::CommonName, "client");
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+}
+
+/// An ES256 signing key and its JWKS.
+struct Signer {
+    key: jsonwebtoken::EncodingKey,
+    jwks: String,
+}
+
+impl Signer {
+    fn new(kid: &str) -> Signer {
+        let pair = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+        let raw = pair.public_key_raw();
+        let (x, y) = (&raw[1..33], &raw[33..65]);
+        let jwks = serde_json::json!({"keys": [{
+            "kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256", "use": "sig",
+            "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
+        }]})
+        .to_string();
+        Signer {
+            key: jsonwebtoken::EncodingKey::from_ec_der(&pair.serialize_der()),
+            jwks,
+        }
+    }
+
+    fn token(&self, kid: &str, sub: &str, audience: &str, expires_in: i64) -> String {
+        self.token_with(
+            kid,
+            sub,
+            audience,
+            |now| serde_json::json!({"iat": now, "exp": now + expires_in}),
+        )
+    }
+
+    /// A token whose time claims `times(now)` gives (`iat`, `nbf`, `exp`).
+    fn token_with(
+        &self,
+        kid: &str,
+        sub: &str,
+        audience: &str,
+        times: impl Fn(i64) -> serde_json::Value,
+    ) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(kid.into());
+        let mut claims = serde_json::json!({
+            "sub": sub, "iss": "https://sso.example.gov", "aud": audience,
+        });
+        claims
+            .as_object_mut()
+            .unwrap()
+            .extend(times(now).as_object().unwrap().clone());
+        jsonwebtoken::encode(&header, &claims, &self.key).unwrap()
+    }
+}
+
+const EDITOR: &str = "RO/GOV/111/editor-app";
+const READER: &str = "RO/GOV/222/reader-app";
+const REVIEWER: &str = "RO/GOV/333/reviewer-app";
+const ADMIN: &str = "RO/GOV/000/admin-app";
+const UNLISTED: &str = "RO/GOV/999/unknown-app";
+
+/// Everything a secured suite needs, written into `dir`.
+struct Setup {
+    ca: Ca,
+    signer: Signer,
+    vars: HashMap<String, String>,
+}
+
+/// The shipped example table's roles, with this test's clients.
+fn access_table(editor_org: &str) -> String {
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/k8s/overlays/prod/access.toml"
+    ))
+    .unwrap();
+    let roles = example.split("# Examples").next().unwrap();
+    format!(
+        "{roles}\n\
+         [[clients]]\nid = \"{ADMIN}\"\nroles = [\"lab_admin\"]\n\
+         [[clients]]\nid = \"{READER}\"\nroles = [\"reader\"]\n\
+         [[clients]]\nid = \"{REVIEWER}\"\nroles = [\"reviewer\"]\n\
+         [[clients]]\nid = \"{EDITOR}\"\norganization = \"{editor_org}\"\nroles = [\"member_editor\"]\n"
+    )
+}
+
+fn setup(dir: &Path, editor_org: &str) -> Setup {
+    let ca = Ca::new("innolab test CA");
+    let (cert, key) = ca.sign(&["localhost"], &[]);
+    let signer = Signer::new("k1");
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let vars = HashMap::from([
+        ("INNOLAB_ENVIRONMENT".to_string(), "production".to_string()),
+        ("INNOLAB_TLS_CERT_FILE".into(), write("server.pem", &cert)),
+        ("INNOLAB_TLS_KEY_FILE".into(), write("server.key", &key)),
+        (
+            "INNOLAB_TLS_CLIENT_CA_FILE".into(),
+            write("ca.pem", &ca.pem),
+        ),
+        (
+            "INNOLAB_JWT_JWKS_FILE".into(),
+            write("jwks.json", &signer.jwks),
+        ),
+        (
+            "INNOLAB_JWT_ISSUER".into(),
+            "https://sso.example.gov".into(),
+        ),
+        ("INNOLAB_JWT_AUDIENCE".into(), "innolab".into()),
+        ("INNOLAB_JWT_LEEWAY_SECONDS".into(), "5".into()),
+        (
+            "INNOLAB_ACCESS_FILE".into(),
+            write("access.toml", &access_table(editor_org)),
+        ),
+        (
+            "INNOLAB_AUDIT_DATABASE_URL".into(),
+            format!("sqlite://{}/audit.db", dir.display()),
+        ),
+    ]);
+    Setup { ca, signer, vars }
+}
+
+fn security_of(vars: &HashMap<String, String>) -> Result<Security, String> {
+    security::from_vars(|name| vars.get(name).cloned()).map_err(|e| e.to_string())
+}
+
+/// A TLS channel to the gateway, with a client certificate or none.
+async fn connect(
+    suite: &Suite,
+    ca_pem: &str,
+    client: Option<(String, String)>,
+) -> Result<Channel, String> {
+    let mut tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(ca_pem))
+        .domain_name("localhost");
+    if let Some((cert, key)) = client {
+        tls = tls.identity(Identity::from_pem(cert, key));
+    }
+    let channel = Channel::from_shared(format!("https://{}", suite.gateway))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    // Health is open to everyone: wait until the gateway sees its services.
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+    for service in innolab_tests::UPSTREAMS {
+        let mut serving = false;
+        for _ in 0..600 {
+            match health
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: service.into(),
+                })
+                .await
+            {
+                Ok(r) if r.get_ref().status == 1 => {
+                    serving = true;
+                    break;
+                }
+                Ok(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(e) => return Err(format!("{e:?}")),
+            }
+        }
+        if !serving {
+            return Err(format!("the gateway does not see {service} SERVING"));
+        }
+    }
+    if let Ok(r) = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        && r.get_ref().status == 1
+    {
+        return Ok(channel);
+    }
+    Err("the gateway did not become SERVING".into())
+}
+
+fn with_token<T>(message: T, token: Option<&str>) -> Request<T> {
+    let mut request = Request::new(message);
+    if let Some(token) = token {
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    }
+    request
+}
+
+/// Passes bytes through unchanged: an empty message is valid for any method.
+#[derive(Debug, Clone, Default)]
+struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+    fn decoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+}
+
+impl Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = Status;
+    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        use bytes::BufMut;
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = Status;
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Status> {
+        use bytes::Buf;
+        let mut out = vec![0; src.remaining()];
+        src.copy_to_slice(&mut out);
+        Ok(Some(out))
+    }
+}
+
+/// Calls `method` with an empty message; the status code (OK when the call
+/// or the stream's first message succeeds).
+async fn call(
+    channel: &Channel,
+    method: &str,
+    streaming_in: bool,
+    streaming_out: bool,
+    token: Option<&str>,
+) -> Code {
+    let mut grpc = tonic::client::Grpc::new(channel.clone());
+    grpc.ready().await.unwrap();
+    let path = http::uri::PathAndQuery::try_from(format!("/{method}")).unwrap();
+    let outcome = match (streaming_in, streaming_out) {
+        (false, false) => grpc
+            .unary(with_token(Vec::new(), token), path, RawCodec)
+            .await
+            .map(|_| ()),
+        (false, true) => match grpc
+            .server_streaming(with_token(Vec::new(), token), path, RawCodec)
+            .await
+        {
+            Ok(response) => response.into_inner().message().await.map(|_| ()),
+            Err(status) => Err(status),
+        },
+        (true, false) => grpc
+            .client_streaming(
+                with_token(tokio_stream::iter(Vec::<Vec<u8>>::new()), token),
+                path,
+                RawCodec,
+            )
+            .await
+            .map(|_| ()),
+        (true, true) => Ok(()),
+    };
+    match outcome {
+        Ok(()) => Code::Ok,
+        Err(status) => status.code(),
+    }
+}
+
+/// What a reader may call, by method name, written out independently of
+/// the table's patterns.
+fn reader_may(name: &str) -> bool {
+    [
+        "Get",
+        "List",
+        "Search",
+        "Summarize",
+        "Export",
+        "Download",
+        "Render",
+        "Compare",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p))
+        || name == "StreamChanges"
+}
+
+fn reviewer_may(full: &str) -> bool {
+    full == "innolab.impact.v1.ImpactService/ReviewAssessment"
+        || full == "innolab.initiatives.v1.InitiativesService/ScreenSubmission"
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_method_is_closed_to_every_role_that_was_not_granted_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = setup(dir.path(), "organizations/editor-org");
+    let suite = Suite::start_with(&Backend::Sqlite, security_of(&s.vars).unwrap()).await;
+    let (cert, key) = s.ca.sign(&[], &["xroad:RO/GOV/0/anyone"]);
+    let channel = connect(&suite, &s.ca.pem, Some((cert, key))).await.unwrap();
+    // The certificate's client is not in the table; tokens name the roles below
+    // (a token is only read when no certificate is presented).
+    let token_channel = connect(&suite, &s.ca.pem, None).await.unwrap();
+    let tokens: Vec<(&str, Option<String>)> = vec![
+        ("no identity", None),
+        ("admin", Some(s.signer.token("k1", ADMIN, "innolab", 300))),
+        ("reader", Some(s.signer.token("k1", READER, "innolab", 300))),
+        (
+            "reviewer",
+            Some(s.signer.token("k1", REVIEWER, "innolab", 300)),
+        ),
+        (
+            "member editor",
+            Some(s.signer.token("k1", EDITOR, "innolab", 300)),
+        ),
+        (
+            "unlisted",
+            Some(s.signer.token("k1", UNLISTED, "innolab", 300)),
+        ),
+    ];
+
+    let pool = DescriptorPool::decode(innolab_proto::FILE_DESCRIPTOR_SET).unwrap();
+    let mut methods = 0;
+    for service in pool
+        .services()
+        .filter(|s| s.full_name().starts_with("innolab."))
+    {
+        for method in service.methods() {
+            methods += 1;
+            let full = format!("{}/{}", service.full_name(), method.name());
+            let (cin, cout) = (method.is_client_streaming(), method.is_server_streaming());
+            for (who, token) in &tokens {
+                let code = call(&token_channel, &full, cin, cout, token.as_deref()).await;
+                let denied = matches!(code, Code::PermissionDenied | Code::Unauthenticated);
+                let expected_denied = match *who {
+                    "no identity" => {
+                        assert_eq!(code, Code::Unauthenticated, "{who} {full}");
+                        true
+                    }
+                    "admin" => false,
+                    "reader" => !reader_may(method.name()),
+                    "reviewer" => !reviewer_may(&full),
+                    // Empty requests name no organisation of the editor's: every
+                    // write is refused by the ownership check, and nothing else
+                    // is granted to the role.
+                    "member editor" => true,
+                    _ => true,
+                };
+                assert_eq!(denied, expected_denied, "{who} calling {full}: {code:?}");
+            }
+            // A certificate of a client the table does not list.
+            let code = call(&channel, &full, cin, cout, None).await;
+            assert_eq!(
+                code,
+                Code::PermissionDenied,
+                "unlisted certificate calling {full}"
+            );
+        }
+    }
+    assert!(methods > 80, "only {methods} methods found");
+    suite.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificates_and_tokens_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = setup(dir.path(), "organizations/editor-org");
+    let probe_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    s.vars.insert(
+        "INNOLAB_PROBE_ADDR".into(),
+        format!("127.0.0.1:{probe_port}"),
+    );
+    let suite = Suite::start_with(&Backend::Sqlite, security_of(&s.vars).unwrap()).await;
+    // Kubernetes probes cannot speak TLS: health alone answers in plaintext
+    // on the probe port, and nothing else does.
+    let probe = Channel::from_shared(format!("http://127.0.0.1:{probe_port}"))
+        .unwrap()
+        .connect_lazy();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(probe.clone());
+    let mut serving = false;
+    for _ in 0..200 {
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .map(|r| r.into_inner().status);
+        if status.ok() == Some(1) {
+            serving = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(serving, "the probe port reports readiness");
+    let status = mb::membership_service_client::MembershipServiceClient::new(probe)
+        .list_organizations(mb::ListOrganizationsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        status.code(),
+        Code::Unimplemented,
+        "the probe port serves health only"
+    );
+    let list = |token: Option<String>| {
+        with_token(mb::ListOrganizationsRequest::default(), token.as_deref())
+    };
+
+    // A reader's certificate (SAN URI xroad:...): reads pass, writes do not.
+    let (cert, key) = s.ca.sign(&[], &[&format!("xroad:{READER}")]);
+    let channel = connect(&suite, &s.ca.pem, Some((cert, key))).await.unwrap();
+    let mut client = mb::membership_service_client::MembershipServiceClient::new(channel);
+    client.list_organizations(list(None)).await.unwrap();
+    let status = client
+        .create_organization(mb::CreateOrganizationRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+
+    // A certificate from a CA the gateway does not trust: no call gets through.
+    let stranger = Ca::new("someone else's CA");
+    let (cert, key) = stranger.sign(&[], &[&format!("xroad:{ADMIN}")]);
+    match connect(&suite, &s.ca.pem, Some((cert, key))).await {
+        Err(_) => {}
+        Ok(channel) => {
+            let outcome = mb::membership_service_client::MembershipServiceClient::new(channel)
+                .list_organizations(list(None))
+                .await;
+            assert!(
+                outcome.is_err(),
+                "a certificate of an unknown CA was accepted"
+            );
+        }
+    }
+
+    // Tokens: valid, expired, wrong audience, signed by a key it does not
+    // trust, not yet valid, issued in the future, without an expiry.
+    let channel = connect(&suite, &s.ca.pem, None).await.unwrap();
+    let mut client = mb::membership_service_client::MembershipServiceClient::new(channel);
+    let valid = s.signer.token("k1", READER, "innolab", 300);
+    client.list_organizations(list(Some(valid))).await.unwrap();
+    // Within the configured leeway (5 s) for clock skew, times are accepted.
+    let skewed = s.signer.token_with(
+        "k1",
+        READER,
+        "innolab",
+        |now| serde_json::json!({"iat": now + 2, "nbf": now + 2, "exp": now + 300}),
+    );
+    client.list_organizations(list(Some(skewed))).await.unwrap();
+    let impostor = Signer::new("k1");
+    for (why, token) in [
+        ("expired", s.signer.token("k1", READER, "innolab", -60)),
+        (
+            "wrong audience",
+            s.signer.token("k1", READER, "another-api", 300),
+        ),
+        ("wrong key", impostor.token("k1", READER, "innolab", 300)),
+        (
+            "unknown key id",
+            s.signer.token("k9", READER, "innolab", 300),
+        ),
+        ("not a token", "not-a-jwt".into()),
+        (
+            "not valid for an hour (nbf)",
+            s.signer.token_with(
+                "k1",
+                READER,
+                "innolab",
+                |now| serde_json::json!({"iat": now, "nbf": now + 3600, "exp": now + 7200}),
+            ),
+        ),
+        (
+            "issued an hour from now (iat)",
+            s.signer.token_with(
+                "k1",
+                READER,
+                "innolab",
+                |now| serde_json::json!({"iat": now + 3600, "exp": now + 7200}),
+            ),
+        ),
+        (
+            "no expiry (exp)",
+            s.signer.token_with(
+                "k1",
+                READER,
+                "innolab",
+                |now| serde_json::json!({"iat": now}),
+            ),
+        ),
+    ] {
+        let status = client
+            .list_organizations(list(Some(token)))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{why}: {status:?}");
+    }
+    let status = client.list_organizations(list(None)).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+
+    // x-user-id and x-issue never grant anything.
+    let mut request = list(None);
+    request
+        .metadata_mut()
+        .insert("x-user-id", "admin".parse().unwrap());
+    request
+        .metadata_mut()
+        .insert("x-issue", "CASE-1".parse().unwrap());
+    let status = client.list_organizations(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    suite.stop().await;
+}
