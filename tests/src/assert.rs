@@ -97,6 +97,11 @@ pub fn assert_reason(status: &Status, code: Code, reason: &str) {
     );
 }
 
+/// A calendar date of the contract.
+pub fn date(year: i32, month: i32, day: i32) -> innolab_proto::google::r#type::Date {
+    innolab_proto::google::r#type::Date { year, month, day }
+}
+
 /// An update mask of `paths`.
 pub fn mask(paths: &[&str]) -> Option<FieldMask> {
     Some(FieldMask {

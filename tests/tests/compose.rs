@@ -4,9 +4,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use innolab_tests::assert::Outcome;
+use innolab_tests::assert::{Outcome, date};
 
-use innolab_proto::google::r#type::Date;
 use innolab_proto::innolab::gateway::v1 as gw;
 use innolab_proto::innolab::guidance::v1 as gd;
 use innolab_proto::innolab::impact::v1 as im;
@@ -19,10 +18,6 @@ use tonic::transport::Channel;
 use tonic_types::StatusExt;
 
 type Gateway = gw::gateway_service_client::GatewayServiceClient<Channel>;
-
-fn date(year: i32, month: i32, day: i32) -> Option<Date> {
-    Some(Date { year, month, day })
-}
 
 /// What the scenario stored, by resource name.
 struct World {
@@ -304,14 +299,14 @@ async fn world(suite: &Suite) -> World {
                 direction: im::Direction::LowerIsBetter as i32,
                 baseline: Some(im::Point {
                     value: 60.0,
-                    date: date(2024, 1, 1),
+                    date: Some(date(2024, 1, 1)),
                 }),
                 target: Some(im::Point {
                     value: 30.0,
-                    date: date(2025, 1, 1),
+                    date: Some(date(2025, 1, 1)),
                 }),
                 measurements: vec![im::Measurement {
-                    date: date(2025, 1, 1),
+                    date: Some(date(2025, 1, 1)),
                     value: 28.0,
                     source: "Permit register".into(),
                     note: String::new(),
@@ -327,7 +322,7 @@ async fn world(suite: &Suite) -> World {
             capacity_assessment: Some(im::CapacityAssessment {
                 subject: ministry.clone(),
                 round: "2025".into(),
-                assess_date: date(2025, 6, 1),
+                assess_date: Some(date(2025, 6, 1)),
                 purpose: levels3(2),
                 potential: levels3(2),
                 capacity: levels3(2),

@@ -13,13 +13,12 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use innolab_tests::assert::Outcome;
+use innolab_tests::assert::{Outcome, date};
 use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use innolab_proto::google::r#type::Date;
 use innolab_proto::innolab::gateway::v1 as gw;
 use innolab_proto::innolab::guidance::v1 as gd;
 use innolab_proto::innolab::impact::v1 as im;
@@ -242,10 +241,6 @@ async fn drop_schemas(backend: &Backend, run: &str) {
         }
         pool.close().await;
     }
-}
-
-fn date(year: i32, month: i32, day: i32) -> Option<Date> {
-    Some(Date { year, month, day })
 }
 
 /// Records made by the scenario, one per service.
@@ -527,14 +522,14 @@ async fn whole_scenario(dir: &std::path::Path, db: &dyn Fn(&str) -> Vec<(&'stati
                 direction: im::Direction::HigherIsBetter as i32,
                 baseline: Some(im::Point {
                     value: 40.0,
-                    date: date(2020, 1, 1),
+                    date: Some(date(2020, 1, 1)),
                 }),
                 target: Some(im::Point {
                     value: 90.0,
-                    date: date(2024, 1, 1),
+                    date: Some(date(2024, 1, 1)),
                 }),
                 measurements: vec![im::Measurement {
-                    date: date(2023, 1, 1),
+                    date: Some(date(2023, 1, 1)),
                     value: 92.0,
                     source: "Statistics".into(),
                     note: String::new(),

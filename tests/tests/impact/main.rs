@@ -16,7 +16,7 @@ mod indicators;
 mod rollups;
 mod workflow;
 
-use innolab_tests::assert::{Outcome, assert_code, assert_invalid, assert_reason, mask};
+use innolab_tests::assert::{Outcome, assert_code, assert_invalid, assert_reason, date, mask};
 
 use innolab_proto::google::r#type::Date;
 use innolab_proto::innolab::impact::v1 as pb;
@@ -33,10 +33,6 @@ async fn start(backend: &Backend) -> (TestServer, Client) {
     let server = TestServer::impact(backend).await;
     let client = ImpactServiceClient::new(server.channel().await);
     (server, client)
-}
-
-fn date(year: i32, month: i32, day: i32) -> Date {
-    Date { year, month, day }
 }
 
 fn rated(rating: i32, rationale: &str) -> Option<pb::CriterionRating> {

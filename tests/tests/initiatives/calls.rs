@@ -11,7 +11,7 @@ innolab_tests::on_both_backends!(
 
 async fn accepted_submission_enters_the_case_library(backend: Backend) {
     let mut w = World::new(backend).await;
-    let call = create_call(&mut w, date(2020, 1, 1), date(2999, 12, 31)).await;
+    let call = create_call(&mut w, Some(date(2020, 1, 1)), Some(date(2999, 12, 31))).await;
     assert!(call.name.starts_with("calls/"));
     let mut draft = full(&w);
     draft.stage = pb::InitiativeStage::EvaluatingProjects as i32;
@@ -103,14 +103,14 @@ async fn accepted_submission_enters_the_case_library(backend: Backend) {
 
 async fn submissions_outside_the_open_period_are_refused(backend: Backend) {
     let mut w = World::new(backend).await;
-    let closed = create_call(&mut w, date(2020, 1, 1), date(2020, 12, 31)).await;
+    let closed = create_call(&mut w, Some(date(2020, 1, 1)), Some(date(2020, 12, 31))).await;
     let err = w
         .submit(&closed.name, w.initiative("Too late"))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
     assert_eq!(reason(&err), "CALL_NOT_OPEN");
-    let future = create_call(&mut w, date(2999, 1, 1), date(2999, 12, 31)).await;
+    let future = create_call(&mut w, Some(date(2999, 1, 1)), Some(date(2999, 12, 31))).await;
     let err = w
         .submit(&future.name, w.initiative("Too early"))
         .await
@@ -133,7 +133,7 @@ async fn submissions_outside_the_open_period_are_refused(backend: Backend) {
 
 async fn updating_a_call_reopens_it_and_checks_everything(backend: Backend) {
     let mut w = World::new(backend).await;
-    let call = create_call(&mut w, date(2020, 1, 1), date(2020, 12, 31)).await;
+    let call = create_call(&mut w, Some(date(2020, 1, 1)), Some(date(2020, 12, 31))).await;
     let late = w
         .submit(&call.name, w.initiative("Late"))
         .await
@@ -153,10 +153,14 @@ async fn updating_a_call_reopens_it_and_checks_everything(backend: Backend) {
     // Extending the close date reopens the call; only masked fields change.
     let extended = w
         .client
-        .update_innovation_call(update(&call.etag, date(2999, 12, 31), &["close_date"]))
+        .update_innovation_call(update(
+            &call.etag,
+            Some(date(2999, 12, 31)),
+            &["close_date"],
+        ))
         .await
         .accepted("extend");
-    assert_eq!(extended.close_date, date(2999, 12, 31));
+    assert_eq!(extended.close_date, Some(date(2999, 12, 31)));
     assert_eq!(extended.open_date, call.open_date);
     assert_eq!(extended.title, call.title);
     assert_ne!(extended.etag, call.etag);
@@ -165,17 +169,21 @@ async fn updating_a_call_reopens_it_and_checks_everything(backend: Backend) {
     // The stale etag is refused and changes nothing.
     let err = w
         .client
-        .update_innovation_call(update(&call.etag, date(2020, 6, 30), &["close_date"]))
+        .update_innovation_call(update(&call.etag, Some(date(2020, 6, 30)), &["close_date"]))
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Aborted, "{err:?}");
     // Closing it again refuses later submissions and keeps the earlier one.
     let closed = w
         .client
-        .update_innovation_call(update(&extended.etag, date(2020, 6, 30), &["close_date"]))
+        .update_innovation_call(update(
+            &extended.etag,
+            Some(date(2020, 6, 30)),
+            &["close_date"],
+        ))
         .await
         .accepted("close");
-    assert_eq!(closed.close_date, date(2020, 6, 30));
+    assert_eq!(closed.close_date, Some(date(2020, 6, 30)));
     let err = w
         .submit(&call.name, w.initiative("Too late"))
         .await
@@ -203,7 +211,7 @@ async fn updating_a_call_reopens_it_and_checks_everything(backend: Backend) {
     untitled.call.as_mut().unwrap().title = String::new();
     for (request, field) in [
         (
-            update("", date(2019, 12, 31), &["close_date"]),
+            update("", Some(date(2019, 12, 31)), &["close_date"]),
             "call.close_date",
         ),
         (update("", None, &["close_date"]), "call.close_date"),
@@ -239,8 +247,8 @@ async fn call_submission_and_screening_rules(backend: Backend) {
         .client
         .create_innovation_call(pb::CreateInnovationCallRequest {
             call: Some(pb::InnovationCall {
-                open_date: date(2026, 5, 1),
-                close_date: date(2026, 4, 30),
+                open_date: Some(date(2026, 5, 1)),
+                close_date: Some(date(2026, 4, 30)),
                 ..Default::default()
             }),
             request_id: String::new(),
@@ -260,7 +268,7 @@ async fn call_submission_and_screening_rules(backend: Backend) {
         .await
         .unwrap_err();
     assert_eq!(violations(&err), vec!["call.close_date", "call.open_date"]);
-    let call = create_call(&mut w, date(2020, 1, 1), date(2999, 12, 31)).await;
+    let call = create_call(&mut w, Some(date(2020, 1, 1)), Some(date(2999, 12, 31))).await;
     // Submissions are validated like initiatives, organisations included.
     let err = w
         .client

@@ -15,7 +15,7 @@ use innolab_proto::google::r#type::Date;
 use innolab_proto::innolab::common::v1::{Change, ChangeType};
 use innolab_proto::innolab::initiatives::v1 as pb;
 use innolab_tests::Backend;
-use innolab_tests::assert::{assert_code, mask};
+use innolab_tests::assert::{assert_code, date, mask};
 use tonic::Code;
 
 use super::{Client, World};
@@ -183,10 +183,6 @@ async fn read_all(client: &mut Client, after: i64) -> Vec<Change> {
         out.push(change);
     }
     out
-}
-
-fn date(year: i32, month: i32, day: i32) -> Date {
-    Date { year, month, day }
 }
 
 /// (resource, type, revision) of each change, after checking the sequences

@@ -35,7 +35,7 @@ async fn initiative_round_trip_with_every_field(backend: Backend) {
         created.partners[0].role,
         pb::PartnerRole::Implementing as i32
     );
-    assert_eq!(created.milestones[0].done_date, date(2024, 8, 20));
+    assert_eq!(created.milestones[0].done_date, Some(date(2024, 8, 20)));
     assert_eq!(created.etag, "r1");
     assert_eq!(created.timeline.len(), 1);
     assert_eq!(created.timeline[0].actor, "Ana Popescu");
@@ -93,8 +93,8 @@ async fn bad_input_names_every_field_and_stores_nothing(backend: Backend) {
             role: 0,
         }],
         country_code: "XX".into(),
-        start_date: date(2025, 1, 1),
-        end_date: date(2024, 12, 31),
+        start_date: Some(date(2025, 1, 1)),
+        end_date: Some(date(2024, 12, 31)),
         tags: vec![String::new()],
         sdgs: vec![0, 18],
         principles: vec![0],
@@ -102,7 +102,7 @@ async fn bad_input_names_every_field_and_stores_nothing(backend: Backend) {
         recognition: vec![String::new()],
         milestones: vec![pb::Milestone {
             title: String::new(),
-            due_date: date(2024, 2, 30),
+            due_date: Some(date(2024, 2, 30)),
             done_date: None,
         }],
         ..Default::default()
@@ -132,8 +132,8 @@ async fn bad_input_names_every_field_and_stores_nothing(backend: Backend) {
     );
     // Each alone, to show the end date and NUTS rules by themselves.
     let mut dates = w.initiative("Dates");
-    dates.start_date = date(2025, 1, 2);
-    dates.end_date = date(2025, 1, 1);
+    dates.start_date = Some(date(2025, 1, 2));
+    dates.end_date = Some(date(2025, 1, 1));
     assert_eq!(
         violations(&w.try_create(dates).await.unwrap_err()),
         vec!["initiative.end_date"]

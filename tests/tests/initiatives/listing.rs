@@ -305,7 +305,7 @@ async fn portfolio_summary_counts_by_dimension(backend: Backend) {
     w.import("summary-import", vec![w.initiative("Imported")])
         .await
         .unwrap();
-    let call = create_call(&mut w, date(2020, 1, 1), date(2999, 1, 1)).await;
+    let call = create_call(&mut w, Some(date(2020, 1, 1)), Some(date(2999, 1, 1))).await;
     let mut draft = w.initiative("Accepted");
     draft.sdgs = vec![5];
     let sub = w.submit(&call.name, draft).await.unwrap();

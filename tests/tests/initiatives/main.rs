@@ -15,7 +15,7 @@
 use innolab_proto::google::r#type::Date;
 use innolab_proto::innolab::initiatives::v1 as pb;
 use innolab_proto::innolab::membership::v1 as mpb;
-use innolab_tests::assert::{Outcome, assert_code, mask, violated_fields};
+use innolab_tests::assert::{Outcome, assert_code, date, mask, violated_fields};
 use innolab_tests::fixtures::{import_messages, organization};
 use innolab_tests::{Backend, TestServer};
 use mpb::membership_service_client::MembershipServiceClient;
@@ -214,10 +214,6 @@ fn text(language: &str, text: &str) -> pb::LocalizedText {
     }
 }
 
-fn date(year: i32, month: i32, day: i32) -> Option<Date> {
-    Some(Date { year, month, day })
-}
-
 /// The field paths of an INVALID_ARGUMENT, sorted.
 fn violations(status: &Status) -> Vec<String> {
     assert_code(status, Code::InvalidArgument);
@@ -253,8 +249,8 @@ fn full(world: &World) -> pb::Initiative {
         nuts_code: "RO321".into(),
         government_level: pb::GovernmentLevel::Central as i32,
         sector: pb::GovernmentFunction::GeneralPublicServices as i32,
-        start_date: date(2024, 3, 1),
-        end_date: date(2026, 2, 28),
+        start_date: Some(date(2024, 3, 1)),
+        end_date: Some(date(2026, 2, 28)),
         tags: vec!["Digital-Identity".into(), "e-government".into()],
         sdgs: vec![16, 9],
         principles: vec![
@@ -268,8 +264,8 @@ fn full(world: &World) -> pb::Initiative {
         recognition: vec!["OPSI case study 2025".into()],
         milestones: vec![pb::Milestone {
             title: "Pilot in Cluj".into(),
-            due_date: date(2024, 9, 1),
-            done_date: date(2024, 8, 20),
+            due_date: Some(date(2024, 9, 1)),
+            done_date: Some(date(2024, 8, 20)),
         }],
         ..Default::default()
     }

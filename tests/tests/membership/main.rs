@@ -12,7 +12,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use innolab_tests::assert::{Outcome, assert_code, assert_invalid, assert_reason, mask};
+use innolab_tests::assert::{Outcome, assert_code, assert_invalid, assert_reason, date, mask};
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -49,10 +49,6 @@ async fn start(backend: &Backend) -> (TestServer, Client) {
     let server = TestServer::membership(backend).await;
     let client = MembershipServiceClient::new(server.channel().await);
     (server, client)
-}
-
-fn date(year: i32, month: i32, day: i32) -> Date {
-    Date { year, month, day }
 }
 
 /// Today in UTC (the service's "today"), from the system clock.
