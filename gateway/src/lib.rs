@@ -153,9 +153,13 @@ pub async fn serve(
         Some(database) => Some(audit::open(database).await?),
         None => None,
     };
-    let recorder = audit_store
-        .clone()
-        .map(|store| audit::Recorder::start(store, settings.security.audit_signing.clone()));
+    let recorder = audit_store.clone().map(|store| {
+        audit::Recorder::start(
+            store,
+            settings.security.audit_signing.clone(),
+            settings.security.audit_strict,
+        )
+    });
     let mut channels = Vec::new();
     let mut logs = Vec::new();
     let mut by_service = std::collections::HashMap::new();

@@ -112,6 +112,137 @@ const STREAM_BUFFER_FRAMES: usize = 32;
 /// for the ownership check).
 const OWNED_REQUEST_LIMIT: usize = 4 * 1024 * 1024;
 
+/// How a write ended, as the audit log names it.
+struct Outcome {
+    json: bool,
+    http_ok: bool,
+    /// A trailers-only answer's status (or a JSON refusal's).
+    header_code: Option<String>,
+    /// The status in the trailers; `None` when the answer was dropped first.
+    trailer_code: Option<String>,
+}
+
+impl Outcome {
+    /// Fills in `entry`'s outcome, resource and hashes from the request's and
+    /// the response's (hash, first bytes).
+    fn complete(
+        self,
+        entry: &mut crate::audit::Entry,
+        request: (String, Vec<u8>),
+        response: (String, Vec<u8>),
+    ) {
+        let (request_sha256, request_first) = request;
+        let (response_sha256, response_first) = response;
+        entry.outcome = if self.json {
+            crate::audit::json_outcome(self.http_ok, &response_first)
+        } else {
+            match (self.header_code, self.trailer_code) {
+                (Some(code), _) | (None, Some(code)) => crate::audit::code_name(Some(&code)),
+                (None, None) => "CANCELLED".into(),
+            }
+        };
+        entry.resource =
+            crate::audit::tap::resource(&entry.method, &request_first, &response_first, self.json);
+        entry.request_sha256 = request_sha256;
+        entry.response_sha256 = response_sha256;
+    }
+}
+
+/// How long a strict write waits for its audit entry before it is answered
+/// UNAVAILABLE.
+const STRICT_AUDIT_WAIT: Duration = Duration::from_secs(10);
+
+/// Strict mode: the write's answer is read whole (a write's answer is one
+/// message), its entry appended, and only then is it passed on; a write
+/// whose entry cannot be committed is answered UNAVAILABLE (503 over JSON),
+/// saying that it may have been applied, so that the caller retries with the
+/// same request id rather than trusting an unrecorded success.
+async fn strict_answer(
+    response: Response<Body>,
+    mut entry: crate::audit::Entry,
+    recorder: crate::audit::Recorder,
+    request_seen: crate::audit::tap::Shared,
+    json: bool,
+    header_code: Option<String>,
+) -> Response<Body> {
+    use http_body_util::BodyExt as _;
+    let http_ok = response.status().is_success();
+    let (parts, body) = response.into_parts();
+    let (bytes, trailers, trailer_code) = match body.collect().await {
+        Ok(collected) => {
+            let trailers = collected.trailers().cloned();
+            let code = trailers
+                .as_ref()
+                .and_then(|t| t.get("grpc-status"))
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("0")
+                .to_string();
+            (collected.to_bytes(), trailers, Some(code))
+        }
+        Err(status) => {
+            // The service's answer broke off: recorded as what the caller gets.
+            let code = (status.code() as i32).to_string();
+            let failed = if json {
+                crate::json::error_response(&status)
+            } else {
+                status.into_http()
+            };
+            let request = request_seen.lock().map(|s| s.finish()).unwrap_or_default();
+            let outcome = Outcome {
+                json,
+                http_ok: false,
+                header_code: None,
+                trailer_code: Some(code),
+            };
+            outcome.complete(
+                &mut entry,
+                request,
+                (
+                    crate::audit::hex(&<sha2::Sha256 as sha2::Digest>::digest(b"")),
+                    Vec::new(),
+                ),
+            );
+            let _ = tokio::time::timeout(STRICT_AUDIT_WAIT, recorder.record_durable(entry)).await;
+            return failed;
+        }
+    };
+    let request = request_seen.lock().map(|s| s.finish()).unwrap_or_default();
+    let first = bytes[..bytes.len().min(64 * 1024)].to_vec();
+    let response_hash = crate::audit::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    let outcome = Outcome {
+        json,
+        http_ok,
+        header_code,
+        trailer_code,
+    };
+    outcome.complete(&mut entry, request, (response_hash, first));
+    let durable = matches!(
+        tokio::time::timeout(STRICT_AUDIT_WAIT, recorder.record_durable(entry)).await,
+        Ok(Ok(true))
+    );
+    if !durable {
+        let status = tonic::Status::unavailable(
+            "the audit log could not record this write, so it is not confirmed: it may have \
+             been applied; retry with the same request_id",
+        );
+        return if json {
+            crate::json::error_response(&status)
+        } else {
+            status.into_http()
+        };
+    }
+    let mut frames = vec![Ok::<_, std::convert::Infallible>(http_body::Frame::data(
+        bytes,
+    ))];
+    if let Some(trailers) = trailers {
+        frames.push(Ok(http_body::Frame::trailers(trailers)));
+    }
+    Response::from_parts(
+        parts,
+        Body::new(http_body_util::StreamBody::new(tokio_stream::iter(frames))),
+    )
+}
+
 impl<U: Upstream> Forward<U> {
     async fn handle(self, mut request: Request<Body>) -> Result<Response<Body>, Infallible> {
         let arrived = Instant::now();
@@ -170,33 +301,25 @@ impl<U: Upstream> Forward<U> {
             return Ok(response);
         }
         let http_ok = response.status().is_success();
+        if recorder.strict() {
+            return Ok(
+                strict_answer(response, entry, recorder, request_seen, json, header_code).await,
+            );
+        }
         let response_seen = crate::audit::tap::Shared::default();
         let seen = response_seen.clone();
         Ok(response.map(move |body| {
             Body::new(
                 crate::audit::tap::Tap::new(body, seen).on_end(move |trailer_code| {
-                    let (request_sha256, request_first) =
-                        request_seen.lock().map(|s| s.finish()).unwrap_or_default();
-                    let (response_sha256, response_first) =
-                        response_seen.lock().map(|s| s.finish()).unwrap_or_default();
-                    entry.outcome = if json {
-                        crate::audit::json_outcome(http_ok, &response_first)
-                    } else {
-                        match (header_code, trailer_code) {
-                            (Some(code), _) | (None, Some(code)) => {
-                                crate::audit::code_name(Some(&code))
-                            }
-                            (None, None) => "CANCELLED".into(),
-                        }
-                    };
-                    entry.resource = crate::audit::tap::resource(
-                        &entry.method,
-                        &request_first,
-                        &response_first,
+                    let request = request_seen.lock().map(|s| s.finish()).unwrap_or_default();
+                    let response = response_seen.lock().map(|s| s.finish()).unwrap_or_default();
+                    let outcome = Outcome {
                         json,
-                    );
-                    entry.request_sha256 = request_sha256;
-                    entry.response_sha256 = response_sha256;
+                        http_ok,
+                        header_code,
+                        trailer_code,
+                    };
+                    outcome.complete(&mut entry, request, response);
                     recorder.record(entry);
                 }),
             )

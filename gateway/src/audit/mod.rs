@@ -6,7 +6,9 @@
 //!
 //! Entries are written by one task in the order calls finish, after the
 //! answer is sent (the outcome is known only then); a gateway that dies in
-//! between loses that entry, never the chain.
+//! between loses that entry, never the chain. In strict mode a write's
+//! answer is held until its entry is committed, and a write whose entry
+//! could not be written is answered UNAVAILABLE.
 
 pub mod checkpoint;
 pub mod store;
@@ -107,26 +109,49 @@ pub fn is_write(method: &str) -> bool {
         && name != "StreamChanges"
 }
 
+/// An entry on its way to the writer, and who waits for it to be durable.
+type Queued = (Entry, Option<tokio::sync::oneshot::Sender<bool>>);
+
 /// Where finished calls send their entries.
 #[derive(Debug, Clone)]
 pub struct Recorder {
-    tx: mpsc::Sender<Entry>,
+    tx: mpsc::Sender<Queued>,
+    strict: bool,
 }
 
 impl Recorder {
     /// Starts the writer appending to `store`, and signing the chain head
-    /// as `signing` says when given.
-    pub fn start(store: Store, signing: Option<Signing>) -> Recorder {
-        let (tx, rx) = mpsc::channel::<Entry>(10_000);
+    /// as `signing` says when given. With `strict`, a write is answered only
+    /// once its entry is durable ([`Recorder::record_durable`]).
+    pub fn start(store: Store, signing: Option<Signing>, strict: bool) -> Recorder {
+        let (tx, rx) = mpsc::channel::<Queued>(10_000);
         tokio::spawn(write(store, signing, rx));
-        Recorder { tx }
+        Recorder { tx, strict }
+    }
+
+    /// Whether writes wait for their entries (`INNOLAB_AUDIT_STRICT`).
+    pub fn strict(&self) -> bool {
+        self.strict
     }
 
     /// Queues an entry; its sequence and hashes are set when it is appended.
-    pub fn record(&self, mut entry: Entry) {
+    pub fn record(&self, entry: Entry) {
+        self.queue(entry, None);
+    }
+
+    /// Queues an entry and says, once it is appended (committed), whether it
+    /// was: `false` when the queue is full or the database refused it.
+    pub fn record_durable(&self, entry: Entry) -> tokio::sync::oneshot::Receiver<bool> {
+        let (done, appended) = tokio::sync::oneshot::channel();
+        self.queue(entry, Some(done));
+        appended
+    }
+
+    fn queue(&self, mut entry: Entry, done: Option<tokio::sync::oneshot::Sender<bool>>) {
         entry.time_micros = innolab_kit::db::now_micros();
-        if let Err(e) = self.tx.try_send(entry) {
+        if let Err(e) = self.tx.try_send((entry, done)) {
             tracing::error!(error = %e, "audit entry NOT written: the audit queue is full or closed");
+            // The waiting caller (dropped sender) learns it was not written.
         }
     }
 }
@@ -134,7 +159,7 @@ impl Recorder {
 /// The one writer: appends entries in order; with `signing`, signs the
 /// head after `every` entries, `interval` after the first unsigned one, and
 /// when the queue closes (the gateway stops).
-async fn write(store: Store, signing: Option<Signing>, mut rx: mpsc::Receiver<Entry>) {
+async fn write(store: Store, signing: Option<Signing>, mut rx: mpsc::Receiver<Queued>) {
     let interval = signing
         .as_ref()
         .map_or(std::time::Duration::from_secs(3600), |s| s.interval);
@@ -147,17 +172,24 @@ async fn write(store: Store, signing: Option<Signing>, mut rx: mpsc::Receiver<En
         // (the queue closed, the timer fired)
         let (closed, timer) = tokio::select! {
             received = rx.recv() => match received {
-                Some(entry) => {
+                Some((entry, done)) => {
                     let method = entry.method.clone();
-                    match store.append(entry).await {
+                    let appended = match store.append(entry).await {
                         Ok(appended) => {
                             if unsigned == 0 {
                                 tick.reset();
                             }
                             head = Some(appended);
                             unsigned += 1;
+                            true
                         }
-                        Err(e) => tracing::error!(%method, error = %e, "audit entry NOT written"),
+                        Err(e) => {
+                            tracing::error!(%method, error = %e, "audit entry NOT written");
+                            false
+                        }
+                    };
+                    if let Some(done) = done {
+                        let _ = done.send(appended);
                     }
                     (false, false)
                 }

@@ -190,6 +190,8 @@ pub struct Security {
     pub audit: Option<innolab_kit::config::DatabaseSettings>,
     /// How the audit chain head is signed; `None` signs no checkpoints.
     pub audit_signing: Option<crate::audit::Signing>,
+    /// Whether a write is answered only once its audit entry is committed.
+    pub audit_strict: bool,
     /// Where health is also served alone in plaintext, for Kubernetes probes
     /// (which cannot speak TLS).
     pub probe_addr: Option<std::net::SocketAddr>,
@@ -217,6 +219,7 @@ pub const ENV_VARS: &[&str] = &[
     "INNOLAB_AUDIT_CHECKPOINT_FILE",
     "INNOLAB_AUDIT_CHECKPOINT_EVERY",
     "INNOLAB_AUDIT_CHECKPOINT_SECONDS",
+    "INNOLAB_AUDIT_STRICT",
     "INNOLAB_PROBE_ADDR",
 ];
 
@@ -463,6 +466,22 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
             None
         }
     };
+    let audit_strict = match var("INNOLAB_AUDIT_STRICT").as_deref() {
+        None | Some("false") => false,
+        Some("true") if audit.is_some() => true,
+        Some("true") => {
+            return Err(refuse(
+                "INNOLAB_AUDIT_STRICT",
+                "holds writes for their audit entries: set INNOLAB_AUDIT_DATABASE_URL too",
+            ));
+        }
+        Some(other) => {
+            return Err(refuse(
+                "INNOLAB_AUDIT_STRICT",
+                format!("must be true or false, got {other:?}"),
+            ));
+        }
+    };
     let probe_addr = match var("INNOLAB_PROBE_ADDR") {
         Some(addr) => Some(addr.parse().map_err(|e| {
             refuse(
@@ -477,6 +496,7 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
         tls,
         audit,
         audit_signing,
+        audit_strict,
         probe_addr,
     })
 }

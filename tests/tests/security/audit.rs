@@ -246,6 +246,7 @@ async fn the_audit_log_chains_every_write_and_denial_and_verify_detects_an_edit(
 innolab_tests::on_both_backends!(
     the_audit_log_chains_every_write_and_denial_and_verify_detects_an_edit,
     signed_checkpoints_detect_what_the_chain_alone_cannot,
+    strict_mode_answers_a_write_only_once_its_entry_is_committed,
 );
 
 /// Signed checkpoints anchor the chain outside the database: with them,
@@ -434,4 +435,130 @@ async fn signed_checkpoints_detect_what_the_chain_alone_cannot(backend: Backend)
         run(format!("DROP SCHEMA \"{schema}\" CASCADE")).await;
     }
     pool.close().await;
+}
+
+/// Strict mode: a write is answered once its entry is committed (it is in
+/// the log when the answer arrives), and a write whose entry cannot be
+/// written is answered UNAVAILABLE, over gRPC and over JSON.
+async fn strict_mode_answers_a_write_only_once_its_entry_is_committed(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = setup(dir.path(), "organizations/editor-org");
+    let schema = format!("test_audit_{}", uuid::Uuid::now_v7().simple());
+    let (audit_url, store_schema, prefix) = match &backend {
+        Backend::Postgres(url) => {
+            s.vars
+                .insert("INNOLAB_AUDIT_DATABASE_URL".into(), url.clone());
+            s.vars
+                .insert("INNOLAB_AUDIT_DATABASE_SCHEMA".into(), schema.clone());
+            (url.clone(), schema.clone(), format!("\"{schema}\"."))
+        }
+        Backend::Sqlite => (
+            s.vars["INNOLAB_AUDIT_DATABASE_URL"].clone(),
+            "audit".to_string(),
+            String::new(),
+        ),
+    };
+    s.vars.insert("INNOLAB_AUDIT_STRICT".into(), "true".into());
+    let suite = Suite::start_with(&backend, security_of(&s.vars).unwrap()).await;
+    let channel = connect(&suite, &s.ca.pem, None).await.unwrap();
+    let mut members = mb::membership_service_client::MembershipServiceClient::new(channel);
+    let admin = s.signer.token("k1", ADMIN, "innolab", 300);
+    let create = |n: usize| mb::CreateOrganizationRequest {
+        organization: Some(mb::Organization {
+            display_names: vec![mb::LocalizedText {
+                language_code: "ro".into(),
+                text: format!("Primăria {n}"),
+            }],
+            kind: mb::OrganizationKind::Government as i32,
+            country_code: "RO".into(),
+            ..Default::default()
+        }),
+        request_id: format!("strict-{n}"),
+    };
+    let settings =
+        innolab_kit::config::DatabaseSettings::new(&audit_url, &store_schema, 2).unwrap();
+    let store = innolab_gateway::audit::open(&settings).await.unwrap();
+
+    // Each answer arrives with its entry already in the log: no waiting.
+    for n in 1..=3 {
+        let created = members
+            .create_organization(with_token(create(n), Some(&admin)))
+            .await
+            .unwrap()
+            .into_inner();
+        let entries = store.list(0, 100, None).await.unwrap();
+        assert_eq!(entries.len(), n, "entry {n} is committed before the answer");
+        let last = entries.last().unwrap();
+        assert_eq!(
+            (last.outcome.as_str(), last.resource.as_str()),
+            ("OK", created.name.as_str())
+        );
+    }
+    // A refused write is answered with its own code, recorded too.
+    let mut bad = create(4);
+    bad.organization.as_mut().unwrap().country_code = "XX".into();
+    let status = members
+        .create_organization(with_token(bad, Some(&admin)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(store.list(0, 100, None).await.unwrap().len(), 4);
+
+    // The audit table refuses new rows: the write is not confirmed.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&audit_url).await.unwrap();
+    let refuse = match backend {
+        Backend::Postgres(_) => format!(
+            "CREATE TRIGGER audit_log_full BEFORE INSERT ON {prefix}audit_log \
+             FOR EACH ROW EXECUTE FUNCTION {prefix}audit_log_append_only()"
+        ),
+        Backend::Sqlite => "CREATE TRIGGER audit_log_full BEFORE INSERT ON audit_log \
+             BEGIN SELECT RAISE(ABORT, 'full'); END"
+            .to_string(),
+    };
+    sqlx::query(&refuse).execute(&pool).await.unwrap();
+    let status = members
+        .create_organization(with_token(create(5), Some(&admin)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert!(
+        status.message().contains("may have been applied"),
+        "{status:?}"
+    );
+    suite.stop().await;
+
+    // Over JSON (a development gateway: plaintext, open, the same strict
+    // audit log still refusing rows): 503 with the error body.
+    let mut vars = HashMap::from([("INNOLAB_AUDIT_STRICT".to_string(), "true".to_string())]);
+    for name in [
+        "INNOLAB_AUDIT_DATABASE_URL",
+        "INNOLAB_AUDIT_DATABASE_SCHEMA",
+    ] {
+        if let Some(value) = s.vars.get(name) {
+            vars.insert(name.into(), value.clone());
+        }
+    }
+    let suite = Suite::start_with(&backend, security_of(&vars).unwrap()).await;
+    let (http_status, body) = innolab_tests::http_post(
+        suite.gateway,
+        "/innolab.membership.v1.MembershipService/CreateOrganization",
+        &serde_json::json!({
+            "organization": {"displayNames": [{"languageCode": "ro", "text": "Primăria 6"}],
+                             "kind": "GOVERNMENT", "countryCode": "RO"}
+        })
+        .to_string(),
+    )
+    .await;
+    assert_eq!(http_status, 503, "{body}");
+    assert!(body.contains("\"unavailable\""), "{body}");
+
+    if matches!(backend, Backend::Postgres(_)) {
+        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+    suite.stop().await;
 }
