@@ -12,14 +12,6 @@ use pb::guidance_service_client::GuidanceServiceClient;
 
 const BIN: &str = env!("CARGO_BIN_EXE_innolab-guidance");
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn command(dir: &tempfile::TempDir, port: u16) -> Command {
     let mut c = Command::new(BIN);
     c.env("INNOLAB_LISTEN_ADDR", format!("127.0.0.1:{port}"))
@@ -37,7 +29,7 @@ fn command(dir: &tempfile::TempDir, port: u16) -> Command {
 #[tokio::test]
 async fn migrates_serves_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = innolab_kit::testing::free_port();
     let status = command(&dir, port).arg("migrate").status().unwrap();
     assert!(status.success(), "migrate: {status}");
     let mut child = command(&dir, port)
@@ -82,12 +74,12 @@ async fn migrates_serves_and_stops_on_sigterm() {
 #[test]
 fn a_zero_attachment_limit_is_a_configuration_error() {
     let dir = tempfile::tempdir().unwrap();
-    let status = command(&dir, free_port())
+    let status = command(&dir, innolab_kit::testing::free_port())
         .env("INNOLAB_GUIDANCE_MAX_ATTACHMENT_BYTES", "0")
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(2));
-    let status = command(&dir, free_port())
+    let status = command(&dir, innolab_kit::testing::free_port())
         .env("INNOLAB_GUIDANCE_MAX_ATTACHMENT_BYTES", "lots")
         .status()
         .unwrap();

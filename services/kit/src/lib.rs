@@ -19,6 +19,8 @@ pub mod server;
 pub mod store;
 pub mod subscriber;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod transport;
 
 pub use error::{Error, FieldViolation, Violations};

@@ -3,10 +3,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::io::{Read, Write};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
+use innolab_kit::testing;
 use innolab_proto::innolab::membership::v1 as pb;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
@@ -15,123 +14,15 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use pb::membership_service_client::MembershipServiceClient;
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_client::HealthClient;
 
 const BIN: &str = env!("CARGO_BIN_EXE_innolab-membership");
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Running {
-    child: Child,
-    grpc: u16,
-    metrics: u16,
-    _dir: tempfile::TempDir,
-}
-
-fn start() -> Running {
-    start_with(&[])
-}
-
-fn start_with(env: &[(&str, String)]) -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let (grpc, metrics) = (free_port(), free_port());
-    let child = Command::new(BIN)
-        .env("INNOLAB_LISTEN_ADDR", format!("127.0.0.1:{grpc}"))
-        .env("INNOLAB_METRICS_ADDR", format!("127.0.0.1:{metrics}"))
-        .env(
-            "INNOLAB_DATABASE_URL",
-            format!("sqlite://{}/m.db", dir.path().display()),
-        )
-        .env("INNOLAB_SHUTDOWN_DRAIN_SECONDS", "5")
-        .env("INNOLAB_LOG_FORMAT", "json")
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("binary starts");
-    Running {
-        child,
-        grpc,
-        metrics,
-        _dir: dir,
-    }
-}
-
-async fn serving(port: u16) -> bool {
-    let Ok(channel) = tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
-        .unwrap()
-        .connect()
-        .await
-    else {
-        return false;
-    };
-    let mut client = HealthClient::new(channel);
-    match client
-        .check(HealthCheckRequest {
-            service: String::new(),
-        })
-        .await
-    {
-        Ok(r) => r.get_ref().status == 1,
-        Err(_) => false,
-    }
-}
-
-fn http_get(port: u16, path: &str) -> String {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
-    let mut body = String::new();
-    stream.read_to_string(&mut body).unwrap();
-    body
-}
-
-async fn wait_serving(running: &mut Running) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !serving(running.grpc).await {
-        assert!(
-            running.child.try_wait().unwrap().is_none(),
-            "binary exited early"
-        );
-        assert!(Instant::now() < deadline, "not SERVING within 30 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn sigterm_and_expect_clean_exit(running: &mut Running) {
-    let status = Command::new("kill")
-        .args(["-TERM", &running.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(exit) = running.child.try_wait().unwrap() {
-            assert!(exit.success(), "exit status after SIGTERM: {exit}");
-            return;
-        }
-        assert!(Instant::now() < deadline, "did not stop within the drain");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn serves_health_and_metrics_then_stops_cleanly_on_sigterm() {
-    let mut running = start();
-    wait_serving(&mut running).await;
+    let mut running = testing::start(BIN, &[]);
+    running.wait_serving().await;
     // One call that fails and one path that names no method.
-    let channel =
-        tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{}", running.grpc))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+    let channel = running.channel().await;
     let mut client = MembershipServiceClient::new(channel.clone());
     let status = client
         .get_organization(pb::GetOrganizationRequest {
@@ -154,7 +45,7 @@ async fn serves_health_and_metrics_then_stops_cleanly_on_sigterm() {
         .unwrap_err();
     assert_eq!(unknown.code(), tonic::Code::Unimplemented);
 
-    let metrics = http_get(running.metrics, "/metrics");
+    let metrics = testing::http_get(running.metrics, "/metrics");
     assert!(metrics.starts_with("HTTP/1.1 200") || metrics.starts_with("HTTP/1.0 200"));
     let labels = "grpc_service=\"innolab.membership.v1.MembershipService\",\
                   grpc_method=\"GetOrganization\",grpc_type=\"unary\"";
@@ -181,7 +72,7 @@ async fn serves_health_and_metrics_then_stops_cleanly_on_sigterm() {
         !metrics.contains("NoSuchMethod"),
         "unbounded label:\n{metrics}"
     );
-    sigterm_and_expect_clean_exit(&mut running).await;
+    running.sigterm_and_expect_clean_exit().await;
 }
 
 /// A minimal OTLP/gRPC collector that keeps what it receives.
@@ -221,20 +112,18 @@ async fn exports_spans_over_otlp_continuing_the_callers_trace() {
             .add_service(TraceServiceServer::new(collector.clone()))
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
     );
-    let mut running = start_with(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{otlp}")),
-        ("OTEL_BSP_SCHEDULE_DELAY", "100".to_string()),
-        ("OTEL_SERVICE_NAME", "membership-eu-west".to_string()),
-    ]);
-    wait_serving(&mut running).await;
+    let mut running = testing::start(
+        BIN,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{otlp}")),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100".to_string()),
+            ("OTEL_SERVICE_NAME", "membership-eu-west".to_string()),
+        ],
+    );
+    running.wait_serving().await;
 
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
-    let channel =
-        tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{}", running.grpc))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+    let channel = running.channel().await;
     let mut client = MembershipServiceClient::new(channel);
     let mut request = tonic::Request::new(pb::GetOrganizationRequest {
         name: "organizations/unknown".into(),
@@ -249,7 +138,7 @@ async fn exports_spans_over_otlp_continuing_the_callers_trace() {
     assert_eq!(status.code(), tonic::Code::NotFound);
 
     // Shutdown flushes the batch exporter.
-    sigterm_and_expect_clean_exit(&mut running).await;
+    running.sigterm_and_expect_clean_exit().await;
     let received = collector.0.lock().unwrap().clone();
     let spans: Vec<_> = received
         .iter()
