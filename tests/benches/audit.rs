@@ -165,8 +165,11 @@ async fn run() {
         .unwrap();
     }
     println!("{report}");
-    let path =
-        std::env::var("BENCH_REPORT").unwrap_or_else(|_| "target/audit-report.md".to_string());
+    let path = std::env::var("BENCH_REPORT")
+        .unwrap_or_else(|_| format!("{}/../target/audit-report.md", env!("CARGO_MANIFEST_DIR")));
+    if let Some(parent) = std::path::Path::new(&path).parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
     std::fs::write(&path, &report).unwrap();
     println!("report written to {path}");
 }
