@@ -231,9 +231,13 @@ async fn strict_answer(
             status.into_http()
         };
     }
-    let mut frames = vec![Ok::<_, std::convert::Infallible>(http_body::Frame::data(
-        bytes,
-    ))];
+    // Frames as they came: a trailers-only answer had none.
+    let mut frames = Vec::new();
+    if !bytes.is_empty() {
+        frames.push(Ok::<_, std::convert::Infallible>(http_body::Frame::data(
+            bytes,
+        )));
+    }
     if let Some(trailers) = trailers {
         frames.push(Ok(http_body::Frame::trailers(trailers)));
     }
