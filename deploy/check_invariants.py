@@ -24,6 +24,11 @@ PROMETHEUS_DIR = pathlib.Path(__file__).resolve().parent / "prometheus"
 # Secrets that prod reads but that are never rendered (the operator makes
 # them); each must have its example in deploy/k8s/examples/.
 EXTERNAL_SECRETS_OPTIONAL = {"innolab-dev"}
+# Secrets mounted as files that other tools make, each with its own recipe in
+# deploy/README.md: the gateway's server certificate (cert-manager or
+# `kubectl create secret tls`) and the CloudNativePG cluster's CA (the
+# operator makes it).
+MADE_ELSEWHERE = {"innolab-gateway-tls", "innolab-db-ca"}
 
 failures = []
 
@@ -314,8 +319,12 @@ def main():
                         ref = e.get("valueFrom", {}).get("secretKeyRef")
                         if ref:
                             secret_refs.add(ref["name"])
+                # Secrets mounted as files count as read too.
+                for v in d["spec"]["template"]["spec"].get("volumes", []):
+                    if "secret" in v:
+                        secret_refs.add(v["secret"]["secretName"])
     check_scrape_job(podmonitor_jobs)
-    missing = secret_refs - example_secrets - EXTERNAL_SECRETS_OPTIONAL
+    missing = secret_refs - example_secrets - EXTERNAL_SECRETS_OPTIONAL - MADE_ELSEWHERE
     if missing:
         fail("examples/secrets.example.yaml", f"no example for the Secrets {sorted(missing)}")
     if len(images) != 1:
