@@ -58,13 +58,7 @@ enum AuditAction {
 #[allow(clippy::print_stdout)]
 async fn verify() -> std::process::ExitCode {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let url = match innolab_kit::config::secret(
-        "INNOLAB_AUDIT_DATABASE_URL",
-        var("INNOLAB_AUDIT_DATABASE_URL").as_deref(),
-        var("INNOLAB_AUDIT_DATABASE_URL_FILE")
-            .as_deref()
-            .map(std::path::Path::new),
-    ) {
+    let url = match innolab_kit::config::secret_var("INNOLAB_AUDIT_DATABASE_URL", var) {
         Ok(Some(url)) => url,
         Ok(None) => {
             eprintln!(

@@ -194,28 +194,22 @@ async fn strict_answer(
                 header_code: None,
                 trailer_code: Some(code),
             };
-            outcome.complete(
-                &mut entry,
-                request,
-                (
-                    crate::audit::hex(&<sha2::Sha256 as sha2::Digest>::digest(b"")),
-                    Vec::new(),
-                ),
-            );
+            let nothing = crate::audit::tap::Seen::default().finish();
+            outcome.complete(&mut entry, request, nothing);
             let _ = tokio::time::timeout(STRICT_AUDIT_WAIT, recorder.record_durable(entry)).await;
             return failed;
         }
     };
     let request = request_seen.lock().map(|s| s.finish()).unwrap_or_default();
-    let first = bytes[..bytes.len().min(64 * 1024)].to_vec();
-    let response_hash = crate::audit::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    let mut seen = crate::audit::tap::Seen::default();
+    seen.add(&bytes);
     let outcome = Outcome {
         json,
         http_ok,
         header_code,
         trailer_code,
     };
-    outcome.complete(&mut entry, request, (response_hash, first));
+    outcome.complete(&mut entry, request, seen.finish());
     let durable = matches!(
         tokio::time::timeout(STRICT_AUDIT_WAIT, recorder.record_durable(entry)).await,
         Ok(Ok(true))

@@ -24,7 +24,8 @@ pub struct Seen {
 }
 
 impl Seen {
-    fn add(&mut self, data: &[u8]) {
+    /// Takes in the next bytes of the body.
+    pub fn add(&mut self, data: &[u8]) {
         self.hasher.update(data);
         if self.first.len() < FIRST_BYTES {
             let room = FIRST_BYTES - self.first.len();

@@ -266,14 +266,7 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
         }
     };
     // The one secret given by value; also as a file (`_FILE`, a mounted Secret).
-    let audit_url = innolab_kit::config::secret(
-        "INNOLAB_AUDIT_DATABASE_URL",
-        var("INNOLAB_AUDIT_DATABASE_URL").as_deref(),
-        var("INNOLAB_AUDIT_DATABASE_URL_FILE")
-            .as_deref()
-            .map(std::path::Path::new),
-    )
-    .map_err(|e| refuse(e.setting, e.reason))?;
+    let audit_url = innolab_kit::config::secret_var("INNOLAB_AUDIT_DATABASE_URL", var)?;
     let (cert, key) = (var("INNOLAB_TLS_CERT_FILE"), var("INNOLAB_TLS_KEY_FILE"));
     let client_ca = var("INNOLAB_TLS_CLIENT_CA_FILE");
     let jwks = var("INNOLAB_JWT_JWKS_FILE");

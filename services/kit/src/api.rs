@@ -127,7 +127,7 @@ pub type ChangeStream =
 
 /// `StreamChanges`: the log after `after_sequence` (INVALID_ARGUMENT when
 /// negative), from the stream `open` gives for it.
-pub fn stream_changes<S>(after_sequence: i64, open: impl FnOnce(i64) -> S) -> Reply<ChangeStream>
+fn stream_changes<S>(after_sequence: i64, open: impl FnOnce(i64) -> S) -> Reply<ChangeStream>
 where
     S: tokio_stream::Stream<Item = Result<Change, Error>> + Send + 'static,
 {

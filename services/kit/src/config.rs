@@ -332,6 +332,19 @@ pub fn secret(
     Ok(Some(text.to_string()))
 }
 
+/// [`secret`] `name` from variables `lookup` gives (`name` and `<name>_FILE`).
+pub fn secret_var(
+    name: &'static str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, ConfigError> {
+    let file = lookup(&format!("{name}_FILE"));
+    secret(
+        name,
+        lookup(name).as_deref(),
+        file.as_deref().map(std::path::Path::new),
+    )
+}
+
 fn random_key() -> Secret {
     use rand::Rng;
     let bytes: [u8; 32] = rand::rng().random();

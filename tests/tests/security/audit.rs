@@ -3,6 +3,62 @@
 
 use super::*;
 
+/// The audit log of one test on `backend`: a schema of its own on
+/// PostgreSQL, the setup's SQLite file otherwise.
+struct AuditDb {
+    url: String,
+    /// The PostgreSQL schema; `None` on SQLite.
+    schema: Option<String>,
+}
+
+impl AuditDb {
+    /// Points the setup's gateway at the audit log for `backend`.
+    fn on(backend: &Backend, s: &mut Setup) -> AuditDb {
+        match backend {
+            Backend::Postgres(url) => {
+                let schema = format!("test_audit_{}", uuid::Uuid::now_v7().simple());
+                s.vars
+                    .insert("INNOLAB_AUDIT_DATABASE_URL".into(), url.clone());
+                s.vars
+                    .insert("INNOLAB_AUDIT_DATABASE_SCHEMA".into(), schema.clone());
+                AuditDb {
+                    url: url.clone(),
+                    schema: Some(schema),
+                }
+            }
+            Backend::Sqlite => AuditDb {
+                url: s.vars["INNOLAB_AUDIT_DATABASE_URL"].clone(),
+                schema: None,
+            },
+        }
+    }
+
+    /// `name`, qualified by the schema where there is one.
+    fn table(&self, name: &str) -> String {
+        match &self.schema {
+            Some(schema) => format!("\"{schema}\".{name}"),
+            None => name.to_string(),
+        }
+    }
+
+    /// The audit store, as `innolab-gateway audit verify` opens it.
+    async fn open(&self) -> innolab_gateway::audit::Store {
+        let schema = self.schema.as_deref().unwrap_or("audit");
+        let settings = innolab_kit::config::DatabaseSettings::new(&self.url, schema, 2).unwrap();
+        innolab_gateway::audit::open(&settings).await.unwrap()
+    }
+
+    /// Drops the PostgreSQL schema.
+    async fn drop(&self, pool: &sqlx::AnyPool) {
+        if let Some(schema) = &self.schema {
+            sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
 async fn the_audit_log_chains_every_write_and_denial_and_verify_detects_an_edit(backend: Backend) {
     use prost::Message as _;
     use sha2::Digest as _;
@@ -10,20 +66,8 @@ async fn the_audit_log_chains_every_write_and_denial_and_verify_detects_an_edit(
     let dir = tempfile::tempdir().unwrap();
     let mut s = setup(dir.path(), "organizations/editor-org");
     // The audit log on the backend under test (a schema of its own on PostgreSQL).
-    let schema = format!("test_audit_{}", uuid::Uuid::now_v7().simple());
-    let (audit_url, table) = match &backend {
-        Backend::Postgres(url) => {
-            s.vars
-                .insert("INNOLAB_AUDIT_DATABASE_URL".into(), url.clone());
-            s.vars
-                .insert("INNOLAB_AUDIT_DATABASE_SCHEMA".into(), schema.clone());
-            (url.clone(), format!("\"{schema}\".audit_log"))
-        }
-        Backend::Sqlite => (
-            s.vars["INNOLAB_AUDIT_DATABASE_URL"].clone(),
-            "audit_log".to_string(),
-        ),
-    };
+    let db = AuditDb::on(&backend, &mut s);
+    let table = db.table("audit_log");
     let suite = Suite::start_with(&backend, security_of(&s.vars).unwrap()).await;
     let channel = connect(&suite, &s.ca.pem, None).await.unwrap();
     let mut members = mb::membership_service_client::MembershipServiceClient::new(channel.clone());
@@ -181,13 +225,7 @@ async fn the_audit_log_chains_every_write_and_denial_and_verify_detects_an_edit(
 
     // The chain verifies; the table refuses edits; an edit made behind its
     // back (trigger dropped) is detected.
-    let store_schema = if matches!(backend, Backend::Postgres(_)) {
-        schema.as_str()
-    } else {
-        "audit"
-    };
-    let settings = innolab_kit::config::DatabaseSettings::new(&audit_url, store_schema, 2).unwrap();
-    let store = innolab_gateway::audit::open(&settings).await.unwrap();
+    let store = db.open().await;
     assert_eq!(
         innolab_gateway::audit::verify(&store, &Default::default())
             .await
@@ -195,7 +233,7 @@ async fn the_audit_log_chains_every_write_and_denial_and_verify_detects_an_edit(
         None
     );
     sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&audit_url).await.unwrap();
+    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
     let edit = format!("UPDATE {table} SET outcome = 'OK' WHERE sequence = 2");
     let refused = sqlx::query(&edit).execute(&pool).await;
     assert!(refused.is_err(), "the audit table is append-only");
@@ -233,12 +271,7 @@ async fn the_audit_log_chains_every_write_and_denial_and_verify_detects_an_edit(
         Some(2),
         "the edited entry is found"
     );
-    if matches!(backend, Backend::Postgres(_)) {
-        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
+    db.drop(&pool).await;
     pool.close().await;
     suite.stop().await;
 }
@@ -257,21 +290,8 @@ async fn signed_checkpoints_detect_what_the_chain_alone_cannot(backend: Backend)
 
     let dir = tempfile::tempdir().unwrap();
     let mut s = setup(dir.path(), "organizations/editor-org");
-    let schema = format!("test_audit_{}", uuid::Uuid::now_v7().simple());
-    let (audit_url, store_schema, prefix) = match &backend {
-        Backend::Postgres(url) => {
-            s.vars
-                .insert("INNOLAB_AUDIT_DATABASE_URL".into(), url.clone());
-            s.vars
-                .insert("INNOLAB_AUDIT_DATABASE_SCHEMA".into(), schema.clone());
-            (url.clone(), schema.clone(), format!("\"{schema}\"."))
-        }
-        Backend::Sqlite => (
-            s.vars["INNOLAB_AUDIT_DATABASE_URL"].clone(),
-            "audit".to_string(),
-            String::new(),
-        ),
-    };
+    let db = AuditDb::on(&backend, &mut s);
+    let (audit_log, audit_checkpoint) = (db.table("audit_log"), db.table("audit_checkpoint"));
     // The key an operator makes with `openssl genpkey -algorithm ed25519`.
     let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
     let key_file = dir.path().join("audit-signing.pem");
@@ -330,9 +350,7 @@ async fn signed_checkpoints_detect_what_the_chain_alone_cannot(backend: Backend)
     );
     suite.stop().await;
 
-    let settings =
-        innolab_kit::config::DatabaseSettings::new(&audit_url, &store_schema, 2).unwrap();
-    let store = audit::open(&settings).await.unwrap();
+    let store = db.open().await;
     assert_eq!(
         store.checkpoints().await.unwrap(),
         signed,
@@ -346,23 +364,17 @@ async fn signed_checkpoints_detect_what_the_chain_alone_cannot(backend: Backend)
 
     // Behind the table's back (its triggers dropped), as an intruder would.
     sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&audit_url).await.unwrap();
+    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
     let run = |sql: String| {
         let pool = pool.clone();
         async move { sqlx::query(&sql).execute(&pool).await.unwrap() }
     };
     match backend {
         Backend::Postgres(_) => {
+            run(format!("DROP TRIGGER audit_log_append_only ON {audit_log}")).await;
+            run(format!("DROP TRIGGER audit_log_no_truncate ON {audit_log}")).await;
             run(format!(
-                "DROP TRIGGER audit_log_append_only ON {prefix}audit_log"
-            ))
-            .await;
-            run(format!(
-                "DROP TRIGGER audit_log_no_truncate ON {prefix}audit_log"
-            ))
-            .await;
-            run(format!(
-                "DROP TRIGGER audit_checkpoint_append_only ON {prefix}audit_checkpoint"
+                "DROP TRIGGER audit_checkpoint_append_only ON {audit_checkpoint}"
             ))
             .await;
         }
@@ -379,7 +391,7 @@ async fn signed_checkpoints_detect_what_the_chain_alone_cannot(backend: Backend)
     let verdict = || async { audit::verify(&store, &evidence).await.unwrap() };
 
     // 1. The newest entry deleted: the log ends before its checkpoint.
-    run(format!("DELETE FROM {prefix}audit_log WHERE sequence = 3")).await;
+    run(format!("DELETE FROM {audit_log} WHERE sequence = 3")).await;
     let (at, why) = verdict().await.unwrap();
     assert_eq!(at, 3, "{why}");
     assert!(why.contains("gone"), "{why}");
@@ -394,7 +406,7 @@ async fn signed_checkpoints_detect_what_the_chain_alone_cannot(backend: Backend)
         entry.previous_hash = previous;
         entry.hash = entry.chain_hash();
         run(format!(
-            "UPDATE {prefix}audit_log SET outcome = '{}', previous_hash = '{}', hash = '{}' \
+            "UPDATE {audit_log} SET outcome = '{}', previous_hash = '{}', hash = '{}' \
              WHERE sequence = {}",
             entry.outcome, entry.previous_hash, entry.hash, entry.sequence
         ))
@@ -420,8 +432,8 @@ async fn signed_checkpoints_detect_what_the_chain_alone_cannot(backend: Backend)
 
     // 4. Both tables emptied: only the checkpoints outside the database remain,
     //    and they say the log had three entries.
-    run(format!("DELETE FROM {prefix}audit_log")).await;
-    run(format!("DELETE FROM {prefix}audit_checkpoint")).await;
+    run(format!("DELETE FROM {audit_log}")).await;
+    run(format!("DELETE FROM {audit_checkpoint}")).await;
     assert_eq!(
         audit::verify(&store, &without_anchor).await.unwrap(),
         None,
@@ -431,9 +443,7 @@ async fn signed_checkpoints_detect_what_the_chain_alone_cannot(backend: Backend)
     assert_eq!(at, 1, "{why}");
     assert!(why.contains("entries 1 to 3 are gone"), "{why}");
 
-    if matches!(backend, Backend::Postgres(_)) {
-        run(format!("DROP SCHEMA \"{schema}\" CASCADE")).await;
-    }
+    db.drop(&pool).await;
     pool.close().await;
 }
 
@@ -443,21 +453,8 @@ async fn signed_checkpoints_detect_what_the_chain_alone_cannot(backend: Backend)
 async fn strict_mode_answers_a_write_only_once_its_entry_is_committed(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let mut s = setup(dir.path(), "organizations/editor-org");
-    let schema = format!("test_audit_{}", uuid::Uuid::now_v7().simple());
-    let (audit_url, store_schema, prefix) = match &backend {
-        Backend::Postgres(url) => {
-            s.vars
-                .insert("INNOLAB_AUDIT_DATABASE_URL".into(), url.clone());
-            s.vars
-                .insert("INNOLAB_AUDIT_DATABASE_SCHEMA".into(), schema.clone());
-            (url.clone(), schema.clone(), format!("\"{schema}\"."))
-        }
-        Backend::Sqlite => (
-            s.vars["INNOLAB_AUDIT_DATABASE_URL"].clone(),
-            "audit".to_string(),
-            String::new(),
-        ),
-    };
+    let db = AuditDb::on(&backend, &mut s);
+    let audit_log = db.table("audit_log");
     s.vars.insert("INNOLAB_AUDIT_STRICT".into(), "true".into());
     let suite = Suite::start_with(&backend, security_of(&s.vars).unwrap()).await;
     let channel = connect(&suite, &s.ca.pem, None).await.unwrap();
@@ -475,9 +472,7 @@ async fn strict_mode_answers_a_write_only_once_its_entry_is_committed(backend: B
         }),
         request_id: format!("strict-{n}"),
     };
-    let settings =
-        innolab_kit::config::DatabaseSettings::new(&audit_url, &store_schema, 2).unwrap();
-    let store = innolab_gateway::audit::open(&settings).await.unwrap();
+    let store = db.open().await;
 
     // Each answer arrives with its entry already in the log: no waiting.
     for n in 1..=3 {
@@ -506,11 +501,12 @@ async fn strict_mode_answers_a_write_only_once_its_entry_is_committed(backend: B
 
     // The audit table refuses new rows: the write is not confirmed.
     sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&audit_url).await.unwrap();
+    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
     let refuse = match backend {
         Backend::Postgres(_) => format!(
-            "CREATE TRIGGER audit_log_full BEFORE INSERT ON {prefix}audit_log \
-             FOR EACH ROW EXECUTE FUNCTION {prefix}audit_log_append_only()"
+            "CREATE TRIGGER audit_log_full BEFORE INSERT ON {audit_log} \
+             FOR EACH ROW EXECUTE FUNCTION {}()",
+            db.table("audit_log_append_only")
         ),
         Backend::Sqlite => "CREATE TRIGGER audit_log_full BEFORE INSERT ON audit_log \
              BEGIN SELECT RAISE(ABORT, 'full'); END"
@@ -553,12 +549,7 @@ async fn strict_mode_answers_a_write_only_once_its_entry_is_committed(backend: B
     assert_eq!(http_status, 503, "{body}");
     assert!(body.contains("\"unavailable\""), "{body}");
 
-    if matches!(backend, Backend::Postgres(_)) {
-        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
+    db.drop(&pool).await;
     pool.close().await;
     suite.stop().await;
 }
