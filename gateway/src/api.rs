@@ -2,14 +2,8 @@
 //! feed and the compositions. The only module of the gateway besides
 //! `compose.rs`, `feed.rs` and `demo.rs` that sees generated types.
 
-use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use innolab_proto::innolab::gateway::v1 as pb;
 use pb::gateway_service_server::{GatewayService, GatewayServiceServer};
-use tonic::body::Body;
 use tonic::{Request, Response, Status};
 
 use crate::compose::{CallContext, Compose};
@@ -151,31 +145,10 @@ impl GatewayService for Gateway {
     }
 }
 
-/// The gateway's own service as routed: gRPC calls go to it directly, JSON
-/// calls are transcoded (as for the services it forwards to) and made to it
-/// in process.
-#[derive(Debug, Clone)]
-pub struct Routed {
-    inner: GatewayServiceServer<Gateway>,
-    guard: crate::security::Guard,
-    audit: Option<crate::audit::Recorder>,
-}
-
-impl Routed {
-    /// Routes calls to `gateway`, each admitted by `guard` first; denials go
-    /// to the audit log. (Every method here reads, so only denials are
-    /// recorded.)
-    pub fn new(
-        gateway: Gateway,
-        guard: crate::security::Guard,
-        audit: Option<crate::audit::Recorder>,
-    ) -> Self {
-        Routed {
-            inner: GatewayServiceServer::new(gateway),
-            guard,
-            audit,
-        }
-    }
+/// The gateway's own service, as routed (behind the same edge, audit tap
+/// and guard as every forwarded service).
+pub fn service(gateway: Gateway) -> GatewayServiceServer<Gateway> {
+    GatewayServiceServer::new(gateway)
 }
 
 fn invalid(field: &str, why: &str) -> Status {
@@ -185,99 +158,4 @@ fn invalid(field: &str, why: &str) -> Status {
         format!("{field}: {why}"),
         ErrorDetails::with_bad_request_violation(field, why),
     )
-}
-
-impl tonic::server::NamedService for Routed {
-    const NAME: &'static str = crate::GATEWAY_NAME;
-}
-
-impl tower::Service<http::Request<Body>> for Routed {
-    type Response = http::Response<Body>;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
-        let method = request.uri().path().trim_start_matches('/').to_string();
-        let admitted = self
-            .guard
-            .admit(&method, request.headers(), request.extensions())
-            .and_then(|caller| {
-                if caller.own_organization_only {
-                    // Compositions read across organisations: no ownership rule.
-                    return Err(Status::permission_denied(format!(
-                        "a member editor may not call {method}"
-                    )));
-                }
-                let permit = self.guard.limits().admit(&caller.client_id)?;
-                Ok((caller, permit))
-            });
-        let permit = match admitted {
-            Ok((caller, permit)) => {
-                request.extensions_mut().insert(caller);
-                permit
-            }
-            Err(status) => {
-                tracing::info!(%method, code = ?status.code(), reason = status.message(), "call refused");
-                if let Some(recorder) = &self.audit
-                    && matches!(
-                        status.code(),
-                        tonic::Code::PermissionDenied | tonic::Code::Unauthenticated
-                    )
-                {
-                    let text = |name: &str| {
-                        request
-                            .headers()
-                            .get(name)
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or_default()
-                            .to_string()
-                    };
-                    let empty = crate::audit::hex(&<sha2::Sha256 as sha2::Digest>::digest(b""));
-                    recorder.record(crate::audit::Entry {
-                        client_id: self
-                            .guard
-                            .client_hint(request.headers(), request.extensions()),
-                        user_id: text(crate::security::USER_ID),
-                        issue: text(crate::security::ISSUE),
-                        method: method.clone(),
-                        request_id: text(crate::proxy::REQUEST_ID),
-                        outcome: innolab_kit::server::code_name(status.code()).to_string(),
-                        request_sha256: empty.clone(),
-                        response_sha256: empty,
-                        ..Default::default()
-                    });
-                }
-                let mut response = if crate::json::is_json(&request) {
-                    crate::json::error_response(&status)
-                } else {
-                    status.into_http()
-                };
-                if let Some(id) = request.headers().get(crate::proxy::REQUEST_ID) {
-                    response
-                        .headers_mut()
-                        .insert(crate::proxy::REQUEST_ID, id.clone());
-                }
-                return Box::pin(std::future::ready(Ok(response)));
-            }
-        };
-        // The place is held until the call is answered (a stream's first
-        // message), not for a followed stream's whole life.
-        let mut inner = self.inner.clone();
-        if crate::json::is_json(&request) {
-            return Box::pin(async move {
-                let response = crate::json::call(inner, request).await;
-                drop(permit);
-                Ok(response)
-            });
-        }
-        Box::pin(async move {
-            let response = inner.call(request).await;
-            drop(permit);
-            response
-        })
-    }
 }

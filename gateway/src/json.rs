@@ -1,32 +1,34 @@
-//! JSON over HTTP for systems without gRPC: a `POST` with
-//! `Content-Type: application/json` to the same path as the gRPC method
-//! (`/innolab.membership.v1.MembershipService/CreateOrganization`) is
-//! transcoded to protobuf with the suite's own descriptors, forwarded as gRPC,
-//! and the answer transcoded back. The request and response shapes are the
-//! standard proto3 JSON mapping, and errors follow the Connect protocol's
-//! unary error format (`{"code": "invalid_argument", "message": ..., "details": [...]}`).
-//! Unary methods only; streams need gRPC.
+//! The suite's descriptors at run time: the pool every protocol translation
+//! reads (the edge's Connect transcoding, the audit log's resource names,
+//! the ownership checks, the OpenAPI document), the Connect error JSON, and
+//! [`invoke`], a unary call made with a JSON request (the demo loader's).
 
 use std::sync::{Arc, LazyLock};
 
 use bytes::{Buf, BufMut};
 use http::{HeaderValue, Response, StatusCode};
-use http_body_util::BodyExt;
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, MethodDescriptor};
 use tonic::body::Body;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::{Code, Status};
 
-/// Largest JSON request body accepted.
-const MAX_BODY: usize = 4 * 1024 * 1024;
-
-/// Every message type the suite's API uses, plus `google.rpc` error details.
+/// Every message type the suite's API uses, plus `google.rpc` error details
+/// and health and reflection (so that Connect clients such as `buf curl
+/// --protocol connect` check health and discover the API over Connect too).
 pub static POOL: LazyLock<Result<Arc<DescriptorPool>, String>> = LazyLock::new(|| {
     let mut pool =
         DescriptorPool::decode(innolab_proto::FILE_DESCRIPTOR_SET).map_err(|e| e.to_string())?;
     pool.decode_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .map_err(|e| e.to_string())?;
+    for set in [
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ] {
+        pool.decode_file_descriptor_set(set)
+            .map_err(|e| e.to_string())?;
+    }
     Ok(Arc::new(pool))
 });
 
@@ -43,15 +45,6 @@ pub static UNARY: LazyLock<std::collections::HashSet<String>> = LazyLock::new(||
         })
         .unwrap_or_default()
 });
-
-/// Whether a request asks for JSON.
-pub fn is_json(request: &http::Request<Body>) -> bool {
-    request
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"))
-}
 
 /// Anything that takes gRPC calls: a channel to a service, or the gateway's
 /// own service in process.
@@ -78,39 +71,6 @@ impl<T> Target for T where
 }
 
 type StdError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-/// Transcodes one JSON call to `channel` and back.
-pub async fn call(channel: impl Target, request: http::Request<Body>) -> Response<Body> {
-    match transcode(channel, request).await {
-        Ok(response) => response,
-        Err(status) => error_response(&status),
-    }
-}
-
-async fn transcode(
-    channel: impl Target,
-    request: http::Request<Body>,
-) -> Result<Response<Body>, Status> {
-    if request.method() != http::Method::POST {
-        return Err(Status::unimplemented("JSON calls use POST"));
-    }
-    let path = request.uri().path().to_string();
-    let (parts, body) = request.into_parts();
-    let bytes = http_body_util::Limited::new(body, MAX_BODY)
-        .collect()
-        .await
-        .map_err(|e| Status::invalid_argument(format!("cannot read the request body: {e}")))?
-        .to_bytes();
-    let json = invoke(channel, &path, &bytes, &parts.headers).await?;
-    let mut response = Response::new(Body::new(http_body_util::Full::new(bytes::Bytes::from(
-        json,
-    ))));
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    Ok(response)
-}
 
 /// Calls the unary method at `path` (`/<package>.<Service>/<Method>`) over
 /// `channel` with a JSON request, returning the JSON answer. `headers` may
@@ -249,12 +209,7 @@ fn code_name(code: Code) -> &'static str {
 /// `{"code", "message", "details"}`, each detail with its type, its encoded
 /// value and a readable `debug` form (e.g. the BadRequest field violations).
 pub(crate) fn error_response(status: &Status) -> Response<Body> {
-    let details = decode_details(status.details());
-    let body = serde_json::json!({
-        "code": code_name(status.code()),
-        "message": status.message(),
-        "details": details,
-    });
+    let body = error_json(status);
     let mut response = Response::new(Body::new(http_body_util::Full::new(bytes::Bytes::from(
         body.to_string(),
     ))));
@@ -268,6 +223,15 @@ pub(crate) fn error_response(status: &Status) -> Response<Body> {
         .extensions_mut()
         .insert(innolab_kit::meter::Outcome(status.code()));
     response
+}
+
+/// The Connect error JSON of `status`.
+pub(crate) fn error_json(status: &Status) -> serde_json::Value {
+    serde_json::json!({
+        "code": code_name(status.code()),
+        "message": status.message(),
+        "details": decode_details(status.details()),
+    })
 }
 
 fn decode_details(raw: &[u8]) -> Vec<serde_json::Value> {

@@ -7,6 +7,7 @@ pub mod api;
 pub mod audit;
 pub mod compose;
 pub mod demo;
+pub mod edge;
 pub mod feed;
 pub mod json;
 pub mod proxy;
@@ -17,7 +18,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use innolab_kit::balance::{self, Channel};
-use innolab_kit::server::{self, Readiness, ServeOptions};
+use innolab_kit::server::{self, LocalService, Readiness, ServeOptions};
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 use tonic_health::pb::HealthCheckRequest;
@@ -183,9 +184,7 @@ pub async fn serve(
             "membership" => {
                 routes = routes.add_service(Forward::<Membership>::new(
                     forward,
-                    guard.clone(),
-                    owners.clone(),
-                    recorder.clone(),
+                    guard.limits().clone(),
                     upstream.in_process.clone(),
                 ));
                 Membership::NAME
@@ -193,9 +192,7 @@ pub async fn serve(
             "initiatives" => {
                 routes = routes.add_service(Forward::<Initiatives>::new(
                     forward,
-                    guard.clone(),
-                    owners.clone(),
-                    recorder.clone(),
+                    guard.limits().clone(),
                     upstream.in_process.clone(),
                 ));
                 Initiatives::NAME
@@ -203,9 +200,7 @@ pub async fn serve(
             "guidance" => {
                 routes = routes.add_service(Forward::<Guidance>::new(
                     forward,
-                    guard.clone(),
-                    owners.clone(),
-                    recorder.clone(),
+                    guard.limits().clone(),
                     upstream.in_process.clone(),
                 ));
                 Guidance::NAME
@@ -213,9 +208,7 @@ pub async fn serve(
             "impact" => {
                 routes = routes.add_service(Forward::<Impact>::new(
                     forward,
-                    guard.clone(),
-                    owners.clone(),
-                    recorder.clone(),
+                    guard.limits().clone(),
                     upstream.in_process.clone(),
                 ));
                 Impact::NAME
@@ -240,11 +233,29 @@ pub async fn serve(
         by_service.get("impact").cloned(),
     );
     let audit_health = audit_store.clone();
-    routes = routes.add_service(api::Routed::new(
-        api::Gateway::new(feed::Feed::new(logs), compose, audit_store),
-        guard,
-        recorder,
-    ));
+    routes = routes.add_service(api::service(api::Gateway::new(
+        feed::Feed::new(logs),
+        compose,
+        audit_store,
+    )));
+    // One guard for every route: the audit tap around the guard around the
+    // routes, applied once (health and reflection pass both).
+    let guarded = {
+        let guard = guard.clone();
+        server::Wrap::new(move |routes| {
+            let admitted = security::admit::Admit::new(routes, guard.clone(), owners.clone());
+            LocalService::new(audit::layer::Audited::new(
+                LocalService::new(admitted),
+                recorder.clone(),
+                guard.clone(),
+            ))
+        })
+    };
+    let edge_settings = edge::Settings {
+        max_message_bytes: guard.limits().max_message_bytes,
+        cors_origins: settings.security.cors_origins.clone(),
+    };
+    let edge = server::Wrap::new(move |stack| edge::wrap(stack, &edge_settings));
     let options = ServeOptions {
         grpc_name: GATEWAY_NAME,
         descriptor_sets: vec![innolab_proto::FILE_DESCRIPTOR_SET],
@@ -265,6 +276,8 @@ pub async fn serve(
             })
             .copied()
             .collect(),
+        around_routes: Some(guarded),
+        edge: Some(edge),
     };
     server::serve_routes(
         listener,

@@ -13,7 +13,7 @@ mod suite;
 mod wire;
 
 pub use suite::{Suite, UPSTREAMS};
-pub use wire::{grpc_frame, http_post};
+pub use wire::{HttpAnswer, grpc_frame, http_post, http1};
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -403,7 +403,8 @@ async fn json_over_http_for_systems_without_grpc() {
         .clone();
     assert_eq!(violations[0]["field"], "organization.country_code");
 
-    // Unknown id: 404; malformed JSON: 400; unknown method and streams: 501.
+    // Unknown id: 404; malformed JSON: 400; a stream called as unary: 415
+    // (tests/tests/connect.rs covers the rest of the protocol).
     let (status, error) = http_post(
         gw.addr,
         "/innolab.membership.v1.MembershipService/GetOrganization",
@@ -419,7 +420,7 @@ async fn json_over_http_for_systems_without_grpc() {
         "{}",
     )
     .await;
-    assert_eq!(status, 501);
+    assert_eq!(status, 415);
 
     gw.stop().await;
     service.stop().await;

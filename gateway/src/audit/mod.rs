@@ -11,6 +11,7 @@
 //! could not be written is answered UNAVAILABLE.
 
 pub mod checkpoint;
+pub mod layer;
 pub mod store;
 pub mod tap;
 
@@ -78,17 +79,6 @@ pub fn hex(bytes: &[u8]) -> String {
 pub fn code_name(code: Option<&str>) -> String {
     let number = code.and_then(|c| c.trim().parse::<i32>().ok()).unwrap_or(2);
     innolab_kit::server::code_name(tonic::Code::from_i32(number)).to_string()
-}
-
-/// The outcome of a JSON call: OK, or the error body's `code` upper-cased.
-pub fn json_outcome(http_ok: bool, body: &[u8]) -> String {
-    if http_ok {
-        return "OK".into();
-    }
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v["code"].as_str().map(str::to_ascii_uppercase))
-        .unwrap_or_else(|| "UNKNOWN".into())
 }
 
 /// Whether calling `method` changes something (everything but reads).

@@ -135,7 +135,7 @@ impl http_body::Body for Tap {
 /// The resource a call names: the request's `name` or `parent`, or a
 /// `name` inside its message fields; else the `name` of the answer (what a
 /// create made).
-pub fn resource(method: &str, request: &[u8], response: &[u8], json: bool) -> String {
+pub fn resource(method: &str, request: &[u8], response: &[u8]) -> String {
     let Ok(descriptor) = crate::json::method(&format!("/{method}")) else {
         return String::new();
     };
@@ -168,10 +168,6 @@ pub fn resource(method: &str, request: &[u8], response: &[u8], json: bool) -> St
         } else {
             descriptor.output()
         };
-        if json {
-            let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-            return DynamicMessage::deserialize(kind, &mut deserializer).ok();
-        }
         // The first gRPC message: flag, length, payload (uncompressed only).
         if bytes.len() < 5 || bytes[0] != 0 {
             return None;

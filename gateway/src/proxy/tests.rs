@@ -17,13 +17,3 @@ fn timeouts_parse_and_encode() {
     assert_eq!(encode_timeout(Duration::from_millis(250)), "250000u");
     assert_eq!(encode_timeout(Duration::from_secs(3600)), "3600000m");
 }
-
-#[test]
-fn request_ids_are_kept_or_made() {
-    let mut headers = http::HeaderMap::new();
-    let made = ensure_request_id(&mut headers);
-    assert_eq!(headers.get(REQUEST_ID), Some(&made));
-    let mut headers = http::HeaderMap::new();
-    headers.insert(REQUEST_ID, HeaderValue::from_static("abc"));
-    assert_eq!(ensure_request_id(&mut headers), "abc");
-}

@@ -3,6 +3,7 @@
 //! passes before it is forwarded or composed.
 
 pub mod access;
+pub mod admit;
 pub mod identity;
 pub mod limits;
 pub mod ownership;
@@ -195,6 +196,8 @@ pub struct Security {
     /// Where health is also served alone in plaintext, for Kubernetes probes
     /// (which cannot speak TLS).
     pub probe_addr: Option<std::net::SocketAddr>,
+    /// Origins whose browser applications may call (CORS); empty: none.
+    pub cors_origins: Vec<http::HeaderValue>,
 }
 
 /// What `from_env` reads.
@@ -221,6 +224,7 @@ pub const ENV_VARS: &[&str] = &[
     "INNOLAB_AUDIT_CHECKPOINT_SECONDS",
     "INNOLAB_AUDIT_STRICT",
     "INNOLAB_PROBE_ADDR",
+    "INNOLAB_CORS_ALLOWED_ORIGINS",
 ];
 
 use innolab_kit::config::ConfigError;
@@ -484,6 +488,10 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
         })?),
         None => None,
     };
+    let cors_origins = match var("INNOLAB_CORS_ALLOWED_ORIGINS") {
+        Some(list) => origins(&list)?,
+        None => Vec::new(),
+    };
     Ok(Security {
         guard,
         tls,
@@ -491,5 +499,35 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
         audit_signing,
         audit_strict,
         probe_addr,
+        cors_origins,
     })
+}
+
+/// `INNOLAB_CORS_ALLOWED_ORIGINS`: comma-separated origins
+/// (`https://app.ministry.example`), each exactly as browsers send it.
+fn origins(list: &str) -> Result<Vec<http::HeaderValue>, ConfigError> {
+    const SETTING: &str = "INNOLAB_CORS_ALLOWED_ORIGINS";
+    list.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let uri: http::Uri = origin
+                .parse()
+                .map_err(|e| refuse(SETTING, format!("{origin:?} is not an origin: {e}")))?;
+            let scheme_ok = matches!(uri.scheme_str(), Some("https" | "http"));
+            let bare =
+                uri.path_and_query().is_none_or(|p| p.as_str() == "/") && !origin.ends_with('/');
+            if !scheme_ok || uri.host().is_none() || !bare {
+                return Err(refuse(
+                    SETTING,
+                    format!(
+                        "{origin:?} is not an origin: scheme://host[:port], no path \
+                         (e.g. https://app.ministry.example)"
+                    ),
+                ));
+            }
+            http::HeaderValue::from_str(origin)
+                .map_err(|e| refuse(SETTING, format!("{origin:?}: {e}")))
+        })
+        .collect()
 }

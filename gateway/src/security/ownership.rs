@@ -86,15 +86,10 @@ fn string_at(message: &DynamicMessage, path: &str) -> String {
     String::new()
 }
 
-/// The request message of a unary call: a single uncompressed gRPC frame,
-/// or a JSON body.
-pub fn decode(method: &str, body: &Bytes, json: bool) -> Result<DynamicMessage, Status> {
+/// The request message of a unary call: a single uncompressed gRPC frame
+/// (every protocol is gRPC once past the edge).
+pub fn decode(method: &str, body: &Bytes) -> Result<DynamicMessage, Status> {
     let descriptor = crate::json::method(&format!("/{method}"))?.input();
-    if json {
-        let mut deserializer = serde_json::Deserializer::from_slice(body);
-        return DynamicMessage::deserialize(descriptor, &mut deserializer)
-            .map_err(|e| Status::invalid_argument(format!("request body: {e}")));
-    }
     let mut frame = body.clone();
     if frame.remaining() < 5 {
         return Err(Status::invalid_argument("request: not a gRPC message"));

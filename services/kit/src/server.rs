@@ -50,6 +50,28 @@ pub type LocalService = tower::util::BoxCloneSyncService<
     Infallible,
 >;
 
+/// A layer given as a function of the stack it wraps (a [`LocalService`]),
+/// for [`ServeOptions::around_routes`] and [`ServeOptions::edge`].
+#[derive(Clone)]
+pub struct Wrap(Arc<dyn Fn(LocalService) -> LocalService + Send + Sync>);
+
+impl Wrap {
+    /// Wraps with `layer`.
+    pub fn new(layer: impl Fn(LocalService) -> LocalService + Send + Sync + 'static) -> Self {
+        Wrap(Arc::new(layer))
+    }
+
+    fn apply(&self, inner: LocalService) -> LocalService {
+        (self.0)(inner)
+    }
+}
+
+impl std::fmt::Debug for Wrap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Wrap")
+    }
+}
+
 /// Where a server running in this process publishes its [`LocalService`], so
 /// that a caller in the same process (the gateway of the one-process suite)
 /// reaches it without HTTP/2 over loopback. Empty until the server starts; a
@@ -120,6 +142,8 @@ pub async fn serve(
         probe_addr: None,
         in_process: settings.in_process.clone(),
         reported: Vec::new(),
+        around_routes: None,
+        edge: None,
     };
     let result = serve_routes(
         listener,
@@ -160,6 +184,14 @@ pub struct ServeOptions {
     /// Other names whose health the watcher reports (the gateway's
     /// services), NOT_SERVING from before the first call until it does.
     pub reported: Vec<&'static str>,
+    /// Wraps the routes (health and reflection included), inside the gate
+    /// and the calls' bookkeeping: every call passes it (the gateway's
+    /// guard; it lets health and reflection through itself).
+    pub around_routes: Option<Wrap>,
+    /// Wraps the whole stack, outside the calls' bookkeeping: a protocol
+    /// edge (the gateway's Connect and gRPC-Web) that hands gRPC to it, so
+    /// that metrics, deadlines and everything inside see gRPC only.
+    pub edge: Option<Wrap>,
 }
 
 /// The generic bootstrap: health, reflection, readiness gate, metrics, trace
@@ -228,9 +260,14 @@ where
         .add_service(crate::reflection::v1alpha::server(reflection));
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let routes = LocalService::new(routes.prepare());
+    let routes = match &options.around_routes {
+        Some(wrap) => wrap.apply(routes),
+        None => routes,
+    };
     let calls = Calls {
         inner: Gate {
-            inner: routes.prepare(),
+            inner: routes,
             ready: readiness.ready.clone(),
         },
         stopping: stop_rx.clone(),
@@ -248,6 +285,10 @@ where
         }));
     }
     let stack = LocalService::new(calls);
+    let stack = match &options.edge {
+        Some(wrap) => wrap.apply(stack),
+        None => stack,
+    };
 
     let local = listener.local_addr()?;
     tracing::info!(service = options.grpc_name, addr = %local, "listening for gRPC on {local}");

@@ -541,7 +541,7 @@ async fn strict_mode_answers_a_write_only_once_its_entry_is_committed(backend: B
         "/innolab.membership.v1.MembershipService/CreateOrganization",
         &serde_json::json!({
             "organization": {"displayNames": [{"languageCode": "ro", "text": "Primăria 6"}],
-                             "kind": "GOVERNMENT", "countryCode": "RO"}
+                             "kind": "ORGANIZATION_KIND_GOVERNMENT", "countryCode": "RO"}
         })
         .to_string(),
     )
