@@ -9,6 +9,7 @@ pub mod compose;
 pub mod demo;
 pub mod feed;
 pub mod json;
+pub mod openapi;
 pub mod proxy;
 pub mod security;
 pub mod suite;
