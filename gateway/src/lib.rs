@@ -10,6 +10,7 @@ pub mod demo;
 pub mod edge;
 pub mod feed;
 pub mod json;
+pub mod openapi;
 pub mod proxy;
 pub mod security;
 pub mod suite;
