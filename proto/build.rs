@@ -3,8 +3,6 @@
 
 use std::path::PathBuf;
 
-use prost::Message;
-
 const PROTOS: &[&str] = &[
     "innolab/membership/v1/membership.proto",
     "innolab/gateway/v1/gateway.proto",
@@ -20,8 +18,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // googleapis (google.type.Date, google.api annotations) is a dependency
     // beside the contract, on its own include path (googleapis/README.md).
-    let fds = protox::compile(&files, [root.clone(), root.join("googleapis")])?;
-    std::fs::write(out.join("innolab_descriptor.bin"), fds.encode_to_vec())?;
+    let mut compiler = protox::Compiler::new([root.clone(), root.join("googleapis")])?;
+    compiler
+        .include_source_info(true)
+        .include_imports(true)
+        .open_files(&files)?;
+    // Encoded by protox itself, which keeps custom options (the
+    // `google.api.field_behavior` and `resource` annotations) that a
+    // round trip through `prost_types` would drop: reflection clients and
+    // the gateway's OpenAPI document read them.
+    std::fs::write(
+        out.join("innolab_descriptor.bin"),
+        compiler.encode_file_descriptor_set(),
+    )?;
+    let fds = compiler.file_descriptor_set();
 
     tonic_prost_build::configure()
         .build_client(true)

@@ -39,4 +39,22 @@ expect "$(post GetOrganization '{"name": "organizations/does-not-exist"}')" 404 
 # The gateway's own compositions take JSON too: the organisation's profile.
 expect "$(post GetOrganizationProfile "{\"name\": \"$name\"}" "$root/innolab.gateway.v1.GatewayService")" \
   200 "\"organization\":{\"name\":\"$name\""
+# A read as GET (methods without side effects), answered gzip-compressed.
+out=$(curl -s --compressed -o /tmp/innolab-json.$$ -w '%{http_code}' -G \
+  --data-urlencode 'encoding=json' --data-urlencode "message={\"name\": \"$name\"}" \
+  "$base/GetOrganization"; printf ' '; cat /tmp/innolab-json.$$; rm -f /tmp/innolab-json.$$)
+expect "$out" 200 "\"name\":\"$name\""
+
+# The merged change feed as a Connect stream: envelopes in, envelopes out,
+# the organisation's creation among them and a clean end-of-stream envelope.
+feed=$(printf '\0\0\0\0\2{}' | curl -s --data-binary @- -H 'Content-Type: application/connect+json' \
+  "$root/innolab.gateway.v1.GatewayService/StreamChanges" | tr -c '[:print:]' '\n')
+case "$feed" in
+  *"\"resource\":\"$name\""*) echo "ok   stream $name created" ;;
+  *) echo "FAIL the change feed over Connect lacks $name: $feed"; exit 1 ;;
+esac
+
+# A body of another content type is refused (415), never taken for a call.
+expect "$(curl -s -o /tmp/innolab-json.$$ -w '%{http_code}' -X POST -d 'x=1' "$base/CreateOrganization";
+  printf ' '; cat /tmp/innolab-json.$$; rm -f /tmp/innolab-json.$$)" 415 '"code":"invalid_argument"'
 echo "json examples ok"

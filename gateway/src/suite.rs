@@ -10,6 +10,7 @@ use innolab_kit::config::{ConfigError, Defaults, ServiceArgs, Settings};
 use innolab_kit::db::Backend;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tonic_health::pb::health_client::HealthClient;
 
 use crate::GatewaySettings;
 
@@ -215,6 +216,13 @@ pub async fn run(
              run it without INNOLAB_ACCESS_FILE"
         );
     }
+    if demo && security.tls.is_some() {
+        anyhow::bail!(
+            "--demo loads its dataset through the gateway in plaintext; \
+             run it without INNOLAB_TLS_CERT_FILE"
+        );
+    }
+    let tls = security.tls.is_some();
     let settings = GatewaySettings {
         upstreams,
         shutdown_drain: drain,
@@ -223,7 +231,7 @@ pub async fn run(
     };
     tasks.spawn(crate::serve(listener, settings, stopped()));
     tracing::info!(%gateway, "innolab suite starting: gateway on {gateway}");
-    tokio::spawn(announce_when_ready(gateway, bound_at, demo));
+    tokio::spawn(announce_when_ready(gateway, bound_at, demo, tls));
 
     tokio::select! {
         () = shutdown => {}
@@ -250,20 +258,38 @@ pub async fn run(
     result
 }
 
-/// Waits until the gateway sees every service ready, then says once where
-/// everything listens and, with `demo`, loads the demo dataset through it.
-async fn announce_when_ready(gateway: SocketAddr, services: Vec<(&str, SocketAddr)>, demo: bool) {
+/// Waits until the gateway sees every service ready (behind a TLS gateway,
+/// until every service is ready on its own plaintext socket), then says once
+/// where everything listens and, with `demo`, loads the demo dataset
+/// through the gateway.
+async fn announce_when_ready(
+    gateway: SocketAddr,
+    services: Vec<(&str, SocketAddr)>,
+    demo: bool,
+    tls: bool,
+) {
     let outcome = async {
         let channel =
             tonic::transport::Endpoint::from_shared(format!("http://{gateway}"))?.connect_lazy();
-        let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
-        for _ in 0..600 {
-            // Every service behind the gateway, as the gateway sees it.
-            let mut ready = true;
+        // (health client, the name asked about)
+        let mut probes = Vec::new();
+        if tls {
+            for (_, addr) in &services {
+                let direct = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
+                    .connect_lazy();
+                probes.push((HealthClient::new(direct), String::new()));
+            }
+        } else {
             for name in crate::UPSTREAM_NAMES {
+                probes.push((HealthClient::new(channel.clone()), name.to_string()));
+            }
+        }
+        for _ in 0..600 {
+            let mut ready = true;
+            for (health, service) in &mut probes {
                 ready &= health
                     .check(tonic_health::pb::HealthCheckRequest {
-                        service: name.to_string(),
+                        service: service.clone(),
                     })
                     .await
                     .is_ok_and(|r| r.get_ref().status == 1);

@@ -134,6 +134,28 @@ async fn unary_calls_in_json_and_binary_and_reads_as_get() {
     assert_eq!(refused.status, 405);
     assert_eq!(count_named(&suite, "Get").await, 0);
 
+    // The OpenAPI document, made from the same descriptors: every method,
+    // GET where it is allowed, the annotations as JSON Schema.
+    let openapi = http1(suite.gateway, "GET", "/openapi.json", &[], b"").await;
+    assert_eq!(openapi.status, 200);
+    let document = openapi.json();
+    assert_eq!(document["openapi"], "3.1.0");
+    let path = &document["paths"][format!("{MEMBERSHIP}/GetOrganization")];
+    assert!(
+        path["post"].is_object() && path["get"].is_object(),
+        "{path}"
+    );
+    let create = &document["paths"][format!("{MEMBERSHIP}/CreateOrganization")];
+    assert!(
+        create["post"].is_object() && create["get"].is_null(),
+        "{create}"
+    );
+    let organization = &document["components"]["schemas"]["innolab.membership.v1.Organization"];
+    assert_eq!(
+        organization["properties"]["name"]["readOnly"], true,
+        "{organization}"
+    );
+
     // An unknown method: 404, as Connect servers answer.
     let unknown = post_json(&suite, "Nope", "{}").await;
     assert_eq!(

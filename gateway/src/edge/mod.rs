@@ -122,6 +122,7 @@ enum Codec {
 
 /// What a request asks for, from its HTTP method and content type.
 enum Kind {
+    OpenApi,
     Grpc,
     GrpcWeb,
     Unary(Codec),
@@ -156,6 +157,7 @@ fn kind(request: &Request<Body>) -> Kind {
             web if web.starts_with("application/grpc-web") => Kind::GrpcWeb,
             _ => Kind::Unsupported(content_type),
         },
+        Method::GET if request.uri().path() == OPENAPI_PATH => Kind::OpenApi,
         Method::GET => Kind::Get,
         _ => Kind::NotAllowed,
     }
@@ -179,6 +181,7 @@ impl tower::Service<Request<Body>> for Connect {
         let limit = self.limit;
         Box::pin(async move {
             Ok(match kind(&request) {
+                Kind::OpenApi => openapi(),
                 Kind::Grpc => tower::ServiceExt::oneshot(inner, request).await?,
                 Kind::GrpcWeb => tower::ServiceExt::oneshot(web, request).await?,
                 Kind::Unary(codec) => unary::post(inner, request, codec, limit).await,
@@ -192,6 +195,38 @@ impl tower::Service<Request<Body>> for Connect {
                 ),
             })
         })
+    }
+}
+
+/// Where the OpenAPI document of the JSON API is served.
+pub const OPENAPI_PATH: &str = "/openapi.json";
+
+/// The OpenAPI 3.1 document of every service the gateway serves, made once
+/// from the descriptors it runs with.
+static OPENAPI: std::sync::LazyLock<Result<bytes::Bytes, String>> =
+    std::sync::LazyLock::new(|| {
+        let pool = crate::json::POOL.as_ref().map_err(Clone::clone)?;
+        let services: Vec<&str> = crate::UPSTREAM_NAMES
+            .iter()
+            .copied()
+            .chain([crate::GATEWAY_NAME])
+            .collect();
+        let document = crate::openapi::document(pool, &services, env!("CARGO_PKG_VERSION"));
+        Ok(document.to_string().into())
+    });
+
+fn openapi() -> Response<Body> {
+    match OPENAPI.as_ref() {
+        Ok(document) => {
+            let mut response =
+                Response::new(Body::new(http_body_util::Full::new(document.clone())));
+            response.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+        Err(e) => error_response(&Status::internal(format!("the OpenAPI document: {e}"))),
     }
 }
 

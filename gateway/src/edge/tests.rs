@@ -53,6 +53,7 @@ fn requests_are_told_apart_by_method_and_content_type() {
     ];
     for (method, content_type, expected) in kinds {
         let got = match kind(&request(method.clone(), content_type)) {
+            Kind::OpenApi => "openapi",
             Kind::Grpc => "grpc",
             Kind::GrpcWeb => "grpc-web",
             Kind::Unary(Codec::Json) => "unary json",
