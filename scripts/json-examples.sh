@@ -57,4 +57,24 @@ esac
 # A body of another content type is refused (415), never taken for a call.
 expect "$(curl -s -o /tmp/innolab-json.$$ -w '%{http_code}' -X POST -d 'x=1' "$base/CreateOrganization";
   printf ' '; cat /tmp/innolab-json.$$; rm -f /tmp/innolab-json.$$)" 415 '"code":"invalid_argument"'
+# Plain routes: the feed as Server-Sent Events, an attachment up and down.
+events=$(curl -s -H 'Accept: text/event-stream' "$root/changes")
+case "$events" in
+  *"event: change"*"\"resource\":\"$name\""*) echo "ok   events $name created" ;;
+  *) echo "FAIL /changes as Server-Sent Events lacks $name: $events"; exit 1 ;;
+esac
+document=$(post CreateDocument '{"document": {"type": "DOCUMENT_TYPE_GUIDE", "title": "Files", "license": "CC-BY-4.0"}}' \
+  "$root/innolab.guidance.v1.GuidanceService" | sed 's/.*"name":"\(documents\/[^"]*\)".*/\1/')
+printf 'a guide for public servants\n' > /tmp/innolab-guide.$$
+sha=$(sha256sum /tmp/innolab-guide.$$ | cut -c1-64)
+uploaded=$(curl -s -w ' %{http_code}' --data-binary @/tmp/innolab-guide.$$ -H 'Content-Type: text/plain' \
+  "$root/files/$document/attachments?filename=guide.txt&sha256=$sha")
+case "$uploaded" in
+  *"\"sha256\":\"$sha\""*" 201") echo "ok   201 attachment uploaded" ;;
+  *) echo "FAIL upload: $uploaded"; exit 1 ;;
+esac
+attachment=$(echo "$uploaded" | sed 's/.*"name":"\([^"]*\)".*/\1/')
+[[ "$(curl -s "$root/files/$attachment")" == "a guide for public servants" ]] \
+  && echo "ok   download $attachment" || { echo "FAIL download $attachment"; exit 1; }
+rm -f /tmp/innolab-guide.$$
 echo "json examples ok"

@@ -16,9 +16,11 @@ use tonic::body::Body;
 pub(super) type MapMessage = Box<dyn FnMut(u8, Bytes) -> Result<Bytes, Status> + Send>;
 
 /// At the end of the stream (its trailers, none, or why it broke off): the
-/// last frame written, if any.
-pub(super) type End =
-    Box<dyn FnOnce(Result<Option<HeaderMap>, Status>) -> Option<Frame<Bytes>> + Send>;
+/// last frame written, if any, or the error the body ends with instead (the
+/// connection is then cut, for formats that cannot say it in-band).
+pub(super) type End = Box<
+    dyn FnOnce(Result<Option<HeaderMap>, Status>) -> Option<Result<Frame<Bytes>, Status>> + Send,
+>;
 
 /// A body of length-prefixed messages rewritten one by one.
 pub(super) struct Reframe {
@@ -70,10 +72,7 @@ impl Reframe {
         how: Result<Option<HeaderMap>, Status>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
         match self.end.take() {
-            Some(end) => match end(how) {
-                Some(frame) => Poll::Ready(Some(Ok(frame))),
-                None => Poll::Ready(None),
-            },
+            Some(end) => Poll::Ready(end(how)),
             None => Poll::Ready(None),
         }
     }

@@ -20,6 +20,7 @@
 //!   415 for a body of another content type, 405 for another HTTP method.
 
 mod envelope;
+mod plain;
 mod stream;
 mod unary;
 
@@ -179,6 +180,9 @@ impl tower::Service<Request<Body>> for Connect {
         let inner = self.inner.clone();
         let web = self.web.clone();
         let limit = self.limit;
+        if let Some(route) = plain::route(request.method(), request.uri().path()) {
+            return Box::pin(async move { Ok(plain::serve(inner, request, route, limit).await) });
+        }
         Box::pin(async move {
             Ok(match kind(&request) {
                 Kind::OpenApi => openapi(),
@@ -297,9 +301,7 @@ fn over_limit(limit: usize) -> Status {
 struct Arrived(std::time::Instant);
 
 /// The call's deadline, from `Connect-Timeout-Ms`.
-fn deadline(
-    parts: &http::request::Parts,
-) -> Result<Option<std::time::Instant>, Box<Response<Body>>> {
+fn deadline(parts: &http::request::Parts) -> Result<Option<std::time::Instant>, Status> {
     let Some(value) = parts.headers.get("connect-timeout-ms") else {
         return Ok(None);
     };
@@ -309,9 +311,9 @@ fn deadline(
         .filter(|v| !v.is_empty() && v.len() <= 10 && v.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|v| v.parse::<u64>().ok())
         .ok_or_else(|| {
-            Box::new(error_response(&Status::invalid_argument(
+            Status::invalid_argument(
                 "Connect-Timeout-Ms: must be a positive number of milliseconds, at most 10 digits",
-            )))
+            )
         })?;
     let arrived = parts
         .extensions
@@ -320,19 +322,16 @@ fn deadline(
     Ok(Some(arrived + std::time::Duration::from_millis(ms)))
 }
 
-fn deadline_passed() -> Box<Response<Body>> {
-    Box::new(error_response(&Status::deadline_exceeded(
+fn deadline_passed() -> Status {
+    Status::deadline_exceeded(
         "the deadline (Connect-Timeout-Ms) passed before the call was answered",
-    )))
+    )
 }
 
 /// The gRPC request for a Connect one: same path, headers and extensions
 /// (the caller's certificate, its metadata), with gRPC's content type, what
 /// is left of the deadline as `grpc-timeout`, and `body` (gRPC frames).
-fn grpc_request(
-    mut parts: http::request::Parts,
-    body: Body,
-) -> Result<Request<Body>, Box<Response<Body>>> {
+fn grpc_request(mut parts: http::request::Parts, body: Body) -> Result<Request<Body>, Status> {
     let left = match deadline(&parts)? {
         Some(at) => {
             let left = at.saturating_duration_since(std::time::Instant::now());

@@ -77,7 +77,7 @@ pub(super) async fn call(
     );
     let request = match super::grpc_request(parts, Body::new(requests)) {
         Ok(request) => request,
-        Err(response) => return *response,
+        Err(status) => return super::error_response(&status),
     };
     let Ok(response) = tower::ServiceExt::oneshot(inner, request).await;
     let (parts, body) = response.into_parts();
@@ -108,12 +108,12 @@ pub(super) async fn call(
                 end_of_stream(failed.then_some(&status), Some(&trailers))
             }
         };
-        Some(Frame::data(end))
+        Some(Ok(Frame::data(end)))
     };
     // A trailers-only answer (an error before any message).
     if parts.headers.contains_key("grpc-status") {
         let end = ending(Ok(Some(parts.headers)));
-        let frames = tokio_stream::iter(end.map(Ok::<_, Status>));
+        let frames = tokio_stream::iter(end);
         *answer.body_mut() = Body::new(http_body_util::StreamBody::new(frames));
         return answer;
     }

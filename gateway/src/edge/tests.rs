@@ -146,9 +146,9 @@ async fn envelopes_are_rewritten_one_message_at_a_time() {
             } else {
                 "none"
             };
-            Some(http_body::Frame::data(bytes::Bytes::from_static(
+            Some(Ok(http_body::Frame::data(bytes::Bytes::from_static(
                 ended.as_bytes(),
-            )))
+            ))))
         }),
     );
     let all = reframed.collect().await.unwrap().to_bytes();
@@ -168,10 +168,10 @@ async fn a_message_over_the_limit_ends_the_stream() {
         Box::new(|_, payload| Ok(payload)),
         Box::new(|how| {
             let status = how.unwrap_err();
-            Some(http_body::Frame::data(bytes::Bytes::from(format!(
+            Some(Ok(http_body::Frame::data(bytes::Bytes::from(format!(
                 "{:?}",
                 status.code()
-            ))))
+            )))))
         }),
     );
     let all = reframed.collect().await.unwrap().to_bytes();

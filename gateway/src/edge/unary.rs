@@ -38,13 +38,13 @@ pub(super) async fn post(
     };
     let deadline = match super::deadline(&parts) {
         Ok(deadline) => deadline,
-        Err(response) => return *response,
+        Err(status) => return error_response(&status),
     };
     let read = http_body_util::Limited::new(body, limit).collect();
     let read = match deadline {
         Some(at) => match tokio::time::timeout_at(at.into(), read).await {
             Ok(read) => read,
-            Err(_) => return *super::deadline_passed(),
+            Err(_) => return error_response(&super::deadline_passed()),
         },
         None => read.await,
     };
@@ -191,9 +191,20 @@ async fn call(
     let body = Body::new(http_body_util::Full::new(super::grpc_frame(&message)));
     let request = match super::grpc_request(parts, body) {
         Ok(request) => request,
-        Err(response) => return *response,
+        Err(status) => return error_response(&status),
     };
     let Ok(response) = tower::ServiceExt::oneshot(inner, request).await;
+    answer(response, method, codec, gzip_answer).await
+}
+
+/// A unary gRPC answer the Connect way: the message in `codec` (gzipped if
+/// `gzip`), its trailers as `trailer-` headers; or the error JSON.
+pub(super) async fn answer(
+    response: Response<Body>,
+    method: &MethodDescriptor,
+    codec: Codec,
+    gzip_answer: bool,
+) -> Response<Body> {
     let (parts, body) = response.into_parts();
     let headers = super::passed_headers(&parts.headers);
     // A trailers-only answer (an error) carries its status in the headers.

@@ -5,6 +5,7 @@
 //! Connect error. The same descriptors give the same bytes (every map is
 //! sorted; serde_json is built without `preserve_order`).
 
+mod plain;
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -83,6 +84,9 @@ pub fn document(pool: &DescriptorPool, services: &[&str], version: &str) -> Valu
             paths.insert(path, path_item(&mut schemas, &service, &method));
         }
     }
+    for (path, item) in plain::paths(pool, &mut schemas) {
+        paths.insert(path, item);
+    }
     let error = error_schema(pool, &mut schemas);
     schemas.insert(ERROR, error);
     schemas.insert("connect.end_stream", end_stream_schema());
@@ -131,7 +135,10 @@ integers as strings; enums by name; fields at their default value left out) or \
 `GET` and the request in the query. Streaming methods take and give `application/connect+json` \
 or `application/connect+proto`: a sequence of envelopes (one flags byte, a 4-byte big-endian \
 length, the message), the answer ending with an end-of-stream envelope (flag `0x02`, a \
-`connect.end_stream` JSON object). Errors are the Connect error JSON (`connect.error`).";
+`connect.end_stream` JSON object). Errors are the Connect error JSON (`connect.error`). The paths \
+tagged `plain HTTP` serve some streams to clients with nothing but an HTTP library (the change \
+feed as Server-Sent Events or NDJSON, the initiatives export as NDJSON or CSV, attachments as \
+raw bytes).";
 
 /// The operations of one method.
 fn path_item(
