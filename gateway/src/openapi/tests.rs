@@ -114,7 +114,10 @@ fn every_method_has_a_post_path() {
         .filter(|p| !p.starts_with("/innolab."))
         .count();
     assert_eq!(plain, 6);
-    assert_eq!(doc["paths"].as_object().map(|p| p.len()), Some(count + plain));
+    assert_eq!(
+        doc["paths"].as_object().map(|p| p.len()),
+        Some(count + plain)
+    );
     let operation_ids: BTreeSet<&str> = doc["paths"]
         .as_object()
         .into_iter()
