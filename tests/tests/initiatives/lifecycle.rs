@@ -95,6 +95,26 @@ async fn status_changes_follow_the_table_and_final_is_final(backend: Backend) {
     assert_eq!(moved.timeline.len(), 3);
     assert_eq!(moved.timeline[1].to_status, St::Discontinued as i32);
     assert_eq!(moved.timeline[1].actor, "Steering board");
+    // Stopped two stages before the end (the case an acceptance run found):
+    // on to DIFFUSING_LESSONS directly, not through EVALUATING_PROJECTS.
+    let mut early = w.initiative("Stopped while implementing");
+    early.stage = pb::InitiativeStage::ImplementingProjects as i32;
+    early.status = St::Pilot as i32;
+    let early = w.create(early).await;
+    w.change_status(&early.name, St::Discontinued)
+        .await
+        .unwrap();
+    let err = w
+        .move_stage(&early.name, pb::InitiativeStage::EvaluatingProjects, "")
+        .await
+        .unwrap_err();
+    assert_code(&err, Code::FailedPrecondition);
+    let moved = w
+        .move_stage(&early.name, pb::InitiativeStage::DiffusingLessons, "")
+        .await
+        .unwrap();
+    assert_eq!(moved.stage, pb::InitiativeStage::DiffusingLessons as i32);
+    assert_eq!(moved.status, St::Discontinued as i32);
     w.stop().await;
 }
 

@@ -77,16 +77,20 @@ impl Move {
     pub fn apply(self, stage: Stage, status: Status) -> Result<(Stage, Status), Error> {
         match self {
             Move::Stage(to) => {
+                // A stopped initiative does not restart; its lessons may
+                // still be diffused, from whatever stage it stopped at.
+                if status.is_final() {
+                    if to == Stage::DiffusingLessons && stage != to {
+                        return Ok((to, status));
+                    }
+                    return Err(illegal(format!(
+                        "the initiative is {status}; it can only move on to DIFFUSING_LESSONS"
+                    )));
+                }
                 if !STAGE_MOVES.contains(&(stage, to)) {
                     return Err(illegal(format!(
                         "cannot move an initiative from stage {stage} to {to}: \
                          stages move forward one at a time, or back to any earlier stage"
-                    )));
-                }
-                // A stopped initiative does not restart; its lessons may still be diffused.
-                if status.is_final() && to != Stage::DiffusingLessons {
-                    return Err(illegal(format!(
-                        "the initiative is {status}; it can only move on to DIFFUSING_LESSONS"
                     )));
                 }
                 Ok((to, status))
@@ -133,6 +137,36 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Every stage x status x target stage against the rules the proto
+    /// states: a live initiative moves one stage forward or any back; a
+    /// stopped one only on to DIFFUSING_LESSONS, from any other stage.
+    #[test]
+    fn every_stage_move_from_every_stage_and_status() {
+        let index = |s: &Stage| Stage::ALL.iter().position(|x| x == s).unwrap();
+        for status in Status::ALL {
+            for from in Stage::ALL {
+                for to in Stage::ALL {
+                    let legal = if status.is_final() {
+                        *to == Stage::DiffusingLessons && from != to
+                    } else {
+                        index(to) == index(from) + 1 || index(to) < index(from)
+                    };
+                    let moved = Move::Stage(*to).apply(*from, *status);
+                    assert_eq!(moved.is_ok(), legal, "{status}: {from} -> {to}");
+                    if let Ok((stage, kept)) = moved {
+                        assert_eq!((stage, kept), (*to, *status));
+                    }
+                }
+            }
+        }
+        // The case an acceptance run found.
+        assert!(
+            Move::Stage(Stage::DiffusingLessons)
+                .apply(Stage::ImplementingProjects, Status::Discontinued)
+                .is_ok()
+        );
     }
 
     #[test]
