@@ -24,10 +24,11 @@ bin="$cache/bin/pgbouncer"
 if [[ ! -x "$bin" ]]; then
   echo "building PgBouncer $version from Debian's source"
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq --no-install-recommends libevent-dev libssl-dev pkg-config make gcc \
-      >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
-      libevent-dev libssl-dev pkg-config make gcc >/dev/null; }
+    # shellcheck source=scripts/lib/apt.sh
+    source "$(dirname "$0")/../scripts/lib/apt.sh"
+    apt_get install -y -qq --no-install-recommends libevent-dev libssl-dev pkg-config make gcc \
+      || { apt_get update -qq && apt_get install -y -qq --no-install-recommends \
+      libevent-dev libssl-dev pkg-config make gcc; }
   fi
   build="$(mktemp -d)"
   curl -fsS -o "$build/src.tar.gz" \

@@ -23,7 +23,9 @@ command -v go >/dev/null || need_debs+=(golang-go)
   || need_debs+=(golang-google-protobuf-dev golang-google-grpc-dev golang-google-genproto-dev)
 command -v javac >/dev/null || need_debs+=(default-jdk-headless)
 if ((${#need_debs[@]})); then
-  apt-get install -y -q "${need_debs[@]}" >/dev/null
+  # shellcheck source=scripts/lib/apt.sh
+  source scripts/lib/apt.sh
+  apt_get install -y -q "${need_debs[@]}"
 fi
 
 out=$(mktemp -d)

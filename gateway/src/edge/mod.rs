@@ -134,9 +134,14 @@ enum Kind {
 }
 
 fn kind(request: &Request<Body>) -> Kind {
-    let content_type = request
-        .headers()
-        .get(http::header::CONTENT_TYPE)
+    let header = request.headers().get(http::header::CONTENT_TYPE);
+    // The common case, gRPC, without an allocation.
+    if request.method() == Method::POST
+        && header.is_some_and(|v| v.as_bytes() == b"application/grpc")
+    {
+        return Kind::Grpc;
+    }
+    let content_type = header
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
