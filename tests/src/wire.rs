@@ -39,8 +39,20 @@ pub async fn http1(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> HttpAnswer {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    http1_over(stream, method, path, headers, body).await
+}
+
+/// [`http1`] over a connection already made (a TLS stream, say); the
+/// request asks the server to close it after the answer.
+pub async fn http1_over(
+    mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpAnswer {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let mut request =
         format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
     for (name, value) in headers {
@@ -53,8 +65,13 @@ pub async fn http1(
     let mut bytes = request.into_bytes();
     bytes.extend_from_slice(body);
     stream.write_all(&bytes).await.unwrap();
+    stream.flush().await.unwrap();
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
+    if let Err(e) = stream.read_to_end(&mut raw).await {
+        // A TLS peer may close without its close_notify once the answer is
+        // whole; anything else is a broken answer.
+        assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof, "{e}");
+    }
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
