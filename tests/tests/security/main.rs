@@ -7,7 +7,8 @@
 //! The checks of certificates and tokens are here, with what every module
 //! uses; the authorisation matrix (every method x every role, over gRPC in
 //! `matrix.rs` and every other protocol in `protocols.rs`), ownership,
-//! configuration and limits, and the audit log have modules of their own.
+//! configuration and limits, the audit log and its end-user hashes have
+//! modules of their own.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -35,6 +36,7 @@ mod configuration;
 mod matrix;
 mod ownership;
 mod protocols;
+mod user_hash;
 
 /// A certificate authority that signs server and client certificates.
 struct Ca {
@@ -193,8 +195,33 @@ fn setup(dir: &Path, editor_org: &str) -> Setup {
             "INNOLAB_AUDIT_DATABASE_URL".into(),
             format!("sqlite://{}/audit.db", dir.display()),
         ),
+        // The audit keys an operator makes with `openssl genpkey -algorithm
+        // ed25519` and `openssl rand 32`.
+        (
+            "INNOLAB_AUDIT_SIGNING_KEY_FILE".into(),
+            write("audit-signing.pem", &audit_signing_key().serialize_pem()),
+        ),
+        (
+            "INNOLAB_AUDIT_USER_KEY_FILE".into(),
+            write_bytes(dir, "audit-user.key", &USER_KEY),
+        ),
     ]);
     Setup { ca, signer, vars }
+}
+
+/// The audit user key of [`setup`]: 32 bytes, as `openssl rand 32` makes.
+const USER_KEY: [u8; 32] = *b"innolab test audit user key 32b!";
+
+/// A fresh Ed25519 key, PKCS#8 PEM as `openssl genpkey` writes it.
+fn audit_signing_key() -> KeyPair {
+    KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap()
+}
+
+/// Writes `bytes` to `name` in `dir`; its path.
+fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.display().to_string()
 }
 
 fn security_of(vars: &HashMap<String, String>) -> Result<Security, String> {
