@@ -1,5 +1,5 @@
 //! Raw bytes on the wire, for tests that talk below the clients: plain
-//! HTTP/1.1 requests and a gRPC frame.
+//! HTTP/1.1 requests, gRPC frames and Connect / gRPC-Web envelopes.
 
 use std::net::SocketAddr;
 
@@ -162,4 +162,27 @@ pub fn grpc_frame(message: &impl prost::Message) -> bytes::Bytes {
     framed.extend_from_slice(&(body.len() as u32).to_be_bytes());
     framed.extend_from_slice(&body);
     bytes::Bytes::from(framed)
+}
+
+/// A Connect stream's envelope (gRPC-Web frames have the same shape): one
+/// flags byte, the payload's length (4 bytes, big-endian), the payload.
+pub fn envelope(flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![flags];
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The envelopes of a Connect stream or a gRPC-Web body: (flags, payload).
+/// Panics on a partial one.
+pub fn envelopes(mut body: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    while body.len() >= 5 {
+        let length = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
+        assert!(body.len() >= 5 + length, "a partial envelope");
+        out.push((body[0], body[5..5 + length].to_vec()));
+        body = &body[5 + length..];
+    }
+    assert!(body.is_empty(), "a partial envelope");
+    out
 }

@@ -10,7 +10,7 @@ use std::io::{Read as _, Write as _};
 
 use innolab_proto::innolab::gateway::v1 as gw;
 use innolab_proto::innolab::membership::v1 as pb;
-use innolab_tests::{Backend, HttpAnswer, Suite, http1};
+use innolab_tests::{Backend, HttpAnswer, Suite, envelope, envelopes, http1};
 use prost::Message as _;
 
 const MEMBERSHIP: &str = "/innolab.membership.v1.MembershipService";
@@ -358,25 +358,6 @@ async fn json_over_the_message_limit_is_refused_with_413() {
     assert_eq!(refused.status, 413);
     assert_eq!(count_named(&suite, "Large").await, 0);
     suite.stop().await;
-}
-
-/// The envelopes of a Connect stream: (flags, payload).
-fn envelopes(mut body: &[u8]) -> Vec<(u8, Vec<u8>)> {
-    let mut out = Vec::new();
-    while body.len() >= 5 {
-        let length = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
-        out.push((body[0], body[5..5 + length].to_vec()));
-        body = &body[5 + length..];
-    }
-    assert!(body.is_empty(), "a partial envelope");
-    out
-}
-
-fn envelope(flags: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![flags];
-    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    out.extend_from_slice(payload);
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

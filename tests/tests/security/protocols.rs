@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use innolab_proto::innolab::gateway::v1 as gw;
-use innolab_tests::HttpAnswer;
+use innolab_tests::fixtures::organization_request;
+use innolab_tests::{HttpAnswer, envelope, envelopes};
 use prost::Message as _;
 use prost_reflect::MethodDescriptor;
 use tokio_rustls::TlsConnector;
@@ -92,26 +93,6 @@ impl Protocol {
         };
         [connect, Protocol::ConnectGet, Protocol::GrpcWeb]
     }
-}
-
-/// A Connect stream's envelope (also gRPC-Web's frame): flags, length, payload.
-fn envelope(flags: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![flags];
-    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    out.extend_from_slice(payload);
-    out
-}
-
-/// The envelopes of a Connect stream or gRPC-Web answer: (flags, payload).
-fn envelopes(mut body: &[u8]) -> Vec<(u8, Vec<u8>)> {
-    let mut out = Vec::new();
-    while body.len() >= 5 {
-        let length = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
-        out.push((body[0], body[5..5 + length].to_vec()));
-        body = &body[5 + length..];
-    }
-    assert!(body.is_empty(), "a partial envelope");
-    out
 }
 
 /// Whether a method is marked `idempotency_level = NO_SIDE_EFFECTS`.
@@ -317,18 +298,7 @@ async fn denied_writes_reach_no_service_and_are_audited(
     let reader = format!("Bearer {}", s.signer.token("k1", READER, "innolab", 300));
     let unlisted = format!("Bearer {}", s.signer.token("k1", UNLISTED, "innolab", 300));
     let create = "/innolab.membership.v1.MembershipService/CreateOrganization";
-    let organization = |name: &str| mb::CreateOrganizationRequest {
-        organization: Some(mb::Organization {
-            display_names: vec![mb::LocalizedText {
-                language_code: "ro".into(),
-                text: name.into(),
-            }],
-            kind: mb::OrganizationKind::Government as i32,
-            country_code: "RO".into(),
-            ..Default::default()
-        }),
-        request_id: String::new(),
-    };
+    let organization = |name: &str| organization_request(name, "RO");
     let json = |name: &str| {
         let pool =
             prost_reflect::DescriptorPool::decode(innolab_proto::FILE_DESCRIPTOR_SET).unwrap();

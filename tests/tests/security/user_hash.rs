@@ -7,6 +7,8 @@
 use hmac::Mac as _;
 use innolab_proto::innolab::gateway::v1 as gw;
 
+use innolab_tests::fixtures::organization_request;
+
 use super::audit::AuditDb;
 use super::*;
 
@@ -27,21 +29,8 @@ pub(super) fn keyed(key: &[u8], user_id: &str) -> String {
 /// Creates an organisation as `token`'s client for `user` (no `x-user-id`
 /// when empty), with `x-request-id` `request_id`; the gRPC code.
 async fn create(channel: &Channel, token: &str, user: &str, request_id: &str) -> Code {
-    let mut request = with_token(
-        mb::CreateOrganizationRequest {
-            organization: Some(mb::Organization {
-                display_names: vec![mb::LocalizedText {
-                    language_code: "ro".into(),
-                    text: format!("Primăria {request_id}"),
-                }],
-                kind: mb::OrganizationKind::Government as i32,
-                country_code: "RO".into(),
-                ..Default::default()
-            }),
-            request_id: request_id.into(),
-        },
-        Some(token),
-    );
+    let message = organization_request(&format!("Primăria {request_id}"), "RO");
+    let mut request = with_token(message, Some(token));
     request
         .metadata_mut()
         .insert("x-request-id", request_id.parse().unwrap());
