@@ -9,7 +9,9 @@ Cluster, every database client must be wired to it (its -rw Service,
 verify-full against its CA, its own role and schema); where it holds a
 PodMonitor, it must scrape every Deployment's metrics port; and the scrape
 job's name must agree between the PodMonitor, deploy/prometheus/
-scrape-config.yaml and the alert rules.
+scrape-config.yaml and the alert rules. A production gateway's audit keys
+must be files of a Secret only its user can read, and its checkpoint file on
+a writable volume of its own.
 """
 
 import pathlib
@@ -112,6 +114,45 @@ def check_pod(where, spec, configmaps, long_running, annotations):
             fail(cw, f"terminationGracePeriodSeconds {grace} must exceed preStop {sleep} + drain {drain}")
 
 
+def mounted_from(container, volumes, path):
+    """(volume, mount) that holds the file at `path` in `container`, if any."""
+    for m in container.get("volumeMounts", []):
+        if path.startswith(m["mountPath"].rstrip("/") + "/"):
+            return volumes.get(m["name"], {}), m
+    return None, None
+
+
+def check_audit_keys(where, spec, configmaps):
+    """A production gateway's audit keys are files of a Secret, readable by
+    no other user, and its checkpoint file is on a writable volume of its
+    own; production refuses to start without the keys, so a manifest
+    without them would never become ready."""
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    for c in spec["containers"]:
+        cw = f"{where}/{c['name']}"
+        if env_value(c, configmaps, "INNOLAB_ENVIRONMENT") != "production":
+            continue
+        env = {e["name"]: e for e in c.get("env", [])}
+        if "INNOLAB_AUDIT_DATABASE_URL" not in env and "INNOLAB_AUDIT_DATABASE_URL_FILE" not in env:
+            continue
+        for name in ("INNOLAB_AUDIT_SIGNING_KEY_FILE", "INNOLAB_AUDIT_USER_KEY_FILE"):
+            path = env.get(name, {}).get("value")
+            if not path:
+                fail(cw, f"production keeps an audit log: {name} must name a file")
+                continue
+            volume, mount = mounted_from(c, volumes, path)
+            secret = (volume or {}).get("secret")
+            if not secret or not mount.get("readOnly"):
+                fail(cw, f"{name} {path} must be a file of a Secret, mounted readOnly")
+                continue
+            if secret.get("defaultMode", 0o644) & 0o077 & ~0o040:
+                fail(cw, f"{name}: the Secret volume's defaultMode must let no other user read it (0400)")
+        path = env.get("INNOLAB_AUDIT_CHECKPOINT_FILE", {}).get("value")
+        volume, mount = mounted_from(c, volumes, path) if path else (None, None)
+        if not volume or mount.get("readOnly") or "secret" in volume or "configMap" in volume:
+            fail(cw, "INNOLAB_AUDIT_CHECKPOINT_FILE must be on a writable volume of its own (outside the audit database)")
+
+
 def check_file(path, images):
     docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
     where_file = path.name
@@ -132,6 +173,7 @@ def check_file(path, images):
                 images.setdefault(c["image"], set()).add(where)
             annotations = d["spec"]["template"]["metadata"].get("annotations", {})
             check_pod(where, spec, configmaps, long_running=kind == "Deployment", annotations=annotations)
+            check_audit_keys(where, spec, configmaps)
     deployments = by_kind.get("Deployment", {})
     if where_file == "dev.yaml":
         for name, d in deployments.items():
@@ -336,7 +378,7 @@ def main():
     if failures:
         print("\n".join(f"FAIL {f}" for f in failures))
         sys.exit(1)
-    print(f"ok   probes, shutdown timing, security context, overlay shapes, database wiring, scrape targets; image {next(iter(images))}")
+    print(f"ok   probes, shutdown timing, security context, overlay shapes, database wiring, audit keys, scrape targets; image {next(iter(images))}")
 
 
 if __name__ == "__main__":

@@ -95,8 +95,12 @@ impl GatewayService for Gateway {
             Some(c) => Some(c.client_id.clone()),
             None => return Err(Status::permission_denied("no caller")),
         };
+        let only = crate::audit::Only {
+            client: own.as_deref(),
+            user: Some(r.user_id.as_str()).filter(|u| !u.is_empty()),
+        };
         let mut entries = store
-            .list(after, size + 1, own.as_deref())
+            .list(after, size + 1, only)
             .await
             .map_err(Status::from)?;
         let more = entries.len() as i64 > size;

@@ -117,7 +117,8 @@ async fn verify() -> std::process::ExitCode {
         }
     }
     let outcome = async {
-        let store = innolab_gateway::audit::open(&settings).await?;
+        // The chain is checked as stored: end-user hashes need no key here.
+        let store = innolab_gateway::audit::open(&settings.into()).await?;
         let kept = store.checkpoints().await?.len();
         let verdict = innolab_gateway::audit::verify(&store, &evidence).await?;
         Ok::<_, anyhow::Error>((verdict, kept))

@@ -25,7 +25,7 @@ async fn verify_detects_an_edited_entry() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/audit.db", dir.path().display());
     let settings = innolab_kit::config::DatabaseSettings::new(&url, "audit", 2).unwrap();
-    let store = audit::open(&settings).await.unwrap();
+    let store = audit::open(&settings.into()).await.unwrap();
     for (client, outcome) in [
         ("RO/GOV/1/a", "OK"),
         ("RO/GOV/2/b", "PERMISSION_DENIED"),

@@ -38,6 +38,23 @@ pub async fn stalled_upload(
     (tx, tokio_stream::wrappers::ReceiverStream::new(rx))
 }
 
+/// The request that creates a government organisation named `name` in
+/// `country` (a valid one: the service accepts it).
+pub fn organization_request(name: &str, country: &str) -> mb::CreateOrganizationRequest {
+    mb::CreateOrganizationRequest {
+        organization: Some(mb::Organization {
+            display_names: vec![mb::LocalizedText {
+                language_code: "en".into(),
+                text: name.into(),
+            }],
+            kind: mb::OrganizationKind::Government as i32,
+            country_code: country.into(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    }
+}
+
 /// A government organisation named `name` in `country`; its resource name.
 pub async fn organization(
     client: &mut MembershipServiceClient<Channel>,
@@ -45,18 +62,7 @@ pub async fn organization(
     country: &str,
 ) -> String {
     client
-        .create_organization(mb::CreateOrganizationRequest {
-            organization: Some(mb::Organization {
-                display_names: vec![mb::LocalizedText {
-                    language_code: "en".into(),
-                    text: name.into(),
-                }],
-                kind: mb::OrganizationKind::Government as i32,
-                country_code: country.into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
+        .create_organization(organization_request(name, country))
         .await
         .unwrap_or_else(|s| panic!("CreateOrganization {name:?}: {s:?}"))
         .into_inner()

@@ -13,7 +13,7 @@ mod suite;
 mod wire;
 
 pub use suite::{Suite, UPSTREAMS};
-pub use wire::{HttpAnswer, grpc_frame, http_post, http1};
+pub use wire::{HttpAnswer, envelope, envelopes, grpc_frame, http_post, http1, http1_over};
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -1,5 +1,5 @@
 //! Raw bytes on the wire, for tests that talk below the clients: plain
-//! HTTP/1.1 requests and a gRPC frame.
+//! HTTP/1.1 requests, gRPC frames and Connect / gRPC-Web envelopes.
 
 use std::net::SocketAddr;
 
@@ -39,8 +39,20 @@ pub async fn http1(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> HttpAnswer {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    http1_over(stream, method, path, headers, body).await
+}
+
+/// [`http1`] over a connection already made (a TLS stream, say); the
+/// request asks the server to close it after the answer.
+pub async fn http1_over(
+    mut stream: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpAnswer {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let mut request =
         format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
     for (name, value) in headers {
@@ -53,8 +65,13 @@ pub async fn http1(
     let mut bytes = request.into_bytes();
     bytes.extend_from_slice(body);
     stream.write_all(&bytes).await.unwrap();
+    stream.flush().await.unwrap();
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
+    if let Err(e) = stream.read_to_end(&mut raw).await {
+        // A TLS peer may close without its close_notify once the answer is
+        // whole; anything else is a broken answer.
+        assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof, "{e}");
+    }
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -145,4 +162,27 @@ pub fn grpc_frame(message: &impl prost::Message) -> bytes::Bytes {
     framed.extend_from_slice(&(body.len() as u32).to_be_bytes());
     framed.extend_from_slice(&body);
     bytes::Bytes::from(framed)
+}
+
+/// A Connect stream's envelope (gRPC-Web frames have the same shape): one
+/// flags byte, the payload's length (4 bytes, big-endian), the payload.
+pub fn envelope(flags: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![flags];
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The envelopes of a Connect stream or a gRPC-Web body: (flags, payload).
+/// Panics on a partial one.
+pub fn envelopes(mut body: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut out = Vec::new();
+    while body.len() >= 5 {
+        let length = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
+        assert!(body.len() >= 5 + length, "a partial envelope");
+        out.push((body[0], body[5..5 + length].to_vec()));
+        body = &body[5 + length..];
+    }
+    assert!(body.is_empty(), "a partial envelope");
+    out
 }

@@ -152,13 +152,17 @@ impl Signing {
     }
 
     /// Writes `checkpoint` outside the database: a log line always, and a
-    /// line appended (and synced) to the file when one is configured.
+    /// line appended (and synced) to the file when one is configured. The
+    /// log line carries every field of the checkpoint (the signed time
+    /// too), so that a log store is a complete copy: its JSON events'
+    /// `{sequence, hash, time_micros, key_id, signature}` are the file's lines.
     pub fn publish(&self, checkpoint: &Checkpoint) {
         let line = serde_json::to_string(checkpoint).unwrap_or_default();
         tracing::info!(
             target: "innolab::audit::checkpoint",
             sequence = checkpoint.sequence,
             hash = %checkpoint.hash,
+            time_micros = checkpoint.time_micros,
             key_id = %checkpoint.key_id,
             signature = %checkpoint.signature,
             "audit checkpoint"

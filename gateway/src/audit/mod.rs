@@ -14,6 +14,7 @@ pub mod checkpoint;
 pub mod layer;
 pub mod store;
 pub mod tap;
+pub mod user;
 
 use std::collections::BTreeMap;
 
@@ -23,7 +24,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 pub use checkpoint::{Checkpoint, Signing};
-pub use store::Store;
+pub use store::{Only, Store};
+pub use user::UserKey;
 
 /// The `previous_hash` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -37,7 +39,9 @@ pub struct Entry {
     pub time_micros: i64,
     /// The client; empty when no identity was presented.
     pub client_id: String,
-    /// `x-user-id`, if sent.
+    /// The end user (`x-user-id`), if named: as the log keeps it, the
+    /// keyed hash `hmac-sha256:<hex>` ([`user`]); in clear only in
+    /// development without a key.
     pub user_id: String,
     /// `x-issue`, if sent.
     pub issue: String,
@@ -238,7 +242,7 @@ pub async fn verify(
     let mut expected_sequence = 1;
     let mut after = 0;
     loop {
-        let page = store.list(after, 1000, None).await?;
+        let page = store.list(after, 1000, Only::default()).await?;
         if page.is_empty() {
             break;
         }
@@ -290,11 +294,32 @@ pub async fn verify(
     Ok(None)
 }
 
-/// Opens (and migrates) the audit database.
-pub async fn open(settings: &innolab_kit::config::DatabaseSettings) -> anyhow::Result<Store> {
-    let db = Database::connect_lazy(settings)?;
+/// Where the audit log is kept and how it names end users.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The audit database (`INNOLAB_AUDIT_DATABASE_URL`).
+    pub database: innolab_kit::config::DatabaseSettings,
+    /// The key end-user ids are hashed with (`INNOLAB_AUDIT_USER_KEY_FILE`);
+    /// `None` keeps them in clear (development only).
+    pub user_key: Option<UserKey>,
+}
+
+impl From<innolab_kit::config::DatabaseSettings> for Settings {
+    /// The log in `database`, its end users in clear (as `audit verify`
+    /// reads it: the chain is checked without the key).
+    fn from(database: innolab_kit::config::DatabaseSettings) -> Settings {
+        Settings {
+            database,
+            user_key: None,
+        }
+    }
+}
+
+/// Opens (and migrates) the audit log.
+pub async fn open(settings: &Settings) -> anyhow::Result<Store> {
+    let db = Database::connect_lazy(&settings.database)?;
     db.migrate(&store::MIGRATIONS).await?;
-    Ok(Store::new(db))
+    Ok(Store::new(db).with_user_key(settings.user_key.clone()))
 }
 
 #[cfg(test)]

@@ -6,33 +6,55 @@ use sqlx::Row;
 
 use super::Entry;
 use super::checkpoint::Checkpoint;
+use super::user::{self, UserKey};
 
 /// The schema, one list per backend.
 pub const MIGRATIONS: Migrations = Migrations {
     sqlite: &[
         innolab_kit::migration!("../../migrations/sqlite/0001_audit.sql"),
         innolab_kit::migration!("../../migrations/sqlite/0002_checkpoints.sql"),
+        innolab_kit::migration!("../../migrations/sqlite/0003_user_index.sql"),
     ],
     postgres: &[
         innolab_kit::migration!("../../migrations/postgres/0001_audit.sql"),
         innolab_kit::migration!("../../migrations/postgres/0002_no_truncate.sql"),
         innolab_kit::migration!("../../migrations/postgres/0003_checkpoints.sql"),
+        innolab_kit::migration!("../../migrations/postgres/0004_user_index.sql"),
     ],
 };
 
 const COLUMNS: &str = "sequence, time, client_id, user_id, issue, method, resource, request_id, \
      outcome, request_sha256, response_sha256, previous_hash, hash";
 
+/// Which entries [`Store::list`] returns; every entry by default.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Only<'a> {
+    /// This client's entries.
+    pub client: Option<&'a str>,
+    /// This end user's entries: the id in clear (hashed here with the
+    /// log's key, as [`Store::append`] keeps it) or a stored keyed hash.
+    pub user: Option<&'a str>,
+}
+
 /// The audit table.
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Database,
+    /// The key every end-user id is hashed with before it is chained;
+    /// `None` keeps ids in clear (development).
+    user_key: Option<UserKey>,
 }
 
 impl Store {
-    /// Over `db` (migrated).
+    /// Over `db` (migrated), end users in clear.
     pub fn new(db: Database) -> Store {
-        Store { db }
+        Store { db, user_key: None }
+    }
+
+    /// The same store, hashing end-user ids with `key`.
+    pub fn with_user_key(mut self, key: Option<UserKey>) -> Store {
+        self.user_key = key;
+        self
     }
 
     /// Whether the audit database answers.
@@ -41,8 +63,10 @@ impl Store {
     }
 
     /// Appends `entry` after the last one, chaining its hash; one writer at a
-    /// time (the database's write lock), so the chain has no fork.
+    /// time (the database's write lock), so the chain has no fork. Its end
+    /// user is kept as the keyed hash (in clear without a key).
     pub async fn append(&self, mut entry: Entry) -> Result<Entry, Error> {
+        entry.user_id = user::stored(self.user_key.as_ref(), &entry.user_id);
         let mut tx = self.db.begin().await?;
         let last =
             sqlx::query("SELECT sequence, hash FROM audit_log ORDER BY sequence DESC LIMIT 1")
@@ -81,35 +105,28 @@ impl Store {
         Ok(entry)
     }
 
-    /// Entries after `after`, oldest first, at most `limit`; only `client`'s
-    /// when given.
-    pub async fn list(
-        &self,
-        after: i64,
-        limit: i64,
-        client: Option<&str>,
-    ) -> Result<Vec<Entry>, Error> {
-        let rows =
-            match client {
-                Some(client) => {
-                    sqlx::query(&format!(
-                        "SELECT {COLUMNS} FROM audit_log WHERE client_id = $1 AND sequence > $2 \
-                     ORDER BY sequence LIMIT $3"
-                    ))
-                    .bind(client)
-                    .bind(after)
-                    .bind(limit)
-                    .fetch_all(self.db.pool())
-                    .await?
-                }
-                None => sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM audit_log WHERE sequence > $1 ORDER BY sequence LIMIT $2"
-                ))
-                .bind(after)
-                .bind(limit)
-                .fetch_all(self.db.pool())
-                .await?,
-            };
+    /// Entries after `after`, oldest first, at most `limit`, of those `only`
+    /// names.
+    pub async fn list(&self, after: i64, limit: i64, only: Only<'_>) -> Result<Vec<Entry>, Error> {
+        let user = only.user.map(|u| user::searched(self.user_key.as_ref(), u));
+        let mut conditions = vec!["sequence > $1".to_string()];
+        let mut values = Vec::new();
+        for (column, value) in [("client_id", only.client), ("user_id", user.as_deref())] {
+            if let Some(value) = value {
+                values.push(value);
+                conditions.push(format!("{column} = ${}", values.len() + 1));
+            }
+        }
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE {} ORDER BY sequence LIMIT ${}",
+            conditions.join(" AND "),
+            values.len() + 2
+        );
+        let mut query = sqlx::query(&sql).bind(after);
+        for value in values {
+            query = query.bind(value);
+        }
+        let rows = query.bind(limit).fetch_all(self.db.pool()).await?;
         rows.iter().map(entry).collect()
     }
 }

@@ -187,8 +187,9 @@ pub struct Security {
     pub guard: Guard,
     /// TLS (with client certificates when a CA bundle is set); `None` is plaintext.
     pub tls: Option<std::sync::Arc<innolab_kit::transport::TlsConfig>>,
-    /// The audit log's database; `None` keeps no audit log (development only).
-    pub audit: Option<innolab_kit::config::DatabaseSettings>,
+    /// The audit log (its database, and the key end users are hashed
+    /// with); `None` keeps no audit log (development only).
+    pub audit: Option<crate::audit::Settings>,
     /// How the audit chain head is signed; `None` signs no checkpoints.
     pub audit_signing: Option<crate::audit::Signing>,
     /// Whether a write is answered only once its audit entry is committed.
@@ -219,6 +220,7 @@ pub const ENV_VARS: &[&str] = &[
     "INNOLAB_AUDIT_DATABASE_URL",
     "INNOLAB_AUDIT_DATABASE_SCHEMA",
     "INNOLAB_AUDIT_SIGNING_KEY_FILE",
+    "INNOLAB_AUDIT_USER_KEY_FILE",
     "INNOLAB_AUDIT_CHECKPOINT_FILE",
     "INNOLAB_AUDIT_CHECKPOINT_EVERY",
     "INNOLAB_AUDIT_CHECKPOINT_SECONDS",
@@ -249,9 +251,11 @@ fn refuse(setting: &'static str, reason: impl Into<String>) -> ConfigError {
 /// (`INNOLAB_TLS_CERT_FILE`, `INNOLAB_TLS_KEY_FILE`), without a way to
 /// identify clients (`INNOLAB_TLS_CLIENT_CA_FILE` and/or
 /// `INNOLAB_JWT_JWKS_FILE` with `INNOLAB_JWT_ISSUER` and
-/// `INNOLAB_JWT_AUDIENCE`) or without an access table (`INNOLAB_ACCESS_FILE`).
-/// In development (the default) each is optional, and whatever is missing is
-/// logged loudly at start.
+/// `INNOLAB_JWT_AUDIENCE`), without an access table (`INNOLAB_ACCESS_FILE`)
+/// or without an audit log that proves itself and names no end user in
+/// clear (`INNOLAB_AUDIT_DATABASE_URL`, `INNOLAB_AUDIT_SIGNING_KEY_FILE`,
+/// `INNOLAB_AUDIT_USER_KEY_FILE`). In development (the default) each is
+/// optional, and whatever is missing is logged loudly at start.
 pub fn from_env() -> Result<Security, ConfigError> {
     from_vars(|name| std::env::var(name).ok())
 }
@@ -301,21 +305,50 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
                  runs as several replicas; schema INNOLAB_AUDIT_DATABASE_SCHEMA, default audit)",
             ));
         }
+        if var("INNOLAB_AUDIT_SIGNING_KEY_FILE").is_none() {
+            return Err(refuse(
+                "INNOLAB_AUDIT_SIGNING_KEY_FILE",
+                "production signs the audit log's chain head, so that a rewritten chain or \
+                 deleted newest entries are detected: an Ed25519 key kept outside the audit \
+                 database (openssl genpkey -algorithm ed25519)",
+            ));
+        }
+        if var("INNOLAB_AUDIT_USER_KEY_FILE").is_none() {
+            return Err(refuse(
+                "INNOLAB_AUDIT_USER_KEY_FILE",
+                "production keeps end users in the audit log only as keyed hashes: a key of at \
+                 least 32 bytes kept outside the audit database (openssl rand 32)",
+            ));
+        }
     }
+    let user_key = match var("INNOLAB_AUDIT_USER_KEY_FILE") {
+        Some(path) => {
+            if audit_url.is_none() {
+                return Err(refuse(
+                    "INNOLAB_AUDIT_USER_KEY_FILE",
+                    "hashes the audit log's end users: set INNOLAB_AUDIT_DATABASE_URL too",
+                ));
+            }
+            Some(
+                crate::audit::UserKey::from_file(std::path::Path::new(&path))
+                    .map_err(|e| refuse("INNOLAB_AUDIT_USER_KEY_FILE", e))?,
+            )
+        }
+        None => None,
+    };
     let audit = match audit_url {
         Some(url) => {
             let schema = var("INNOLAB_AUDIT_DATABASE_SCHEMA").unwrap_or_else(|| "audit".into());
-            Some(
-                innolab_kit::config::DatabaseSettings::new(&url, &schema, 4)
-                    .map_err(|e| refuse("INNOLAB_AUDIT_DATABASE_URL", e.reason))?
-                    .with_ca_file(
-                        "INNOLAB_AUDIT_DATABASE_CA_FILE",
-                        var("INNOLAB_AUDIT_DATABASE_CA_FILE")
-                            .as_deref()
-                            .map(std::path::Path::new),
-                    )
-                    .map_err(|e| refuse(e.setting, e.reason))?,
-            )
+            let database = innolab_kit::config::DatabaseSettings::new(&url, &schema, 4)
+                .map_err(|e| refuse("INNOLAB_AUDIT_DATABASE_URL", e.reason))?
+                .with_ca_file(
+                    "INNOLAB_AUDIT_DATABASE_CA_FILE",
+                    var("INNOLAB_AUDIT_DATABASE_CA_FILE")
+                        .as_deref()
+                        .map(std::path::Path::new),
+                )
+                .map_err(|e| refuse(e.setting, e.reason))?;
+            Some(crate::audit::Settings { database, user_key })
         }
         None => None,
     };
@@ -407,11 +440,18 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
              set INNOLAB_ACCESS_FILE (required with INNOLAB_ENVIRONMENT=production)"
         );
     }
-    if audit.is_none() {
-        tracing::warn!(
+    match &audit {
+        None => tracing::warn!(
             "DEVELOPMENT MODE: no audit log is kept; set INNOLAB_AUDIT_DATABASE_URL \
              (required with INNOLAB_ENVIRONMENT=production)"
-        );
+        ),
+        Some(log) if log.user_key.is_none() => tracing::warn!(
+            "DEVELOPMENT MODE: the audit log keeps end-user ids (x-user-id) IN CLEAR, inside \
+             the hash chain, where erasing a person would break it; set \
+             INNOLAB_AUDIT_USER_KEY_FILE (at least 32 bytes, outside the audit database; \
+             required with INNOLAB_ENVIRONMENT=production)"
+        ),
+        Some(_) => {}
     }
     let audit_signing = match var("INNOLAB_AUDIT_SIGNING_KEY_FILE") {
         Some(path) => {
@@ -455,9 +495,11 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
         None => {
             if audit.is_some() {
                 tracing::warn!(
-                    "the audit log's chain head is not signed: a rewritten chain or deleted newest \
-                     entries cannot be detected; set INNOLAB_AUDIT_SIGNING_KEY_FILE (an Ed25519 key \
-                     kept outside the audit database) and INNOLAB_AUDIT_CHECKPOINT_FILE"
+                    "DEVELOPMENT MODE: the audit log's chain head is not signed: a rewritten chain \
+                     or deleted newest entries cannot be detected; set \
+                     INNOLAB_AUDIT_SIGNING_KEY_FILE (an Ed25519 key kept outside the audit \
+                     database; required with INNOLAB_ENVIRONMENT=production) and \
+                     INNOLAB_AUDIT_CHECKPOINT_FILE"
                 );
             }
             None

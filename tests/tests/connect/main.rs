@@ -13,6 +13,7 @@ mod web;
 use std::io::Write as _;
 
 use innolab_tests::{HttpAnswer, Suite, http1};
+pub(crate) use innolab_tests::{envelope, envelopes};
 
 const MEMBERSHIP: &str = "/innolab.membership.v1.MembershipService";
 
@@ -73,23 +74,4 @@ pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     encoder.write_all(bytes).unwrap();
     encoder.finish().unwrap()
-}
-
-/// The envelopes of a Connect stream: (flags, payload).
-pub(crate) fn envelopes(mut body: &[u8]) -> Vec<(u8, Vec<u8>)> {
-    let mut out = Vec::new();
-    while body.len() >= 5 {
-        let length = u32::from_be_bytes([body[1], body[2], body[3], body[4]]) as usize;
-        out.push((body[0], body[5..5 + length].to_vec()));
-        body = &body[5 + length..];
-    }
-    assert!(body.is_empty(), "a partial envelope");
-    out
-}
-
-pub(crate) fn envelope(flags: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![flags];
-    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    out.extend_from_slice(payload);
-    out
 }

@@ -1,19 +1,21 @@
 //! The audit log: every write and denial chained, verify detecting an edit,
 //! and signed checkpoints detecting what the chain alone cannot.
 
+use innolab_gateway::audit::Only;
+
 use super::*;
 
 /// The audit log of one test on `backend`: a schema of its own on
 /// PostgreSQL, the setup's SQLite file otherwise.
-struct AuditDb {
-    url: String,
+pub(super) struct AuditDb {
+    pub(super) url: String,
     /// The PostgreSQL schema; `None` on SQLite.
     schema: Option<String>,
 }
 
 impl AuditDb {
     /// Points the setup's gateway at the audit log for `backend`.
-    fn on(backend: &Backend, s: &mut Setup) -> AuditDb {
+    pub(super) fn on(backend: &Backend, s: &mut Setup) -> AuditDb {
         match backend {
             Backend::Postgres(url) => {
                 let schema = format!("test_audit_{}", uuid::Uuid::now_v7().simple());
@@ -34,7 +36,7 @@ impl AuditDb {
     }
 
     /// `name`, qualified by the schema where there is one.
-    fn table(&self, name: &str) -> String {
+    pub(super) fn table(&self, name: &str) -> String {
         match &self.schema {
             Some(schema) => format!("\"{schema}\".{name}"),
             None => name.to_string(),
@@ -42,14 +44,16 @@ impl AuditDb {
     }
 
     /// The audit store, as `innolab-gateway audit verify` opens it.
-    async fn open(&self) -> innolab_gateway::audit::Store {
+    pub(super) async fn open(&self) -> innolab_gateway::audit::Store {
         let schema = self.schema.as_deref().unwrap_or("audit");
         let settings = innolab_kit::config::DatabaseSettings::new(&self.url, schema, 2).unwrap();
-        innolab_gateway::audit::open(&settings).await.unwrap()
+        innolab_gateway::audit::open(&settings.into())
+            .await
+            .unwrap()
     }
 
     /// Drops the PostgreSQL schema.
-    async fn drop(&self, pool: &sqlx::AnyPool) {
+    pub(super) async fn drop(&self, pool: &sqlx::AnyPool) {
         if let Some(schema) = &self.schema {
             sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
                 .execute(pool)
@@ -193,7 +197,12 @@ async fn the_audit_log_chains_every_write_and_denial_and_verify_detects_an_edit(
             first.issue.as_str(),
             first.request_id.as_str()
         ),
-        ("ana.popescu", "CASE-7", "req-1")
+        (
+            user_hash::keyed(&USER_KEY, "ana.popescu").as_str(),
+            "CASE-7",
+            "req-1"
+        ),
+        "the end user as a keyed hash (user_hash.rs)"
     );
     // The request hash is of the bytes received: the gRPC frame of the message.
     let body = create.encode_to_vec();
@@ -399,7 +408,7 @@ async fn signed_checkpoints_detect_what_the_chain_alone_cannot(backend: Backend)
     // 2. The chain rewritten from entry 1 on, every hash recomputed: entry 2
     //    no longer has the hash its checkpoint signed.
     let mut previous = audit::GENESIS.to_string();
-    for mut entry in store.list(0, 10, None).await.unwrap() {
+    for mut entry in store.list(0, 10, Only::default()).await.unwrap() {
         if entry.sequence == 1 {
             entry.outcome = "PERMISSION_DENIED".into();
         }
@@ -425,7 +434,7 @@ async fn signed_checkpoints_detect_what_the_chain_alone_cannot(backend: Backend)
         Duration::from_secs(1),
         None,
     );
-    let head = store.list(1, 1, None).await.unwrap().remove(0);
+    let head = store.list(1, 1, Only::default()).await.unwrap().remove(0);
     store.add_checkpoint(&forger.sign(&head)).await.unwrap();
     let (_, why) = verdict().await.unwrap();
     assert!(why.contains("not genuine"), "{why}");
@@ -481,7 +490,7 @@ async fn strict_mode_answers_a_write_only_once_its_entry_is_committed(backend: B
             .await
             .unwrap()
             .into_inner();
-        let entries = store.list(0, 100, None).await.unwrap();
+        let entries = store.list(0, 100, Only::default()).await.unwrap();
         assert_eq!(entries.len(), n, "entry {n} is committed before the answer");
         let last = entries.last().unwrap();
         assert_eq!(
@@ -497,7 +506,7 @@ async fn strict_mode_answers_a_write_only_once_its_entry_is_committed(backend: B
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);
-    assert_eq!(store.list(0, 100, None).await.unwrap().len(), 4);
+    assert_eq!(store.list(0, 100, Only::default()).await.unwrap().len(), 4);
 
     // The audit table refuses new rows: the write is not confirmed.
     sqlx::any::install_default_drivers();

@@ -1,5 +1,6 @@
-//! Production refuses to start without TLS, identity, access table and audit
-//! log; limits answer RESOURCE_EXHAUSTED with RetryInfo.
+//! Production refuses to start without TLS, identity, access table and an
+//! audit log with its signing and user-hash keys; limits answer
+//! RESOURCE_EXHAUSTED with RetryInfo.
 
 use super::*;
 
@@ -12,6 +13,11 @@ fn production_refuses_to_start_without_tls_identity_or_table() {
         ("INNOLAB_TLS_CERT_FILE", "INNOLAB_TLS_CERT_FILE"),
         ("INNOLAB_ACCESS_FILE", "INNOLAB_ACCESS_FILE"),
         ("INNOLAB_AUDIT_DATABASE_URL", "INNOLAB_AUDIT_DATABASE_URL"),
+        (
+            "INNOLAB_AUDIT_SIGNING_KEY_FILE",
+            "INNOLAB_AUDIT_SIGNING_KEY_FILE",
+        ),
+        ("INNOLAB_AUDIT_USER_KEY_FILE", "INNOLAB_AUDIT_USER_KEY_FILE"),
     ] {
         let mut vars = s.vars.clone();
         vars.remove(missing);
