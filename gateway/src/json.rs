@@ -46,6 +46,32 @@ pub static UNARY: LazyLock<std::collections::HashSet<String>> = LazyLock::new(||
         .unwrap_or_default()
 });
 
+/// `package.Service/Method` of every unary method marked
+/// `option idempotency_level = NO_SIDE_EFFECTS`: reads, which Connect
+/// clients may send as GET and the gateway may send twice.
+pub static READS: LazyLock<std::collections::HashSet<String>> = LazyLock::new(|| {
+    POOL.as_ref()
+        .map(|pool| {
+            pool.services()
+                .flat_map(|s| s.methods().collect::<Vec<_>>())
+                .filter(|m| !m.is_client_streaming() && !m.is_server_streaming())
+                .filter(no_side_effects)
+                .map(|m| format!("{}/{}", m.parent_service().full_name(), m.name()))
+                .collect()
+        })
+        .unwrap_or_default()
+});
+
+/// Whether a method is marked `option idempotency_level = NO_SIDE_EFFECTS`.
+pub fn no_side_effects(method: &MethodDescriptor) -> bool {
+    use prost_reflect::prost_types::method_options::IdempotencyLevel;
+    method
+        .method_descriptor_proto()
+        .options
+        .as_ref()
+        .is_some_and(|o| o.idempotency_level() == IdempotencyLevel::NoSideEffects)
+}
+
 /// Anything that takes gRPC calls: a channel to a service, or the gateway's
 /// own service in process.
 pub trait Target:

@@ -106,6 +106,7 @@ impl<U: Upstream> Forward<U> {
         let arrived = Instant::now();
         let method = request.uri().path().trim_start_matches('/').to_string();
         let unary = crate::json::UNARY.contains(method.as_str());
+        let read = crate::json::READS.contains(method.as_str());
         let (deadline, propagate) = match grpc_timeout(request.headers()) {
             Ok(Some(deadline)) => (Some(deadline), true),
             // Unary calls without a deadline get the default one, enforced
@@ -156,21 +157,44 @@ impl<U: Upstream> Forward<U> {
                         Err(never) => match never {},
                     }
                 }
-                None => {
+                None if unary => {
                     // A unary request is read whole first (one message, one
                     // frame or a few), so that a replica that refuses it
                     // unprocessed (it is stopping) can be passed over.
-                    let request = if unary {
-                        let (parts, body) = request.into_parts();
-                        let bytes = body.collect().await?.to_bytes();
-                        Request::from_parts(parts, Body::new(http_body_util::Full::new(bytes)))
-                    } else {
-                        request
-                    };
-                    tower::ServiceExt::oneshot(channel, request)
-                        .await
-                        .map(|r| r.map(Body::new))
+                    let (parts, body) = request.into_parts();
+                    let bytes = body.collect().await?.to_bytes();
+                    let again = read.then(|| {
+                        let mut copy =
+                            Request::new(Body::new(http_body_util::Full::new(bytes.clone())));
+                        *copy.uri_mut() = parts.uri.clone();
+                        *copy.headers_mut() = parts.headers.clone();
+                        *copy.version_mut() = parts.version;
+                        copy
+                    });
+                    let request =
+                        Request::from_parts(parts, Body::new(http_body_util::Full::new(bytes)));
+                    match tower::ServiceExt::oneshot(channel.clone(), request).await {
+                        // A read is free of side effects (NO_SIDE_EFFECTS in
+                        // its proto): one whose connection broke (a replica
+                        // stopping as it was sent) is sent once more, over
+                        // whatever endpoint is ready.
+                        Err(e)
+                            if !unreachable(&*e)
+                                && let Some(again) = again =>
+                        {
+                            let why = innolab_kit::balance::Causes(&*e).to_string();
+                            drop(e);
+                            tracing::info!(upstream = U::NAME, error = %why, "a read is sent again");
+                            tower::ServiceExt::oneshot(channel, again)
+                                .await
+                                .map(|r| r.map(Body::new))
+                        }
+                        other => other.map(|r| r.map(Body::new)),
+                    }
                 }
+                None => tower::ServiceExt::oneshot(channel, request)
+                    .await
+                    .map(|r| r.map(Body::new)),
             }
         };
         let outcome = match remaining {
@@ -343,6 +367,19 @@ impl http_body::Body for MessageLimit {
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
     }
+}
+
+/// Whether `error` says no endpoint could be reached at all (then sending
+/// again would only wait as long once more).
+fn unreachable(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.is::<innolab_kit::balance::Unavailable>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// UNAVAILABLE for a call the service `grpc_name` could not be reached for,

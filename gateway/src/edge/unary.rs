@@ -139,15 +139,7 @@ pub(super) async fn get(
     call(inner, parts, &method, codec, bytes, gzipped, limit).await
 }
 
-/// Whether a method is marked `option idempotency_level = NO_SIDE_EFFECTS`.
-pub(crate) fn no_side_effects(method: &MethodDescriptor) -> bool {
-    use prost_reflect::prost_types::method_options::IdempotencyLevel;
-    method
-        .method_descriptor_proto()
-        .options
-        .as_ref()
-        .is_some_and(|o| o.idempotency_level() == IdempotencyLevel::NoSideEffects)
-}
+pub(crate) use crate::json::no_side_effects;
 
 /// 415: a streaming method called as unary.
 fn wrong_shape(method: &MethodDescriptor) -> Response<Body> {
