@@ -60,6 +60,10 @@ pub struct ServiceArgs {
     /// of `INNOLAB_DATABASE_URL`.
     #[arg(long, env = "INNOLAB_DATABASE_URL_FILE")]
     pub database_url_file: Option<std::path::PathBuf>,
+    /// A file holding the password of the PostgreSQL user the URL names (a
+    /// mounted Kubernetes Secret's key), so the URL itself holds no secret.
+    #[arg(long, env = "INNOLAB_DATABASE_PASSWORD_FILE")]
+    pub database_password_file: Option<std::path::PathBuf>,
     /// PostgreSQL schema holding this service's tables [default: <service>].
     #[arg(long, env = "INNOLAB_DATABASE_SCHEMA")]
     pub database_schema: Option<String>,
@@ -188,6 +192,46 @@ impl DatabaseSettings {
 }
 
 impl DatabaseSettings {
+    /// Logs in with the password in the file at `path` (named by `setting`
+    /// in errors; one trailing newline is not part of it) as the PostgreSQL
+    /// user the URL names: the URL gets it in its userinfo, percent-encoded,
+    /// so it may hold any character. Refused at start: not PostgreSQL, no
+    /// user in the URL, a password there already, an unreadable or empty file.
+    pub fn with_password_file(
+        mut self,
+        setting: &'static str,
+        path: Option<&std::path::Path>,
+    ) -> Result<Self, ConfigError> {
+        let Some(path) = path else {
+            return Ok(self);
+        };
+        if self.backend != Backend::Postgres {
+            return Err(config_error(setting, "applies to PostgreSQL only"));
+        }
+        // The URL's own text stays out of the reasons: it is a secret.
+        let mut url = url::Url::parse(self.url.expose())
+            .map_err(|e| config_error(setting, format!("the database URL does not parse: {e}")))?;
+        if url.username().is_empty() {
+            return Err(config_error(
+                setting,
+                "the database URL names no user (postgres://USER@host/database)",
+            ));
+        }
+        if url.password().is_some() || url.query_pairs().any(|(key, _)| key == "password") {
+            return Err(config_error(
+                setting,
+                "the database URL holds a password already: give it in one place only",
+            ));
+        }
+        let password = read_secret_file(path).map_err(|reason| config_error(setting, reason))?;
+        // Everything but the unreserved characters is encoded, `%` included
+        // (which `set_password` would leave as is).
+        url.set_password(Some(&percent_encode(&password, b"-_.~")))
+            .map_err(|()| config_error(setting, "the database URL cannot hold a password"))?;
+        self.url = Secret::new(String::from(url));
+        Ok(self)
+    }
+
     /// Verifies the PostgreSQL server against the certificate authorities in
     /// the PEM file at `path` (named by `setting` in errors): the URL gets
     /// `sslrootcert`, and `sslmode=verify-full` unless it names a mode. The
@@ -241,9 +285,14 @@ impl DatabaseSettings {
 
 /// Percent-encodes what a URL query value cannot hold as is.
 fn url_encode(value: &str) -> String {
+    percent_encode(value, b"/-_.~")
+}
+
+/// Percent-encodes every byte but ASCII letters, digits and `keep`.
+fn percent_encode(value: &str, keep: &[u8]) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"/-_.~".contains(&byte) {
+        if byte.is_ascii_alphanumeric() || keep.contains(&byte) {
             out.push(char::from(byte));
         } else {
             out.push_str(&format!("%{byte:02X}"));
@@ -313,23 +362,24 @@ pub fn secret(
             format!("set either {name} or {name}_FILE, not both"),
         ));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        config_error(
-            name,
-            format!("{name}_FILE: cannot read {}: {e}", path.display()),
-        )
-    })?;
+    read_secret_file(path)
+        .map(Some)
+        .map_err(|reason| config_error(name, format!("{name}_FILE: {reason}")))
+}
+
+/// The secret in the file at `path` without one trailing newline; why not,
+/// when the file cannot be read or holds nothing.
+fn read_secret_file(path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let text = text
         .strip_suffix('\n')
         .map(|t| t.strip_suffix('\r').unwrap_or(t))
         .unwrap_or(&text);
     if text.is_empty() {
-        return Err(config_error(
-            name,
-            format!("{name}_FILE: {} is empty", path.display()),
-        ));
+        return Err(format!("{} is empty", path.display()));
     }
-    Ok(Some(text.to_string()))
+    Ok(text.to_string())
 }
 
 /// [`secret`] `name` from variables `lookup` gives (`name` and `<name>_FILE`).
@@ -378,6 +428,10 @@ impl ServiceArgs {
             .clone()
             .unwrap_or_else(|| defaults.service.to_string());
         let mut database = DatabaseSettings::new(&url, &schema, self.database_max_connections)?
+            .with_password_file(
+                "INNOLAB_DATABASE_PASSWORD_FILE",
+                self.database_password_file.as_deref(),
+            )?
             .with_ca_file("INNOLAB_DATABASE_CA_FILE", self.database_ca_file.as_deref())?;
         if self.database_pooling == Pooling::Transaction && database.backend != Backend::Postgres {
             return Err(config_error(
@@ -562,6 +616,75 @@ mod tests {
         let e = parse(&["--database-ca-file", ca_arg]).unwrap_err();
         assert!(e.reason.contains("PostgreSQL only"), "{}", e.reason);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_password_file_logs_in_with_any_characters() {
+        use sqlx::postgres::PgConnectOptions;
+        let dir = tempfile_dir("innolab-password");
+        let file = dir.join("password");
+        let password = "p@ss:w/rd?#%25 é\\x";
+        std::fs::write(&file, format!("{password}\n")).unwrap();
+        let file_arg = file.to_str().unwrap();
+        let s = parse(&[
+            "--database-url",
+            "postgres://innolab_x@db:5432/x?sslmode=verify-full",
+            "--database-password-file",
+            file_arg,
+        ])
+        .unwrap();
+        assert!(!format!("{s:?}").contains("ss:w"), "{s:?}");
+        let options: PgConnectOptions = s.database.url.expose().parse().unwrap();
+        assert_eq!(options.get_username(), "innolab_x");
+        assert_eq!(options.get_host(), "db");
+        assert_eq!(options.get_database(), Some("x"));
+        assert_eq!(s.database.ssl_mode(), "verify-full");
+        // sqlx keeps the password to itself but for its Debug form.
+        let shown = format!("{options:?}");
+        assert!(
+            shown.contains(&format!("password: Some({password:?})")),
+            "{shown}"
+        );
+        // Refused, naming the setting: SQLite, no user, a password already,
+        // a missing file, an empty one.
+        for (url, why) in [
+            ("sqlite://x.db", "PostgreSQL only"),
+            ("postgres://db/x", "names no user"),
+            ("postgres://u:p@db/x", "password already"),
+            ("postgres://u@db/x?password=p", "password already"),
+        ] {
+            let e =
+                parse(&["--database-url", url, "--database-password-file", file_arg]).unwrap_err();
+            assert_eq!(e.setting, "INNOLAB_DATABASE_PASSWORD_FILE");
+            assert!(e.reason.contains(why), "{url}: {e}");
+            assert!(!e.reason.contains("ss:w"), "{e}");
+        }
+        let missing = dir.join("missing");
+        let e = parse(&[
+            "--database-url",
+            "postgres://u@db/x",
+            "--database-password-file",
+            missing.to_str().unwrap(),
+        ])
+        .unwrap_err();
+        assert_eq!(e.setting, "INNOLAB_DATABASE_PASSWORD_FILE");
+        assert!(e.reason.contains("cannot read"), "{e}");
+        std::fs::write(&file, "\n").unwrap();
+        let e = parse(&[
+            "--database-url",
+            "postgres://u@db/x",
+            "--database-password-file",
+            file_arg,
+        ])
+        .unwrap_err();
+        assert!(e.reason.contains("is empty"), "{e}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn tempfile_dir(prefix: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 
     #[test]
