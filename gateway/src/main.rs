@@ -75,20 +75,30 @@ async fn verify() -> std::process::ExitCode {
         .ok()
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| "audit".into());
-    let ca_file = std::env::var_os("INNOLAB_AUDIT_DATABASE_CA_FILE").filter(|v| !v.is_empty());
-    let settings =
-        match innolab_kit::config::DatabaseSettings::new(&url, &schema, 2).and_then(|s| {
+    let file = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let (password_file, ca_file) = (
+        file("INNOLAB_AUDIT_DATABASE_PASSWORD_FILE"),
+        file("INNOLAB_AUDIT_DATABASE_CA_FILE"),
+    );
+    let settings = match innolab_kit::config::DatabaseSettings::new(&url, &schema, 2)
+        .and_then(|s| {
+            s.with_password_file(
+                "INNOLAB_AUDIT_DATABASE_PASSWORD_FILE",
+                password_file.as_deref().map(std::path::Path::new),
+            )
+        })
+        .and_then(|s| {
             s.with_ca_file(
                 "INNOLAB_AUDIT_DATABASE_CA_FILE",
                 ca_file.as_deref().map(std::path::Path::new),
             )
         }) {
-            Ok(settings) => settings,
-            Err(e) => {
-                eprintln!("innolab-gateway: {e}");
-                return std::process::ExitCode::from(2);
-            }
-        };
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("innolab-gateway: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     // The outside anchor: the key that signs checkpoints (its public half, or
     // the signing key's own file) and the checkpoint files the gateways wrote.
     let mut evidence = innolab_gateway::audit::Evidence::default();

@@ -218,7 +218,10 @@ pub const ENV_VARS: &[&str] = &[
     "INNOLAB_JWT_LEEWAY_SECONDS",
     "INNOLAB_ACCESS_FILE",
     "INNOLAB_AUDIT_DATABASE_URL",
+    "INNOLAB_AUDIT_DATABASE_URL_FILE",
     "INNOLAB_AUDIT_DATABASE_SCHEMA",
+    "INNOLAB_AUDIT_DATABASE_PASSWORD_FILE",
+    "INNOLAB_AUDIT_DATABASE_CA_FILE",
     "INNOLAB_AUDIT_SIGNING_KEY_FILE",
     "INNOLAB_AUDIT_USER_KEY_FILE",
     "INNOLAB_AUDIT_CHECKPOINT_FILE",
@@ -341,6 +344,12 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
             let schema = var("INNOLAB_AUDIT_DATABASE_SCHEMA").unwrap_or_else(|| "audit".into());
             let database = innolab_kit::config::DatabaseSettings::new(&url, &schema, 4)
                 .map_err(|e| refuse("INNOLAB_AUDIT_DATABASE_URL", e.reason))?
+                .with_password_file(
+                    "INNOLAB_AUDIT_DATABASE_PASSWORD_FILE",
+                    var("INNOLAB_AUDIT_DATABASE_PASSWORD_FILE")
+                        .as_deref()
+                        .map(std::path::Path::new),
+                )?
                 .with_ca_file(
                     "INNOLAB_AUDIT_DATABASE_CA_FILE",
                     var("INNOLAB_AUDIT_DATABASE_CA_FILE")

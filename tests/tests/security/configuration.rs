@@ -1,6 +1,7 @@
 //! Production refuses to start without TLS, identity, access table and an
 //! audit log with its signing and user-hash keys; limits answer
-//! RESOURCE_EXHAUSTED with RetryInfo.
+//! RESOURCE_EXHAUSTED with RetryInfo; the audit database's URL and password may
+//! come from files.
 
 use super::*;
 
@@ -48,6 +49,35 @@ fn production_refuses_to_start_without_tls_identity_or_table() {
     assert!(error.contains("not both"), "{error}");
     vars.remove("INNOLAB_AUDIT_DATABASE_URL");
     assert!(security_of(&vars).is_ok());
+    // The audit database's password may come from a file (the role's
+    // Secret, mounted) into a URL that names the user and holds no password.
+    let password_file = dir.path().join("audit-password");
+    std::fs::write(&password_file, "s3cr@t:/?#% x\n").unwrap();
+    let mut vars = s.vars.clone();
+    vars.insert(
+        "INNOLAB_AUDIT_DATABASE_URL".into(),
+        "postgres://innolab_audit@db/innolab?sslmode=verify-full".into(),
+    );
+    vars.insert(
+        "INNOLAB_AUDIT_DATABASE_PASSWORD_FILE".into(),
+        password_file.display().to_string(),
+    );
+    let audit = security_of(&vars).unwrap().audit.unwrap();
+    assert_eq!(
+        audit.database.url.expose(),
+        "postgres://innolab_audit:s3cr%40t%3A%2F%3F%23%25%20x@db/innolab?sslmode=verify-full"
+    );
+    vars.insert(
+        "INNOLAB_AUDIT_DATABASE_URL".into(),
+        "postgres://innolab_audit:other@db/innolab".into(),
+    );
+    let error = security_of(&vars).unwrap_err();
+    assert!(
+        error.contains("INNOLAB_AUDIT_DATABASE_PASSWORD_FILE")
+            && error.contains("password already"),
+        "{error}"
+    );
+    assert!(!error.contains("other"), "{error}");
     // Development runs without any of it (and says so in its log).
     let development = security_of(&HashMap::new()).unwrap();
     assert!(!development.guard.enforcing() && development.tls.is_none());
