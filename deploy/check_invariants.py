@@ -6,10 +6,11 @@ restricted security context; the overlays must keep their shape (dev: one
 writer on SQLite; prod: PDB, HPA and spread for every Deployment); every
 overlay must run the same image. Where a rendering holds a CloudNativePG
 Cluster, every database client must be wired to it (its -rw Service,
-verify-full against its CA, its own role and schema); where it holds a
-PodMonitor, it must scrape every Deployment's metrics port; and the scrape
-job's name must agree between the PodMonitor, deploy/prometheus/
-scrape-config.yaml and the alert rules. A production gateway's audit keys
+verify-full against its CA, its own role, that role's password as a file
+of its Secret, its schema); where it holds a PodMonitor, it must scrape
+every Deployment's metrics port; and the scrape job's name must agree
+between the PodMonitor, deploy/prometheus/scrape-config.yaml and the alert
+rules. A production gateway's audit keys
 must be files of a Secret only its user can read, and its checkpoint file on
 a writable volume of its own.
 """
@@ -255,9 +256,9 @@ def check_cloudnativepg(where_file, by_kind, configmaps):
             volumes = {v["name"]: v for v in pod.get("volumes", [])}
             for c in pod["containers"]:
                 env = {e["name"]: e for e in c.get("env", [])}
-                for url_var, schema_var, schema_default in (
-                    ("INNOLAB_DATABASE_URL", "INNOLAB_DATABASE_SCHEMA", None),
-                    ("INNOLAB_AUDIT_DATABASE_URL", "INNOLAB_AUDIT_DATABASE_SCHEMA", "audit"),
+                for url_var, schema_var, schema_default, password_var in (
+                    ("INNOLAB_DATABASE_URL", "INNOLAB_DATABASE_SCHEMA", None, "INNOLAB_DATABASE_PASSWORD_FILE"),
+                    ("INNOLAB_AUDIT_DATABASE_URL", "INNOLAB_AUDIT_DATABASE_SCHEMA", "audit", "INNOLAB_AUDIT_DATABASE_PASSWORD_FILE"),
                 ):
                     if url_var not in env:
                         continue
@@ -273,7 +274,7 @@ def check_cloudnativepg(where_file, by_kind, configmaps):
                     if u.path.lstrip("/") != database:
                         fail(w, f"must use the database {database!r}")
                     if u.password:
-                        fail(w, "must not carry a password (PGPASSWORD comes from the role's Secret)")
+                        fail(w, f"must not carry a password ({password_var} reads it from the role's Secret)")
                     if query.get("sslmode") != "verify-full":
                         fail(w, "must set sslmode=verify-full")
                     role = u.username
@@ -281,9 +282,13 @@ def check_cloudnativepg(where_file, by_kind, configmaps):
                         fail(w, f"connects as {role!r}, not a managed role of {name}")
                         continue
                     used_roles.setdefault(role, set()).add(d_name)
-                    password = env.get("PGPASSWORD", {}).get("valueFrom", {}).get("secretKeyRef", {})
-                    if password.get("name") != roles[role] or password.get("key") != "password":
-                        fail(w, f"PGPASSWORD must come from Secret {roles[role]} key password")
+                    if "PGPASSWORD" in env:
+                        fail(w, f"no PGPASSWORD: the password is a file ({password_var})")
+                    password_file = env.get(password_var, {}).get("value")
+                    if not password_file:
+                        fail(w, f"needs {password_var}, the file of Secret {roles[role]} key password")
+                    elif not mounted_alone(c, volumes, password_file, roles[role], "password"):
+                        fail(w, f"{password_file} must be the key password of Secret {roles[role]}, mounted alone")
                     schema = env.get(schema_var, {}).get("value") or env_value(c, configmaps, schema_var) or schema_default
                     if schemas.get(schema) != role:
                         fail(w, f"schema {schema!r} must be created by the Cluster's bootstrap for {role}")
@@ -291,18 +296,24 @@ def check_cloudnativepg(where_file, by_kind, configmaps):
                     if not ca_file:
                         fail(w, "needs the CA: INNOLAB_DATABASE_CA_FILE or sslrootcert in the URL")
                         continue
-                    mounted = False
-                    for m in c.get("volumeMounts", []):
-                        if ca_file.startswith(m["mountPath"].rstrip("/") + "/"):
-                            secret = volumes.get(m["name"], {}).get("secret", {})
-                            items = {i["key"]: i["path"] for i in secret.get("items", [])}
-                            rel = ca_file[len(m["mountPath"].rstrip("/")) + 1:]
-                            mounted = secret.get("secretName") == ca_secret and items == {"ca.crt": rel}
-                    if not mounted:
+                    if not mounted_alone(c, volumes, ca_file, ca_secret, "ca.crt"):
                         fail(w, f"{ca_file} must be ca.crt of Secret {ca_secret}, mounted alone (never ca.key)")
     for role, users in used_roles.items():
         if len({u.removeprefix("innolab-migrate-").removeprefix("innolab-") for u in users}) > 1:
             fail(cw, f"role {role} is shared by {sorted(users)}: one role per service")
+
+
+def mounted_alone(container, volumes, path, secret_name, key):
+    """Whether `path` in `container` is the file of `key` of Secret
+    `secret_name`, from a volume of that key only."""
+    mounted = False
+    for m in container.get("volumeMounts", []):
+        if path.startswith(m["mountPath"].rstrip("/") + "/"):
+            secret = volumes.get(m["name"], {}).get("secret", {})
+            items = {i["key"]: i["path"] for i in secret.get("items", [])}
+            rel = path[len(m["mountPath"].rstrip("/")) + 1:]
+            mounted = secret.get("secretName") == secret_name and items == {key: rel}
+    return mounted
 
 
 def check_podmonitors(where_file, by_kind):
