@@ -202,12 +202,9 @@ impl DatabaseSettings {
         setting: &'static str,
         path: Option<&std::path::Path>,
     ) -> Result<Self, ConfigError> {
-        let Some(path) = path else {
+        let Some(path) = self.postgres_file(setting, path)? else {
             return Ok(self);
         };
-        if self.backend != Backend::Postgres {
-            return Err(config_error(setting, "applies to PostgreSQL only"));
-        }
         // The URL's own text stays out of the reasons: it is a secret.
         let mut url = url::Url::parse(self.url.expose())
             .map_err(|e| config_error(setting, format!("the database URL does not parse: {e}")))?;
@@ -241,12 +238,9 @@ impl DatabaseSettings {
         setting: &'static str,
         path: Option<&std::path::Path>,
     ) -> Result<Self, ConfigError> {
-        let Some(path) = path else {
+        let Some(path) = self.postgres_file(setting, path)? else {
             return Ok(self);
         };
-        if self.backend != Backend::Postgres {
-            return Err(config_error(setting, "applies to PostgreSQL only"));
-        }
         let pem = std::fs::read_to_string(path)
             .map_err(|e| config_error(setting, format!("cannot read {}: {e}", path.display())))?;
         if !pem.contains("-----BEGIN CERTIFICATE-----") {
@@ -267,6 +261,19 @@ impl DatabaseSettings {
         }
         self.url = Secret::new(url);
         Ok(self)
+    }
+
+    /// `path` of a file setting (named `setting`) that only PostgreSQL takes:
+    /// refused on any other backend.
+    fn postgres_file<'a>(
+        &self,
+        setting: &'static str,
+        path: Option<&'a std::path::Path>,
+    ) -> Result<Option<&'a std::path::Path>, ConfigError> {
+        if path.is_some() && self.backend != Backend::Postgres {
+            return Err(config_error(setting, "applies to PostgreSQL only"));
+        }
+        Ok(path)
     }
 
     /// The `sslmode` the URL asks for (PostgreSQL's default is `prefer`:
@@ -621,7 +628,8 @@ mod tests {
     #[test]
     fn a_password_file_logs_in_with_any_characters() {
         use sqlx::postgres::PgConnectOptions;
-        let dir = tempfile_dir("innolab-password");
+        let dir = std::env::temp_dir().join(format!("innolab-password-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("password");
         let password = "p@ss:w/rd?#%25 é\\x";
         std::fs::write(&file, format!("{password}\n")).unwrap();
@@ -647,44 +655,23 @@ mod tests {
         );
         // Refused, naming the setting: SQLite, no user, a password already,
         // a missing file, an empty one.
-        for (url, why) in [
-            ("sqlite://x.db", "PostgreSQL only"),
-            ("postgres://db/x", "names no user"),
-            ("postgres://u:p@db/x", "password already"),
-            ("postgres://u@db/x?password=p", "password already"),
+        let (missing, empty) = (dir.join("missing"), dir.join("empty"));
+        std::fs::write(&empty, "\n").unwrap();
+        let (missing, empty) = (missing.to_str().unwrap(), empty.to_str().unwrap());
+        for (url, file, why) in [
+            ("sqlite://x.db", file_arg, "PostgreSQL only"),
+            ("postgres://db/x", file_arg, "names no user"),
+            ("postgres://u:p@db/x", file_arg, "password already"),
+            ("postgres://u@db/x?password=p", file_arg, "password already"),
+            ("postgres://u@db/x", missing, "cannot read"),
+            ("postgres://u@db/x", empty, "is empty"),
         ] {
-            let e =
-                parse(&["--database-url", url, "--database-password-file", file_arg]).unwrap_err();
+            let e = parse(&["--database-url", url, "--database-password-file", file]).unwrap_err();
             assert_eq!(e.setting, "INNOLAB_DATABASE_PASSWORD_FILE");
-            assert!(e.reason.contains(why), "{url}: {e}");
+            assert!(e.reason.contains(why), "{url} {file}: {e}");
             assert!(!e.reason.contains("ss:w"), "{e}");
         }
-        let missing = dir.join("missing");
-        let e = parse(&[
-            "--database-url",
-            "postgres://u@db/x",
-            "--database-password-file",
-            missing.to_str().unwrap(),
-        ])
-        .unwrap_err();
-        assert_eq!(e.setting, "INNOLAB_DATABASE_PASSWORD_FILE");
-        assert!(e.reason.contains("cannot read"), "{e}");
-        std::fs::write(&file, "\n").unwrap();
-        let e = parse(&[
-            "--database-url",
-            "postgres://u@db/x",
-            "--database-password-file",
-            file_arg,
-        ])
-        .unwrap_err();
-        assert!(e.reason.contains("is empty"), "{e}");
         std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    fn tempfile_dir(prefix: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
     }
 
     #[test]
