@@ -71,6 +71,9 @@ pub(super) async fn get(
         Ok(method) => method,
         Err(response) => return *response,
     };
+    if method.is_client_streaming() || method.is_server_streaming() {
+        return wrong_shape(&method);
+    }
     if !no_side_effects(&method) {
         return super::not_allowed(
             request.method(),

@@ -93,6 +93,16 @@ async fn unary_calls_in_json_and_binary_and_reads_as_get() {
     .await;
     assert_eq!(refused.status, 405);
     assert_eq!(count_named(&suite, "Get").await, 0);
+    // A stream is never a GET: it says how it is called.
+    let stream = http1(
+        suite.gateway,
+        "GET",
+        "/innolab.gateway.v1.GatewayService/StreamChanges?encoding=json&message=%7B%7D",
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(stream.status, 415);
 
     // The OpenAPI document, made from the same descriptors: every method,
     // GET where it is allowed, the annotations as JSON Schema.
