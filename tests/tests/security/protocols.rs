@@ -174,7 +174,8 @@ fn grpc_web_status(answer: &HttpAnswer) -> i32 {
 
 /// Calls `method` over `protocol` with an empty message, as `token`'s
 /// holder (or whoever `tls` presents); `None` when the protocol refuses the
-/// method whoever calls (GET for a method with side effects: 405).
+/// method whoever calls (GET for a method with side effects: 405; for a
+/// stream: 415).
 async fn call(
     gateway: SocketAddr,
     tls: &TlsConnector,
@@ -202,6 +203,11 @@ async fn call(
             headers.push(("Connect-Protocol-Version", "1"));
             let query = format!("{path}?connect=v1&encoding=json&message=%7B%7D");
             let answer = https(gateway, tls, "GET", &query, &headers, b"").await;
+            // A stream is never a GET, whoever calls: 415, how it is called.
+            if method.is_client_streaming() || method.is_server_streaming() {
+                assert_eq!(answer.status, 415, "GET {path}: {:?}", answer.json());
+                return None;
+            }
             if !no_side_effects(method) {
                 assert_eq!(answer.status, 405, "GET {path}: {:?}", answer.json());
                 return None;
