@@ -196,15 +196,32 @@ impl tower::Service<Request<Body>> for Connect {
                 Kind::Unary(codec) => unary::post(inner, request, codec, limit).await,
                 Kind::Get => unary::get(inner, request, limit).await,
                 Kind::Stream(codec) => stream::call(inner, request, codec, limit).await,
-                Kind::Unsupported(content_type) => unsupported(&content_type),
-                Kind::NotAllowed => not_allowed(
-                    request.method(),
-                    "POST",
-                    "calls are POST (or GET for methods without side effects)",
-                ),
+                Kind::Unsupported(content_type) => {
+                    drain(request.into_body()).await;
+                    unsupported(&content_type)
+                }
+                Kind::NotAllowed => {
+                    let method = request.method().clone();
+                    drain(request.into_body()).await;
+                    not_allowed(
+                        &method,
+                        "POST",
+                        "calls are POST (or GET for methods without side effects)",
+                    )
+                }
             })
         })
     }
+}
+
+/// Reads (and drops) a refused request's body, at most 64 KiB for at most a
+/// second, so that the refusal ends the exchange cleanly: answered while
+/// the client still sends, HTTP/2 resets the stream, and some clients
+/// (curl 7.88) then lose the answer too.
+async fn drain(body: Body) {
+    use http_body_util::BodyExt as _;
+    let read = http_body_util::Limited::new(body, 64 * 1024).collect();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), read).await;
 }
 
 /// Where the OpenAPI document of the JSON API is served.
