@@ -9,7 +9,7 @@
 #
 # Offline, the document is written by a test of the gateway:
 #   INNOLAB_OPENAPI_OUT=/tmp/openapi.json \
-#     cargo test -p innolab-gateway --lib openapi::tests::write_document -- --ignored
+#     cargo test -p innolab-gateway --lib openapi::tests::write_document
 set -euo pipefail
 VALIDATOR_VERSION=0.9.0
 

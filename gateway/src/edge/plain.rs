@@ -129,6 +129,24 @@ async fn call(
     Ok(response)
 }
 
+/// Calls the server-streaming method at `path` with one request message of
+/// `fields`; its descriptor and the answer, or the status it failed with
+/// before its first message.
+async fn open_stream(
+    inner: LocalService,
+    parts: http::request::Parts,
+    path: &str,
+    fields: &[(&str, Value)],
+) -> Result<(MethodDescriptor, Response<Body>), Status> {
+    let (method, message) = request_message(path, fields)?;
+    let body = Body::new(http_body_util::Full::new(super::grpc_frame(&message)));
+    let response = call(inner, parts, path, body).await?;
+    match failed_early(&response) {
+        Some(status) => Err(status),
+        None => Ok((method, response)),
+    }
+}
+
 /// A stream's answer that failed before its first message: its status.
 fn failed_early(response: &Response<Body>) -> Option<Status> {
     response
@@ -193,18 +211,16 @@ async fn changes(
         }
     };
     let cursor = resume.or(cursor).unwrap_or_default();
-    let (method, message) = request_message(
+    let (method, response) = open_stream(
+        inner,
+        parts,
         CHANGES,
         &[
             ("cursor", Value::String(cursor)),
             ("follow", Value::Bool(follow)),
         ],
-    )?;
-    let body = Body::new(http_body_util::Full::new(super::grpc_frame(&message)));
-    let response = call(inner, parts, CHANGES, body).await?;
-    if let Some(status) = failed_early(&response) {
-        return Err(status);
-    }
+    )
+    .await?;
     let output = method.output();
     let (parts, body) = response.into_parts();
     let lines = Reframe::new(
@@ -272,10 +288,13 @@ async fn export(
         }
         None => parts.uri.path().ends_with(".csv") || accept.contains("text/csv"),
     };
-    let (method, message) = request_message(
+    let (method, response) = open_stream(
+        inner,
+        parts,
         EXPORT,
         &[("filter", Value::String(filter.unwrap_or_default()))],
-    )?;
+    )
+    .await?;
     // The record is the answer's one field (the initiative).
     let record = method
         .output()
@@ -284,11 +303,6 @@ async fn export(
         .and_then(|f| f.kind().as_message().cloned())
         .ok_or_else(|| Status::internal("the export's answer holds no record"))?;
     let output = method.output();
-    let body = Body::new(http_body_util::Full::new(super::grpc_frame(&message)));
-    let response = call(inner, parts, EXPORT, body).await?;
-    if let Some(status) = failed_early(&response) {
-        return Err(status);
-    }
     let columns: Vec<String> = record.fields().map(|f| f.name().to_string()).collect();
     let header = csv_line(columns.iter().map(|c| csv_cell(c)));
     let (parts, body) = response.into_parts();
@@ -413,12 +427,8 @@ async fn download(
     let (parts, _) = request.into_parts();
     let if_none_match = parts.headers.get(http::header::IF_NONE_MATCH).cloned();
     let range_header = parts.headers.get(http::header::RANGE).cloned();
-    let (method, message) = request_message(DOWNLOAD, &[("name", Value::String(name))])?;
-    let body = Body::new(http_body_util::Full::new(super::grpc_frame(&message)));
-    let response = call(inner, parts, DOWNLOAD, body).await?;
-    if let Some(status) = failed_early(&response) {
-        return Err(status);
-    }
+    let (method, response) =
+        open_stream(inner, parts, DOWNLOAD, &[("name", Value::String(name))]).await?;
     let output = method.output();
     let (parts, mut body) = response.into_parts();
     // The first message is the metadata: read it before answering.
