@@ -59,13 +59,13 @@ echo "$group $person"
 
 show "CreateMembership -> ApproveMembership"
 membership=$(call CreateMembership "{\"membership\": {\"group\": \"$group\", \"member\": \"$org\", \"role\": \"ROLE_MEMBER\"}, \"decided_by\": \"$person\", \"reason\": \"joins the network\"}" | name_of)
-call ApproveMembership "{\"name\": \"$membership\", \"decided_by\": \"Task force meeting 2026-11\", \"reason\": \"approved\"}" \
+call ApproveMembership "{\"name\": \"$membership\", \"decided_by\": \"$group\", \"reason\": \"approved\"}" \
   | grep -q MEMBERSHIP_STATE_ACTIVE
 echo "$membership is ACTIVE"
 
 show "CreatePost -> AssignPostHolder (national contact point for RO)"
 post=$(call CreatePost "{\"post\": {\"group\": \"$group\", \"role\": \"ROLE_NATIONAL_CONTACT_POINT\", \"country_code\": \"RO\"}}" | name_of)
-call AssignPostHolder "{\"name\": \"$post\", \"person\": \"$person\", \"decided_by\": \"Secretary General\"}" \
+call AssignPostHolder "{\"name\": \"$post\", \"person\": \"$person\", \"decided_by\": \"$org\"}" \
   | grep -q "\"holder\": \"$person\""
 echo "$post held by $person"
 
@@ -81,6 +81,16 @@ call_at innolab.gateway.v1.GatewayService GetOrganizationProfile "{\"name\": \"$
 call_at innolab.gateway.v1.GatewayService GetPortfolioOverview '{"filter": "country_code = \"RO\""}' \
   | grep -q '"evidence"'
 echo "dossier of $initiative names its lead $org; the profile lists the initiative"
+
+show "ExportPersonData: everything the suite holds about $person, then ErasePerson"
+call_at innolab.gateway.v1.GatewayService ExportPersonData "{\"name\": \"$person\"}" \
+  | tr -d ' \n' | grep -q "\"service\":\"initiatives\",\"resource\":\"$initiative\",\"field\":\"timeline.actor\""
+call ErasePerson "{\"name\": \"$person\", \"reason\": \"erasure request 2026-17\"}" | grep -q eraseTime
+if call_at innolab.gateway.v1.GatewayService ExportPersonData "{\"name\": \"$person\"}" | grep -q "Ana Popescu"; then
+  echo "the erased person's name is still exported" >&2
+  exit 1
+fi
+echo "the export names $initiative (its timeline's actor); after ErasePerson it holds no name"
 
 show "Health"
 npx --yes @bufbuild/buf@1.75.0 curl --protocol grpc --http2-prior-knowledge -d '{"service": ""}' \

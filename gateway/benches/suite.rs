@@ -178,7 +178,7 @@ async fn world(gateway: Channel) -> World {
                     sdgs: vec![9, 16],
                     ..Default::default()
                 }),
-                actor: "bench".into(),
+                actor: "people/bench".into(),
                 request_id: String::new(),
             })
             .await

@@ -1,5 +1,5 @@
 //! The gateway's own `innolab.gateway.v1.GatewayService`: the merged change
-//! feed and the compositions. The only module of the gateway besides
+//! feed, the compositions, the audit log and the data-subject access export. The only module of the gateway besides
 //! `compose.rs`, `feed.rs` and `demo.rs` that sees generated types.
 
 use innolab_proto::innolab::gateway::v1 as pb;
@@ -110,29 +110,33 @@ impl GatewayService for Gateway {
             _ => String::new(),
         };
         Ok(ctx.reply(pb::ListAuditEntriesResponse {
-            entries: entries
-                .into_iter()
-                .map(|e| pb::AuditEntry {
-                    sequence: e.sequence,
-                    time: Some(prost_types::Timestamp {
-                        seconds: e.time_micros.div_euclid(1_000_000),
-                        nanos: i32::try_from(e.time_micros.rem_euclid(1_000_000) * 1000)
-                            .unwrap_or(0),
-                    }),
-                    client_id: e.client_id,
-                    user_id: e.user_id,
-                    issue: e.issue,
-                    method: e.method,
-                    resource: e.resource,
-                    request_id: e.request_id,
-                    outcome: e.outcome,
-                    request_sha256: e.request_sha256,
-                    response_sha256: e.response_sha256,
-                    previous_hash: e.previous_hash,
-                    hash: e.hash,
-                })
-                .collect(),
+            entries: entries.into_iter().map(entry_pb).collect(),
             next_page_token,
+        }))
+    }
+
+    async fn export_person_data(
+        &self,
+        request: Request<pb::ExportPersonDataRequest>,
+    ) -> Result<Response<pb::PersonDataExport>, Status> {
+        let ctx = CallContext::of(&request)?;
+        let r = request.into_inner();
+        let (person, references) = self.compose.person_data(&ctx, &r.name).await?;
+        let audit_entries = match &self.audit {
+            Some(store) => store
+                .about(&r.name, Some(r.user_id.as_str()).filter(|u| !u.is_empty()))
+                .await
+                .map_err(Status::from)?
+                .into_iter()
+                .map(entry_pb)
+                .collect(),
+            None => Vec::new(),
+        };
+        Ok(ctx.reply(pb::PersonDataExport {
+            person: Some(person),
+            references,
+            audit_entries,
+            export_time: Some(prost_types::Timestamp::from(std::time::SystemTime::now())),
         }))
     }
 
@@ -153,6 +157,27 @@ impl GatewayService for Gateway {
 /// and guard as every forwarded service).
 pub fn service(gateway: Gateway) -> GatewayServiceServer<Gateway> {
     GatewayServiceServer::new(gateway)
+}
+
+fn entry_pb(e: crate::audit::Entry) -> pb::AuditEntry {
+    pb::AuditEntry {
+        sequence: e.sequence,
+        time: Some(prost_types::Timestamp {
+            seconds: e.time_micros.div_euclid(1_000_000),
+            nanos: i32::try_from(e.time_micros.rem_euclid(1_000_000) * 1000).unwrap_or(0),
+        }),
+        client_id: e.client_id,
+        user_id: e.user_id,
+        issue: e.issue,
+        method: e.method,
+        resource: e.resource,
+        request_id: e.request_id,
+        outcome: e.outcome,
+        request_sha256: e.request_sha256,
+        response_sha256: e.response_sha256,
+        previous_hash: e.previous_hash,
+        hash: e.hash,
+    }
 }
 
 fn invalid(field: &str, why: &str) -> Status {

@@ -806,7 +806,7 @@ async fn run() {
                         .collect(),
                     ..Default::default()
                 }),
-                actor: "bench".into(),
+                actor: "people/bench".into(),
                 request_id: String::new(),
             })
             .await

@@ -140,7 +140,7 @@ try {
     await createClient(InitiativesService, grpc).createInitiative(
       {
         initiative: { titles: [{ languageCode: "en", text: `Connect client check ${run}` }], leadOrganization: fixture, countryCode: "DK" },
-        actor: "connect.mjs",
+        actor: "people/connect-client",
         requestId: requestId(),
       },
       limit(),

@@ -86,7 +86,7 @@ pub fn import_messages(
                 },
                 initiative: Some(initiative),
                 actor: if i == 0 {
-                    "Register loader".into()
+                    "organizations/register-loader".into()
                 } else {
                     String::new()
                 },

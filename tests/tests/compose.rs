@@ -166,7 +166,7 @@ async fn world(suite: &Suite) -> World {
                 role: mb::Role::Member as i32,
                 ..Default::default()
             }),
-            decided_by: "Ana Popescu".into(),
+            decided_by: "people/ana-popescu".into(),
             reason: "founding member".into(),
             request_id: String::new(),
         })
@@ -192,7 +192,7 @@ async fn world(suite: &Suite) -> World {
             .assign_post_holder(mb::AssignPostHolderRequest {
                 name: post.clone(),
                 person: holder.clone(),
-                decided_by: "the task force".into(),
+                decided_by: "groups/task-force".into(),
                 ..Default::default()
             })
             .await
@@ -230,7 +230,7 @@ async fn world(suite: &Suite) -> World {
                 sdgs: vec![9, 16],
                 ..Default::default()
             }),
-            actor: "Ana Popescu".into(),
+            actor: "people/ana-popescu".into(),
             request_id: String::new(),
         })
         .await
@@ -240,7 +240,7 @@ async fn world(suite: &Suite) -> World {
         .move_initiative_stage(ini::MoveInitiativeStageRequest {
             name: initiative.clone(),
             stage: ini::InitiativeStage::ImplementingProjects as i32,
-            actor: "Ana Popescu".into(),
+            actor: "people/ana-popescu".into(),
             note: "pilot approved".into(),
             ..Default::default()
         })

@@ -417,7 +417,7 @@ async fn whole_scenario(dir: &std::path::Path, db: &dyn Fn(&str) -> Vec<(&'stati
                 stage: ini::InitiativeStage::DevelopingProposals as i32,
                 ..Default::default()
             }),
-            actor: "Lab lead".into(),
+            actor: "people/lab-lead".into(),
             request_id: "e2e-initiative".into(),
         })
         .await
@@ -431,7 +431,7 @@ async fn whole_scenario(dir: &std::path::Path, db: &dyn Fn(&str) -> Vec<(&'stati
             .move_initiative_stage(ini::MoveInitiativeStageRequest {
                 name: initiative.clone(),
                 stage: stage as i32,
-                actor: "Lab lead".into(),
+                actor: "people/lab-lead".into(),
                 note: format!("to {}", stage.as_str_name()),
                 ..Default::default()
             })
@@ -442,7 +442,7 @@ async fn whole_scenario(dir: &std::path::Path, db: &dyn Fn(&str) -> Vec<(&'stati
         .change_initiative_status(ini::ChangeInitiativeStatusRequest {
             name: initiative.clone(),
             status: ini::InitiativeStatus::Implemented as i32,
-            actor: "Lab lead".into(),
+            actor: "people/lab-lead".into(),
             note: "rolled out".into(),
             ..Default::default()
         })
@@ -543,7 +543,7 @@ async fn whole_scenario(dir: &std::path::Path, db: &dyn Fn(&str) -> Vec<(&'stati
     assessments
         .start_assessment(im::StartAssessmentRequest {
             name: assessment.clone(),
-            decided_by: "Evaluator".into(),
+            decided_by: "people/evaluator".into(),
             ..Default::default()
         })
         .await
@@ -551,7 +551,7 @@ async fn whole_scenario(dir: &std::path::Path, db: &dyn Fn(&str) -> Vec<(&'stati
     assessments
         .submit_assessment(im::SubmitAssessmentRequest {
             name: assessment.clone(),
-            decided_by: "Evaluator".into(),
+            decided_by: "people/evaluator".into(),
             reason: "done".into(),
             ..Default::default()
         })
@@ -560,7 +560,7 @@ async fn whole_scenario(dir: &std::path::Path, db: &dyn Fn(&str) -> Vec<(&'stati
     assessments
         .review_assessment(im::ReviewAssessmentRequest {
             name: assessment.clone(),
-            reviewer: "Reviewer".into(),
+            reviewer: "people/reviewer".into(),
             decision: im::ReviewDecision::Approved as i32,
             comment: "sound".into(),
             ..Default::default()

@@ -141,7 +141,7 @@ async fn alternating_writes_read_back_in_commit_order(backend: Backend) {
                 stage: ini::InitiativeStage::DevelopingProposals as i32,
                 ..Default::default()
             }),
-            actor: "lab".into(),
+            actor: "organizations/lab".into(),
             request_id: String::new(),
         })
         .await

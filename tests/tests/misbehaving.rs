@@ -670,7 +670,7 @@ async fn lists_over_their_maximum_are_refused_before_any_work(backend: Backend) 
                     .collect(),
                 ..Default::default()
             }),
-            actor: "Lab".into(),
+            actor: "organizations/lab".into(),
             request_id: String::new(),
         })
         .await

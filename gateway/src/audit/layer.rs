@@ -1,6 +1,7 @@
 //! The audit tap as one layer around the guard and every route: each call
 //! gets a request id (the caller's, or a new one, echoed in the answer);
-//! each write and each refusal becomes an entry, with the hashes of what
+//! each write, each read of one person's data (`ExportPersonData`,
+//! `FindPersonReferences`) and each refusal becomes an entry, with the hashes of what
 //! was asked and answered (gRPC frames: every protocol is gRPC once past
 //! the edge). In strict mode a write's answer waits for its entry.
 
@@ -115,9 +116,9 @@ impl Audited {
             request_id: request_id.to_str().unwrap_or_default().to_string(),
             ..Default::default()
         };
-        let write = super::is_write(&method);
+        let audited = super::is_audited(&method);
         let request_seen = Shared::default();
-        if write {
+        if audited {
             let seen = request_seen.clone();
             request = request.map(|body| Body::new(Tap::new(body, seen)));
         }
@@ -132,7 +133,7 @@ impl Audited {
         if let Some(Admitted(caller)) = caller {
             entry.client_id = caller.client_id;
         }
-        if !write {
+        if !audited {
             if denied {
                 entry.outcome = super::code_name(header_code.as_deref());
                 entry.request_sha256 = super::hex(&<sha2::Sha256 as sha2::Digest>::digest(b""));

@@ -85,6 +85,12 @@ pub fn code_name(code: Option<&str>) -> String {
     innolab_kit::server::code_name(tonic::Code::from_i32(number)).to_string()
 }
 
+/// Whether a call of `method` is recorded: every write, and every read of
+/// what the suite holds about one person (a data-subject access export).
+pub fn is_audited(method: &str) -> bool {
+    is_write(method) || crate::security::access::PERSONAL_DATA.contains(&method)
+}
+
 /// Whether calling `method` changes something (everything but reads).
 pub fn is_write(method: &str) -> bool {
     let name = method.rsplit('/').next().unwrap_or(method);
@@ -93,6 +99,7 @@ pub fn is_write(method: &str) -> bool {
         "List",
         "Search",
         "Summarize",
+        "Find",
         "Export",
         "Download",
         "Render",
@@ -332,6 +339,16 @@ mod tests {
         assert!(is_write("innolab.x.v1.S/ApproveMembership"));
         assert!(!is_write("innolab.x.v1.S/GetThing"));
         assert!(!is_write("innolab.x.v1.S/StreamChanges"));
+        assert!(!is_write(
+            "innolab.gateway.v1.GatewayService/ExportPersonData"
+        ));
+        assert!(is_audited(
+            "innolab.gateway.v1.GatewayService/ExportPersonData"
+        ));
+        assert!(is_audited(
+            "innolab.impact.v1.ImpactService/FindPersonReferences"
+        ));
+        assert!(!is_audited("innolab.x.v1.S/GetThing"));
     }
 
     #[test]

@@ -14,12 +14,14 @@ pub const MIGRATIONS: Migrations = Migrations {
         innolab_kit::migration!("../../migrations/sqlite/0001_audit.sql"),
         innolab_kit::migration!("../../migrations/sqlite/0002_checkpoints.sql"),
         innolab_kit::migration!("../../migrations/sqlite/0003_user_index.sql"),
+        innolab_kit::migration!("../../migrations/sqlite/0004_resource_index.sql"),
     ],
     postgres: &[
         innolab_kit::migration!("../../migrations/postgres/0001_audit.sql"),
         innolab_kit::migration!("../../migrations/postgres/0002_no_truncate.sql"),
         innolab_kit::migration!("../../migrations/postgres/0003_checkpoints.sql"),
         innolab_kit::migration!("../../migrations/postgres/0004_user_index.sql"),
+        innolab_kit::migration!("../../migrations/postgres/0005_resource_index.sql"),
     ],
 };
 
@@ -132,6 +134,33 @@ impl Store {
 }
 
 impl Store {
+    /// Every entry about `resource` (the record the call named), and every
+    /// entry of the end user `user` when given (as [`Only::user`] reads it),
+    /// oldest first.
+    pub async fn about(&self, resource: &str, user: Option<&str>) -> Result<Vec<Entry>, Error> {
+        let rows = match user.map(|u| user::searched(self.user_key.as_ref(), u)) {
+            Some(user) => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM audit_log WHERE resource = $1 OR user_id = $2 \
+                     ORDER BY sequence"
+                ))
+                .bind(resource)
+                .bind(user)
+                .fetch_all(self.db.pool())
+                .await?
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM audit_log WHERE resource = $1 ORDER BY sequence"
+                ))
+                .bind(resource)
+                .fetch_all(self.db.pool())
+                .await?
+            }
+        };
+        rows.iter().map(entry).collect()
+    }
+
     /// Keeps a signed checkpoint beside the log.
     pub async fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), Error> {
         sqlx::query(

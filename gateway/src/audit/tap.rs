@@ -132,7 +132,7 @@ impl http_body::Body for Tap {
     }
 }
 
-/// The resource a call names: the request's `name` or `parent`, or a
+/// The resource a call names: the request's `name`, `parent` or `person`, or a
 /// `name` inside its message fields; else the `name` of the answer (what a
 /// create made).
 pub fn resource(method: &str, request: &[u8], response: &[u8]) -> String {
@@ -143,7 +143,7 @@ pub fn resource(method: &str, request: &[u8], response: &[u8]) -> String {
         let Some(message) = message else {
             return String::new();
         };
-        for field in ["name", "parent"] {
+        for field in ["name", "parent", "person"] {
             if let Some(value) = message.get_field_by_name(field)
                 && let Value::String(s) = value.as_ref()
                 && !s.is_empty()

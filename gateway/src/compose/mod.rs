@@ -256,6 +256,7 @@ impl Compose {
 
 mod dossier;
 mod overview;
+mod person;
 mod profile;
 
 pub use overview::{add_evidence, empty_evidence};

@@ -54,6 +54,26 @@ pub struct Client {
     pub roles: Vec<String>,
 }
 
+/// The methods that read what the suite holds about one person: granted
+/// only by a pattern that names them whole, or by `*` (everything), never
+/// by a partial wildcard such as a reader's `*/Export*` or `*/Find*`.
+pub const PERSONAL_DATA: [&str; 4] = [
+    "innolab.gateway.v1.GatewayService/ExportPersonData",
+    "innolab.membership.v1.MembershipService/FindPersonReferences",
+    "innolab.initiatives.v1.InitiativesService/FindPersonReferences",
+    "innolab.impact.v1.ImpactService/FindPersonReferences",
+];
+
+/// Whether `pattern` grants `method`: a glob match, except that a personal
+/// data method ([`PERSONAL_DATA`]) must be named whole or granted by `*`.
+fn grants(pattern: &str, method: &str) -> bool {
+    if PERSONAL_DATA.contains(&method) {
+        pattern == "*" || pattern == method
+    } else {
+        glob(pattern, method)
+    }
+}
+
 /// The parsed table.
 #[derive(Debug, Clone, Default)]
 pub struct AccessTable {
@@ -131,7 +151,7 @@ impl AccessTable {
             let allows = self
                 .roles
                 .get(role)
-                .is_some_and(|patterns| patterns.iter().any(|p| glob(p, method)));
+                .is_some_and(|patterns| patterns.iter().any(|p| grants(p, method)));
             if allows {
                 if role == MEMBER_EDITOR {
                     grant = Grant::OwnOrganization;
@@ -177,6 +197,10 @@ mod tests {
     fn globs() {
         assert!(glob("*", "a.B/C"));
         assert!(glob("*/Get*", "innolab.x.v1.S/GetThing"));
+        let export = "innolab.gateway.v1.GatewayService/ExportPersonData";
+        assert!(!grants("*/Export*", export) && !grants("innolab.gateway.v1.*", export));
+        assert!(grants("*", export) && grants(export, export));
+        assert!(grants("*/Export*", "innolab.x.v1.S/ExportThings"));
         assert!(!glob("*/Get*", "innolab.x.v1.S/ListThings"));
         assert!(glob("innolab.x.v1.S/*", "innolab.x.v1.S/ListThings"));
         assert!(!glob("innolab.x.v1.S/*", "innolab.y.v1.S/ListThings"));

@@ -5,12 +5,16 @@
 //! change feed of `innolab.common.v1`).
 
 use innolab_proto::google::r#type::Date as PbDate;
-use innolab_proto::innolab::common::v1::{Change as PbChange, ChangeType as PbChangeType};
+use innolab_proto::innolab::common::v1::{
+    Change as PbChange, ChangeType as PbChangeType, FindPersonReferencesRequest,
+    FindPersonReferencesResponse, PersonReference as PbPersonReference,
+};
 use prost_types::{FieldMask, Timestamp};
 use tokio_stream::StreamExt as _;
 use tonic::{Response, Status};
 
 use crate::changes::{Change, ChangeType};
+use crate::domain::PersonReference;
 use crate::page::{Page, PageRequest, PageTokens};
 use crate::{Error, Violations};
 
@@ -253,6 +257,42 @@ macro_rules! enum_mapping {
             })
         }
     };
+}
+
+/// A service's FindPersonReferences: validates the person (`people/{id}`,
+/// INVALID_ARGUMENT naming `person`), asks the store what names them and
+/// answers oldest first (records without a time of their own last, by name).
+pub async fn person_references<F, Fut>(
+    service: &str,
+    request: FindPersonReferencesRequest,
+    find: F,
+) -> Reply<FindPersonReferencesResponse>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<PersonReference>, Error>>,
+{
+    crate::check::resource_id(&request.person, "people")
+        .map_err(|e| Status::from(Error::invalid("person", e)))?;
+    let mut found = find(request.person).await.map_err(Status::from)?;
+    found.sort_by(|a, b| {
+        (a.time.is_none(), a.time, &a.resource, a.field).cmp(&(
+            b.time.is_none(),
+            b.time,
+            &b.resource,
+            b.field,
+        ))
+    });
+    let references = found
+        .into_iter()
+        .map(|r| PbPersonReference {
+            service: service.to_string(),
+            resource: r.resource,
+            field: r.field.to_string(),
+            time: r.time.and_then(timestamp),
+            detail: r.detail,
+        })
+        .collect();
+    Ok(Response::new(FindPersonReferencesResponse { references }))
 }
 
 #[cfg(test)]

@@ -120,10 +120,60 @@ pub fn resource_id(name: &str, collection: &str) -> Result<String, String> {
     }
 }
 
+/// The collections a "who" field (`decided_by`, `actor`, `reviewer`,
+/// `submitted_by`, assessors) may name: a person, or a body acting as one
+/// (an organisation, a group such as the task force, a post such as the
+/// secretary general).
+pub const ACTOR_COLLECTIONS: [&str; 4] = ["people", "organizations", "groups", "posts"];
+
+/// Who acted: a resource name in one of [`ACTOR_COLLECTIONS`], never a
+/// free-text name. A name typed into a record would be personal data that
+/// erasing the person (`ErasePerson`) could not reach; a `people/{id}`
+/// reference points at the one record erasure clears. Empty is accepted
+/// (and returned) only when the field is optional.
+pub fn actor(value: &str, required: bool) -> Result<String, String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return if required {
+            Err("must not be empty: name who acted as people/{id}".into())
+        } else {
+            Ok(String::new())
+        };
+    }
+    let collection = v.split('/').next().unwrap_or_default();
+    if !ACTOR_COLLECTIONS.contains(&collection) {
+        return Err(format!(
+            "{v:?} is not a resource name: name who acted as people/{{id}}, or a body as \
+             organizations/{{id}}, groups/{{id}} or posts/{{id}} (a name typed here would be \
+             personal data that erasing the person cannot reach)"
+        ));
+    }
+    resource_id(v, collection)?;
+    Ok(v.to_string())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn actors_are_resource_names_never_free_text() {
+        assert_eq!(actor(" people/p-1 ", true).unwrap(), "people/p-1");
+        for ok in ["organizations/o", "groups/task-force", "posts/sg"] {
+            assert_eq!(actor(ok, true).unwrap(), ok);
+        }
+        assert_eq!(actor("", false).unwrap(), "");
+        assert!(actor(" ", true).unwrap_err().contains("people/{id}"));
+        let e = actor("Ana Popescu", true).unwrap_err();
+        assert!(
+            e.contains("not a resource name") && e.contains("erasing"),
+            "{e}"
+        );
+        assert!(actor("people/", true).is_err());
+        assert!(actor("people/a b", true).is_err());
+        assert!(actor("initiatives/x", false).is_err());
+    }
 
     #[test]
     fn texts_are_trimmed_bounded_and_visible() {

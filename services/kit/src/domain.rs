@@ -100,7 +100,7 @@ pub fn parse_ids(field: &str, values: Vec<String>, collection: &str) -> Result<V
 /// and why.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Decision {
-    /// Who decided (a person's resource name or a name), at most 200 characters.
+    /// Who decided: `people/{id}`, or a body (see [`crate::check::actor`]).
     pub decided_by: String,
     /// Why, or the reviewer's comments, at most 2,000 characters.
     pub reason: String,
@@ -142,7 +142,7 @@ impl Decision {
                 crate::check::optional_text(value, max)
             }
         };
-        let decided_by = text(decided_by, 200, fields.who_required).unwrap_or_else(|e| {
+        let decided_by = crate::check::actor(decided_by, fields.who_required).unwrap_or_else(|e| {
             v.add(fields.who, e);
             String::new()
         });
@@ -152,6 +152,36 @@ impl Decision {
         });
         v.finish()?;
         Ok(Decision { decided_by, reason })
+    }
+}
+
+/// One place a service names a person (`people/{id}` in a "who" field), for
+/// a data-subject access export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonReference {
+    /// The record, e.g. `memberships/{id}`.
+    pub resource: String,
+    /// The field naming the person, e.g. `history.decided_by`.
+    pub field: &'static str,
+    /// When the record was made, microseconds since the epoch, if it keeps a time.
+    pub time: Option<i64>,
+    /// What was recorded with it: the step and its reason, as stored.
+    pub detail: String,
+}
+
+impl PersonReference {
+    /// The detail of a workflow step: `FROM -> TO`, and `: why` when a
+    /// reason was given.
+    pub fn step(from: Option<&str>, to: &str, why: &str) -> String {
+        let mut detail = match from {
+            Some(from) => format!("{from} -> {to}"),
+            None => to.to_string(),
+        };
+        if !why.is_empty() {
+            detail.push_str(": ");
+            detail.push_str(why);
+        }
+        detail
     }
 }
 

@@ -348,7 +348,7 @@ async fn unknown_is_not_found_and_malformed_is_invalid(backend: Backend) {
     let status = client
         .start_assessment(pb::StartAssessmentRequest {
             name: "assessments/nope".into(),
-            decided_by: "x".into(),
+            decided_by: "people/x".into(),
             ..Default::default()
         })
         .await

@@ -35,7 +35,7 @@ async fn every_write_is_in_the_change_log_once_and_failures_are_not(backend: Bac
     client
         .start_assessment(pb::StartAssessmentRequest {
             name: a.name.clone(),
-            decided_by: "x".into(),
+            decided_by: "people/x".into(),
             ..Default::default()
         })
         .await

@@ -85,7 +85,7 @@ async fn illegal_moves_are_refused_and_change_nothing(backend: Backend) {
     let status = client
         .submit_assessment(pb::SubmitAssessmentRequest {
             name: a.name.clone(),
-            decided_by: "x".into(),
+            decided_by: "people/x".into(),
             ..Default::default()
         })
         .await
@@ -94,7 +94,7 @@ async fn illegal_moves_are_refused_and_change_nothing(backend: Backend) {
     let status = client
         .review_assessment(pb::ReviewAssessmentRequest {
             name: a.name.clone(),
-            reviewer: "x".into(),
+            reviewer: "people/x".into(),
             decision: pb::ReviewDecision::Approved as i32,
             ..Default::default()
         })
@@ -104,7 +104,7 @@ async fn illegal_moves_are_refused_and_change_nothing(backend: Backend) {
     let status = client
         .reopen_assessment(pb::ReopenAssessmentRequest {
             name: a.name.clone(),
-            decided_by: "x".into(),
+            decided_by: "people/x".into(),
             reason: "why not".into(),
             ..Default::default()
         })
@@ -115,7 +115,7 @@ async fn illegal_moves_are_refused_and_change_nothing(backend: Backend) {
     let status = client
         .start_assessment(pb::StartAssessmentRequest {
             name: a.name.clone(),
-            decided_by: "x".into(),
+            decided_by: "people/x".into(),
             ..Default::default()
         })
         .await
@@ -124,7 +124,7 @@ async fn illegal_moves_are_refused_and_change_nothing(backend: Backend) {
     let status = client
         .review_assessment(pb::ReviewAssessmentRequest {
             name: a.name.clone(),
-            reviewer: "x".into(),
+            reviewer: "people/x".into(),
             decision: pb::ReviewDecision::Approved as i32,
             ..Default::default()
         })

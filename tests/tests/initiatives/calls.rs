@@ -33,7 +33,7 @@ async fn accepted_submission_enters_the_case_library(backend: Backend) {
     .unwrap();
     assert_eq!(accepted.state, pb::SubmissionState::Accepted as i32);
     let s = accepted.screening.as_ref().unwrap();
-    assert_eq!(s.decided_by, "OPSI screening panel");
+    assert_eq!(s.decided_by, "groups/opsi-screening-panel");
     assert!(s.decide_time.is_some());
     assert!(accepted.accepted_initiative.starts_with("initiatives/"));
     let initiative = w.get(&accepted.accepted_initiative).await;
@@ -42,7 +42,7 @@ async fn accepted_submission_enters_the_case_library(backend: Backend) {
         initiative.stage,
         pb::InitiativeStage::EvaluatingProjects as i32
     );
-    assert_eq!(initiative.timeline[0].actor, "OPSI screening panel");
+    assert_eq!(initiative.timeline[0].actor, "groups/opsi-screening-panel");
     assert!(initiative.timeline[0].note.contains(&sub.name));
     // Decisions are final.
     let err = screen(
@@ -312,7 +312,7 @@ async fn call_submission_and_screening_rules(backend: Backend) {
         parent: call.name.clone(),
         submission: Some(pb::Submission {
             initiative: Some(w.initiative("Once")),
-            submitted_by: "Ana".into(),
+            submitted_by: "people/ana".into(),
             ..Default::default()
         }),
         request_id: "submission-1".into(),

@@ -36,7 +36,7 @@ impl World {
         self.client
             .create_initiative(pb::CreateInitiativeRequest {
                 initiative: Some(initiative),
-                actor: "Ana Popescu".into(),
+                actor: "people/ana-popescu".into(),
                 request_id: request_id.into(),
             })
             .await
@@ -97,7 +97,7 @@ impl World {
                 parent: call.into(),
                 submission: Some(pb::Submission {
                     initiative: Some(initiative),
-                    submitted_by: "Ana Popescu".into(),
+                    submitted_by: "people/ana-popescu".into(),
                     ..Default::default()
                 }),
                 request_id: request_id.into(),
@@ -122,7 +122,7 @@ impl World {
                     implemented_or_piloted: true,
                     public_impact: true,
                     decision: decision as i32,
-                    decided_by: "OPSI screening panel".into(),
+                    decided_by: "groups/opsi-screening-panel".into(),
                     note: "screened".into(),
                     decide_time: None,
                 }),
@@ -156,7 +156,7 @@ impl World {
                 name: name.into(),
                 etag: etag.into(),
                 status: status as i32,
-                actor: "Steering board".into(),
+                actor: "groups/steering-board".into(),
                 note: String::new(),
             })
             .await

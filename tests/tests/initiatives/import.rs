@@ -68,7 +68,7 @@ async fn bulk_import_reports_bad_rows_and_stores_good_ones(backend: Backend) {
     assert_eq!(w.titles("").await, vec!["Row 1", "Row 5"]);
     let row5 = w.get(&response.rows[1].initiative).await;
     assert_eq!(row5.stage, pb::InitiativeStage::DiffusingLessons as i32);
-    assert_eq!(row5.timeline[0].actor, "Register loader");
+    assert_eq!(row5.timeline[0].actor, "organizations/register-loader");
     assert_eq!(row5.timeline[0].note, "imported (row 5)");
     assert_eq!(w.list("stage = DIFFUSING_LESSONS").await.len(), 1);
     // Without a request_id it works too; a differing request_id in a later row is that row's error.

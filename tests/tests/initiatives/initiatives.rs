@@ -38,7 +38,7 @@ async fn initiative_round_trip_with_every_field(backend: Backend) {
     assert_eq!(created.milestones[0].done_date, Some(date(2024, 8, 20)));
     assert_eq!(created.etag, "r1");
     assert_eq!(created.timeline.len(), 1);
-    assert_eq!(created.timeline[0].actor, "Ana Popescu");
+    assert_eq!(created.timeline[0].actor, "people/ana-popescu");
     assert_eq!(
         created.timeline[0].from_stage,
         pb::InitiativeStage::Unspecified as i32

@@ -48,7 +48,7 @@ async fn stage_moves_follow_the_table_and_are_recorded(backend: Backend) {
         vec![(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 2), (2, 3),]
     );
     let last = read.timeline.last().unwrap();
-    assert_eq!(last.actor, "Lab director");
+    assert_eq!(last.actor, "posts/lab-director");
     assert_eq!(last.note, "to INITIATIVE_STAGE_DEVELOPING_PROPOSALS");
     assert!(last.event_time.is_some());
     assert_eq!(last.from_status, pb::InitiativeStatus::InDevelopment as i32);
@@ -94,7 +94,7 @@ async fn status_changes_follow_the_table_and_final_is_final(backend: Backend) {
     assert_eq!(moved.stage, pb::InitiativeStage::DiffusingLessons as i32);
     assert_eq!(moved.timeline.len(), 3);
     assert_eq!(moved.timeline[1].to_status, St::Discontinued as i32);
-    assert_eq!(moved.timeline[1].actor, "Steering board");
+    assert_eq!(moved.timeline[1].actor, "groups/steering-board");
     // Stopped two stages before the end (the case an acceptance run found):
     // on to DIFFUSING_LESSONS directly, not through EVALUATING_PROJECTS.
     let mut early = w.initiative("Stopped while implementing");

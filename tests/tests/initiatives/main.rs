@@ -83,7 +83,7 @@ impl World {
         self.client
             .create_initiative(pb::CreateInitiativeRequest {
                 initiative: Some(initiative),
-                actor: "Ana Popescu".into(),
+                actor: "people/ana-popescu".into(),
                 request_id: String::new(),
             })
             .await
@@ -152,7 +152,7 @@ impl World {
                 name: name.into(),
                 etag: etag.into(),
                 stage: stage as i32,
-                actor: "Lab director".into(),
+                actor: "posts/lab-director".into(),
                 note: format!("to {}", stage.as_str_name()),
             })
             .await
@@ -169,7 +169,7 @@ impl World {
                 name: name.into(),
                 etag: String::new(),
                 status: status as i32,
-                actor: "Steering board".into(),
+                actor: "groups/steering-board".into(),
                 note: format!("to {}", status.as_str_name()),
             })
             .await
@@ -186,7 +186,7 @@ impl World {
                 parent: call.into(),
                 submission: Some(pb::Submission {
                     initiative: Some(initiative),
-                    submitted_by: "Ana Popescu".into(),
+                    submitted_by: "people/ana-popescu".into(),
                     ..Default::default()
                 }),
                 request_id: String::new(),
@@ -329,7 +329,7 @@ fn screening(decision: pb::ScreeningDecision, all_met: bool) -> pb::Screening {
         implemented_or_piloted: all_met,
         public_impact: true,
         decision: decision as i32,
-        decided_by: "OPSI screening panel".into(),
+        decided_by: "groups/opsi-screening-panel".into(),
         note: "screened".into(),
         decide_time: None,
     }

@@ -236,7 +236,7 @@ async fn try_apply(
 }
 
 async fn apply(c: &mut Client, group: &str, member: &str, role: pb::Role) -> pb::Membership {
-    try_apply(c, membership(group, member, role), "the applicant", "")
+    try_apply(c, membership(group, member, role), "people/applicant", "")
         .await
         .accepted("CreateMembership")
 }
@@ -331,7 +331,7 @@ async fn decide_with(
 /// Applies `step` to `m` as the network secretary, sending no etag.
 async fn decide(c: &mut Client, m: &pb::Membership, step: Move) -> pb::Membership {
     let call = format!("{step:?}");
-    decide_with(c, &m.name, "", "the secretary", step)
+    decide_with(c, &m.name, "", "posts/secretary", step)
         .await
         .accepted(&call)
 }
@@ -370,7 +370,7 @@ async fn assign(
         name: post.into(),
         person: person.into(),
         start_date,
-        decided_by: "the task force".into(),
+        decided_by: "groups/task-force".into(),
         reason: format!("{person} nominated"),
         ..Default::default()
     })

@@ -73,7 +73,7 @@ async fn membership_lifecycle_records_every_step(backend: Backend) {
     assert!(
         left.history[1..]
             .iter()
-            .all(|e| e.decided_by == "the secretary")
+            .all(|e| e.decided_by == "posts/secretary")
     );
     assert!(left.history[1..].iter().all(|e| !e.reason.is_empty()));
     let times: Vec<i64> = left.history.iter().map(|e| micros(&e.time)).collect();
@@ -106,7 +106,7 @@ async fn membership_approval_defaults_start_date(backend: Backend) {
         start_date: Some(date(2025, 9, 1)),
         ..membership(&network.name, &b.name, pb::Role::Member)
     };
-    let m = try_apply(&mut c, requested, "the applicant", "")
+    let m = try_apply(&mut c, requested, "people/applicant", "")
         .await
         .accepted("CreateMembership with a start date");
     assert_eq!(m.start_date, Some(date(2025, 9, 1)));
@@ -139,7 +139,7 @@ async fn membership_reject_path(backend: Backend) {
     );
     assert_eq!(rejected.history.len(), 2);
     for step in EVERY_MOVE {
-        let status = decide_with(&mut c, &m.name, "", "the secretary", step.clone())
+        let status = decide_with(&mut c, &m.name, "", "posts/secretary", step.clone())
             .await
             .refused(&format!("{step:?} after REJECTED"));
         assert_reason(&status, Code::FailedPrecondition, "ILLEGAL_TRANSITION");
@@ -162,7 +162,7 @@ async fn membership_illegal_moves_leave_it_unchanged(backend: Backend) {
 
     let applied = apply(&mut c, &network.name, &o.name, pb::Role::Member).await;
     for step in [Move::Suspend, Move::Reinstate, Move::End(None)] {
-        let status = decide_with(&mut c, &applied.name, "", "x", step.clone())
+        let status = decide_with(&mut c, &applied.name, "", "people/x", step.clone())
             .await
             .refused(&format!("{step:?} an APPLIED membership"));
         assert_reason(&status, Code::FailedPrecondition, "ILLEGAL_TRANSITION");
@@ -171,7 +171,7 @@ async fn membership_illegal_moves_leave_it_unchanged(backend: Backend) {
 
     let active = decide(&mut c, &applied, Move::Approve(None)).await;
     for step in [Move::Approve(None), Move::Reject, Move::Reinstate] {
-        let status = decide_with(&mut c, &active.name, "", "x", step.clone())
+        let status = decide_with(&mut c, &active.name, "", "people/x", step.clone())
             .await
             .refused(&format!("{step:?} an ACTIVE membership"));
         assert_reason(&status, Code::FailedPrecondition, "ILLEGAL_TRANSITION");
@@ -180,7 +180,7 @@ async fn membership_illegal_moves_leave_it_unchanged(backend: Backend) {
 
     let suspended = decide(&mut c, &active, Move::Suspend).await;
     for step in [Move::Approve(None), Move::Reject, Move::Suspend] {
-        let status = decide_with(&mut c, &suspended.name, "", "x", step.clone())
+        let status = decide_with(&mut c, &suspended.name, "", "people/x", step.clone())
             .await
             .refused(&format!("{step:?} a SUSPENDED membership"));
         assert_code(&status, Code::FailedPrecondition);
@@ -194,7 +194,7 @@ async fn membership_illegal_moves_leave_it_unchanged(backend: Backend) {
         "SUSPENDED -> LEFT"
     );
     for step in EVERY_MOVE {
-        let status = decide_with(&mut c, &left.name, "", "x", step.clone())
+        let status = decide_with(&mut c, &left.name, "", "people/x", step.clone())
             .await
             .refused(&format!("{step:?} a LEFT membership"));
         assert_reason(&status, Code::FailedPrecondition, "ILLEGAL_TRANSITION");
@@ -223,7 +223,7 @@ async fn membership_transition_input_is_validated(backend: Backend) {
         &mut c,
         &applied.name,
         "",
-        "x",
+        "people/x",
         Move::Approve(Some(date(2025, 13, 1))),
     )
     .await
@@ -233,13 +233,13 @@ async fn membership_transition_input_is_validated(backend: Backend) {
         &mut c,
         &applied.name,
         "",
-        "x",
+        "people/x",
         Move::Approve(Some(date(2025, 2, 30))),
     )
     .await
     .refused("approval on 30 February");
     assert_invalid(&status, "effective_date");
-    let status = decide_with(&mut c, "groups/x", "", "x", Move::Approve(None))
+    let status = decide_with(&mut c, "groups/x", "", "people/x", Move::Approve(None))
         .await
         .refused("approval of a malformed name");
     assert_invalid(&status, "name");
@@ -250,7 +250,7 @@ async fn membership_transition_input_is_validated(backend: Backend) {
         &mut c,
         &active.name,
         "",
-        "x",
+        "people/x",
         Move::End(Some(date(2025, 5, 31))),
     )
     .await
@@ -275,7 +275,7 @@ async fn membership_transition_input_is_validated(backend: Backend) {
     assert_invalid(&status, "decided_by");
     let status = c
         .create_membership(pb::CreateMembershipRequest {
-            decided_by: "x".into(),
+            decided_by: "people/x".into(),
             ..Default::default()
         })
         .await
@@ -284,7 +284,7 @@ async fn membership_transition_input_is_validated(backend: Backend) {
     let status = try_apply(
         &mut c,
         membership(&network.name, &o.name, pb::Role::Unspecified),
-        "x",
+        "people/x",
         "",
     )
     .await
@@ -293,7 +293,7 @@ async fn membership_transition_input_is_validated(backend: Backend) {
     let status = try_apply(
         &mut c,
         membership(&network.name, &o.name, pb::Role::NationalContactPoint),
-        "x",
+        "people/x",
         "",
     )
     .await
@@ -312,17 +312,23 @@ async fn membership_transition_with_stale_etag_is_aborted(backend: Backend) {
         &mut c,
         &applied.name,
         &applied.etag,
-        "x",
+        "people/x",
         Move::Approve(None),
     )
     .await
     .accepted("approve with the current etag");
-    let status = decide_with(&mut c, &active.name, &applied.etag, "x", Move::Suspend)
-        .await
-        .refused("suspend with the etag from before the approval");
+    let status = decide_with(
+        &mut c,
+        &active.name,
+        &applied.etag,
+        "people/x",
+        Move::Suspend,
+    )
+    .await
+    .refused("suspend with the etag from before the approval");
     assert_reason(&status, Code::Aborted, "ETAG_MISMATCH");
     assert_eq!(get_membership(&mut c, &active.name).await, active);
-    let status = decide_with(&mut c, &active.name, "garbage", "x", Move::Suspend)
+    let status = decide_with(&mut c, &active.name, "garbage", "people/x", Move::Suspend)
         .await
         .refused("suspend with a malformed etag");
     assert_invalid(&status, "etag");
@@ -332,15 +338,21 @@ async fn membership_transition_with_stale_etag_is_aborted(backend: Backend) {
         &mut c,
         &active.name,
         &applied.etag,
-        "x",
+        "people/x",
         Move::Approve(None),
     )
     .await
     .refused("approve again with a stale etag");
     assert_reason(&status, Code::Aborted, "ETAG_MISMATCH");
-    decide_with(&mut c, &active.name, &active.etag, "x", Move::Suspend)
-        .await
-        .accepted("suspend with the current etag");
+    decide_with(
+        &mut c,
+        &active.name,
+        &active.etag,
+        "people/x",
+        Move::Suspend,
+    )
+    .await
+    .accepted("suspend with the current etag");
     server.stop().await;
 }
 
@@ -363,7 +375,7 @@ async fn concurrent_transitions_have_one_winner(backend: Backend) {
             Move::Reject
         };
         tasks.spawn(async move {
-            decide_with(&mut c, &name, "", &format!("official {i}"), step)
+            decide_with(&mut c, &name, "", &format!("people/official-{i}"), step)
                 .await
                 .map(Response::into_inner)
         });
@@ -396,7 +408,7 @@ async fn membership_one_open_per_group_member_role(backend: Backend) {
     let status = try_apply(
         &mut c,
         membership(&network.name, &o.name, pb::Role::Member),
-        "x",
+        "people/x",
         "",
     )
     .await
@@ -406,7 +418,7 @@ async fn membership_one_open_per_group_member_role(backend: Backend) {
     let status = try_apply(
         &mut c,
         membership(&network.name, &o.name, pb::Role::Member),
-        "x",
+        "people/x",
         "",
     )
     .await
@@ -416,7 +428,7 @@ async fn membership_one_open_per_group_member_role(backend: Backend) {
     let status = try_apply(
         &mut c,
         membership(&network.name, &o.name, pb::Role::Member),
-        "x",
+        "people/x",
         "",
     )
     .await
@@ -486,7 +498,7 @@ async fn membership_references_must_exist(backend: Backend) {
         ),
     ];
     for (case, m, field) in cases {
-        let status = try_apply(&mut c, m, "x", "")
+        let status = try_apply(&mut c, m, "people/x", "")
             .await
             .refused(&format!("CreateMembership with {case}"));
         assert_invalid(&status, field);

@@ -288,11 +288,11 @@ async fn create_person_group_membership_post_are_idempotent(backend: Backend) {
     assert_eq!(group_names(&mut c, "").await, vec![g1.name.clone()]);
 
     let m = membership(&g1.name, &o.name, pb::Role::Member);
-    let m1 = try_apply(&mut c, m.clone(), "the applicant", "membership-1")
+    let m1 = try_apply(&mut c, m.clone(), "people/applicant", "membership-1")
         .await
         .accepted("CreateMembership");
     // Without the key this would be a second open membership (ALREADY_EXISTS).
-    let m2 = try_apply(&mut c, m, "the applicant", "membership-1")
+    let m2 = try_apply(&mut c, m, "people/applicant", "membership-1")
         .await
         .accepted("CreateMembership retry");
     assert_eq!(m1, m2);
@@ -369,7 +369,7 @@ async fn get_unknown_is_not_found(backend: Backend) {
         &mut c,
         &format!("memberships/{missing}"),
         "",
-        "x",
+        "people/x",
         Move::Approve(None),
     )
     .await

@@ -324,7 +324,7 @@ async fn erased_person_cannot_take_on_roles(backend: Backend) {
     let status = try_apply(
         &mut c,
         membership(&network.name, &ana.name, pb::Role::Member),
-        "the applicant",
+        "people/applicant",
         "",
     )
     .await

@@ -159,7 +159,7 @@ async fn post_holder_hand_over(backend: Backend) {
         ],
         "A's holding ends the day B's starts; B's is open"
     );
-    assert_eq!(second.holdings[1].decided_by, "the task force");
+    assert_eq!(second.holdings[1].decided_by, "groups/task-force");
     assert_eq!(second.holdings[1].reason, format!("{} nominated", b.name));
     assert_eq!(get_post(&mut c, &ncp.name).await, second);
 
@@ -228,7 +228,7 @@ async fn post_assignment_refusals(backend: Backend) {
             name: ncp.name.clone(),
             person: a.name.clone(),
             etag: ncp.etag.clone(),
-            decided_by: "x".into(),
+            decided_by: "people/x".into(),
             start_date: Some(date(2026, 4, 1)),
             ..Default::default()
         })
@@ -240,7 +240,7 @@ async fn post_assignment_refusals(backend: Backend) {
             name: ncp.name.clone(),
             person: b.name.clone(),
             etag: ncp.etag.clone(),
-            decided_by: "x".into(),
+            decided_by: "people/x".into(),
             ..Default::default()
         })
         .await
@@ -260,7 +260,7 @@ async fn post_assignment_refusals(backend: Backend) {
         name: ncp.name.clone(),
         person: a.name.clone(),
         etag: held.etag.clone(),
-        decided_by: "x".into(),
+        decided_by: "people/x".into(),
         start_date: Some(date(2026, 3, 1)),
         ..Default::default()
     })

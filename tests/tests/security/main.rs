@@ -33,6 +33,7 @@ use tonic_types::StatusExt;
 
 mod audit;
 mod configuration;
+mod erasure;
 mod matrix;
 mod ownership;
 mod protocols;

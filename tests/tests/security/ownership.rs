@@ -29,7 +29,7 @@ async fn a_member_editor_writes_only_its_own_organisations_records() {
     let theirs = direct
         .create_initiative(ini::CreateInitiativeRequest {
             initiative: Some(initiative(&other)),
-            actor: "admin".into(),
+            actor: "people/admin".into(),
             request_id: String::new(),
         })
         .await
@@ -46,7 +46,7 @@ async fn a_member_editor_writes_only_its_own_organisations_records() {
         with_token(
             ini::CreateInitiativeRequest {
                 initiative: Some(initiative(lead)),
-                actor: "editor".into(),
+                actor: "people/editor".into(),
                 request_id: String::new(),
             },
             Some(&editor),
@@ -64,7 +64,7 @@ async fn a_member_editor_writes_only_its_own_organisations_records() {
             ini::MoveInitiativeStageRequest {
                 name: mine.name.clone(),
                 stage: ini::InitiativeStage::GeneratingIdeas as i32,
-                actor: "editor".into(),
+                actor: "people/editor".into(),
                 ..Default::default()
             },
             Some(&editor),
@@ -130,7 +130,7 @@ async fn a_member_editor_writes_only_its_own_organisations_records() {
                 ini::MoveInitiativeStageRequest {
                     name: theirs.name.clone(),
                     stage: ini::InitiativeStage::GeneratingIdeas as i32,
-                    actor: "editor".into(),
+                    actor: "people/editor".into(),
                     ..Default::default()
                 },
                 Some(&editor),

@@ -7,6 +7,9 @@ mod convert;
 use innolab_kit::api::{ChangeStream, Pages, Reply, id, reply};
 use innolab_kit::page::PageTokens;
 use innolab_kit::{Error, Violations};
+use innolab_proto::innolab::common::v1::{
+    FindPersonReferencesRequest, FindPersonReferencesResponse,
+};
 use innolab_proto::innolab::impact::v1 as pb;
 use pb::impact_service_server::ImpactService;
 use tonic::Request;
@@ -54,6 +57,16 @@ impl ImpactService for ImpactApi {
         request: Request<pb::StreamChangesRequest>,
     ) -> Reply<Self::StreamChangesStream> {
         innolab_kit::api::changes(&self.store, request)
+    }
+
+    async fn find_person_references(
+        &self,
+        request: Request<FindPersonReferencesRequest>,
+    ) -> Reply<FindPersonReferencesResponse> {
+        innolab_kit::api::person_references("impact", request.into_inner(), |person| async move {
+            self.store.find_person_references(&person).await
+        })
+        .await
     }
 
     async fn create_assessment(

@@ -143,7 +143,7 @@ impl CapacityFields {
                 );
             }
         }
-        self.assessors = check::text_list(&mut v, "assessors", &self.assessors);
+        self.assessors = check::actor_list(&mut v, "assessors", &self.assessors);
         v.finish()?;
         // Normalise the country code's case once it is known to be valid.
         if let Some(code) = self.subject.strip_prefix("countries/") {

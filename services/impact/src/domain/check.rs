@@ -1,7 +1,7 @@
 //! Field validators. Each returns the normalised value or a reason that the
 //! caller turns into a field violation.
 
-pub use innolab_kit::check::{optional_text, required_text, resource_id};
+pub use innolab_kit::check::{actor, optional_text, required_text, resource_id};
 
 use innolab_kit::Violations;
 
@@ -28,6 +28,22 @@ pub fn text_list(v: &mut Violations, field: &str, values: &[String]) -> Vec<Stri
             }
         })
         .collect()
+}
+
+/// A list of who acted (`people/{id}` or a body, see
+/// [`innolab_kit::check::actor`]), none twice.
+pub fn actor_list(v: &mut Violations, field: &str, values: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for (i, value) in values.iter().enumerate() {
+        match actor(value, true) {
+            Ok(a) if out.contains(&a) => {
+                v.add(format!("{field}[{i}]"), format!("{a} is listed twice"))
+            }
+            Ok(a) => out.push(a),
+            Err(e) => v.add(format!("{field}[{i}]"), e),
+        }
+    }
+    out
 }
 
 /// The two ids inside `assessments/{a}/indicators/{i}`.

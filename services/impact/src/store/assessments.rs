@@ -15,9 +15,10 @@ use crate::domain::{
 use innolab_kit::db::Database;
 
 /// The columns of an assessment, from `assessments a JOIN assessment_documents d`.
-const COLUMNS: &str = "a.id, a.state, d.body, d.history, a.revision, a.create_time, a.update_time";
+pub(super) const COLUMNS: &str =
+    "a.id, a.state, d.body, d.history, a.revision, a.create_time, a.update_time";
 /// The tables the columns come from.
-const FROM: &str = "assessments a JOIN assessment_documents d ON d.id = a.id";
+pub(super) const FROM: &str = "assessments a JOIN assessment_documents d ON d.id = a.id";
 
 /// The rollup columns of `fields`, in the order of [`ROLLUP_COLUMNS`].
 fn rollup_values(f: &AssessmentFields) -> [i64; 11] {
@@ -333,7 +334,7 @@ fn initiative_id(fields: &AssessmentFields) -> String {
         .to_string()
 }
 
-fn assessment(row: &AnyRow) -> Result<Assessment, Error> {
+pub(super) fn assessment(row: &AnyRow) -> Result<Assessment, Error> {
     Ok(Assessment {
         id: row.try_get("id")?,
         fields: from_json(&row.try_get::<String, _>("body")?)?,

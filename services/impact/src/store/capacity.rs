@@ -10,7 +10,7 @@ use sqlx::{Any, Executor, Row};
 use super::*;
 use crate::domain::{CapacityAssessment, CapacityFields, CapacityQuery};
 
-const COLUMNS: &str = "id, body, revision, create_time, update_time";
+pub(super) const COLUMNS: &str = "id, body, revision, create_time, update_time";
 
 /// The round's date as the NOT NULL column stores it.
 fn assess_date(fields: &CapacityFields) -> String {
@@ -147,7 +147,7 @@ async fn read<'e>(
     capacity(&row)
 }
 
-fn capacity(row: &AnyRow) -> Result<CapacityAssessment, Error> {
+pub(super) fn capacity(row: &AnyRow) -> Result<CapacityAssessment, Error> {
     Ok(CapacityAssessment {
         id: row.try_get("id")?,
         fields: from_json(&row.try_get::<String, _>("body")?)?,

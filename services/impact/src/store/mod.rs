@@ -8,6 +8,7 @@ mod assessments;
 mod capacity;
 mod indicators;
 mod load;
+mod references;
 mod rollup;
 
 use innolab_kit::Error;
@@ -23,13 +24,26 @@ use sqlx::{Any, Transaction};
 
 pub use load::LoadItem;
 
-/// The schema, for both backends.
+/// The schema: one list per backend, sharing all but the JSON rewrites.
 pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: SCHEMA,
-    postgres: SCHEMA,
+    sqlite: &[
+        SCHEMA[0],
+        SCHEMA[1],
+        SCHEMA[2],
+        SCHEMA[3],
+        innolab_kit::migration!("../../migrations/sqlite/0005_actors.sql"),
+    ],
+    postgres: &[
+        SCHEMA[0],
+        SCHEMA[1],
+        SCHEMA[2],
+        SCHEMA[3],
+        innolab_kit::migration!("../../migrations/postgres/0005_actors.sql"),
+    ],
 };
 
-const SCHEMA: &[EmbeddedMigration] = &[
+/// The migrations both backends share (one SQL for both).
+const SCHEMA: [EmbeddedMigration; 4] = [
     innolab_kit::migration!("../../migrations/0001_impact.sql"),
     innolab_kit::migration!("../../migrations/0002_capacity.sql"),
     innolab_kit::changes::migration(3),

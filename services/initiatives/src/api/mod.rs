@@ -5,6 +5,9 @@
 
 mod convert;
 
+use innolab_proto::innolab::common::v1::{
+    FindPersonReferencesRequest, FindPersonReferencesResponse,
+};
 use std::collections::HashSet;
 use std::pin::Pin;
 
@@ -130,6 +133,18 @@ impl InitiativesService for InitiativesApi {
         request: Request<pb::StreamChangesRequest>,
     ) -> Reply<Self::StreamChangesStream> {
         innolab_kit::api::changes(&self.store, request)
+    }
+
+    async fn find_person_references(
+        &self,
+        request: Request<FindPersonReferencesRequest>,
+    ) -> Reply<FindPersonReferencesResponse> {
+        innolab_kit::api::person_references(
+            "initiatives",
+            request.into_inner(),
+            |person| async move { self.store.find_person_references(&person).await },
+        )
+        .await
     }
 
     async fn create_initiative(

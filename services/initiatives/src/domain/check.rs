@@ -2,5 +2,6 @@
 //! caller turns into a field violation.
 
 pub use innolab_kit::check::{
-    MAX_TEXT, country, language_tag, nuts, optional_text, required_text, resource_id, web_uri,
+    MAX_TEXT, actor, country, language_tag, nuts, optional_text, required_text, resource_id,
+    web_uri,
 };

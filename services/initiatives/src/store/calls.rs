@@ -15,7 +15,7 @@ use crate::domain::{
 
 const CALL_COLUMNS: &str =
     "id, title, description, open_date, close_date, revision, create_time, update_time";
-const SUBMISSION_COLUMNS: &str = "id, call_id, body, stage, status, submitted_by, state, \
+pub(super) const SUBMISSION_COLUMNS: &str = "id, call_id, body, stage, status, submitted_by, state, \
     screening, initiative_id, revision, create_time, update_time";
 
 /// A submission as the caller sends it.
@@ -286,7 +286,7 @@ fn call(row: &AnyRow) -> Result<InnovationCall, Error> {
     })
 }
 
-fn submission(row: &AnyRow) -> Result<Submission, Error> {
+pub(super) fn submission(row: &AnyRow) -> Result<Submission, Error> {
     Ok(Submission {
         id: row.try_get("id")?,
         call_id: row.try_get("call_id")?,

@@ -18,6 +18,7 @@ mod calls;
 mod challenges;
 mod import;
 mod initiatives;
+mod references;
 
 pub use calls::NewSubmission;
 pub use import::{ImportRow, RowOutcome};
@@ -40,11 +41,13 @@ pub const MIGRATIONS: Migrations = Migrations {
         SCHEMA[0],
         SCHEMA[1],
         innolab_kit::migration!("../../migrations/sqlite/0003_terms_bulk.sql"),
+        innolab_kit::migration!("../../migrations/sqlite/0004_actors.sql"),
     ],
     postgres: &[
         SCHEMA[0],
         SCHEMA[1],
         innolab_kit::migration!("../../migrations/postgres/0003_terms_bulk.sql"),
+        innolab_kit::migration!("../../migrations/postgres/0004_actors.sql"),
     ],
 };
 

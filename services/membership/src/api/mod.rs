@@ -6,6 +6,9 @@ mod convert;
 use innolab_kit::Error;
 use innolab_kit::api::{ChangeStream, Pages, Reply, merge, reply};
 use innolab_kit::page::PageTokens;
+use innolab_proto::innolab::common::v1::{
+    FindPersonReferencesRequest, FindPersonReferencesResponse,
+};
 use innolab_proto::innolab::membership::v1 as pb;
 use pb::membership_service_server::MembershipService;
 use tonic::Request;
@@ -56,6 +59,18 @@ impl MembershipService for MembershipApi {
         request: Request<pb::StreamChangesRequest>,
     ) -> Reply<Self::StreamChangesStream> {
         innolab_kit::api::changes(&self.store, request)
+    }
+
+    async fn find_person_references(
+        &self,
+        request: Request<FindPersonReferencesRequest>,
+    ) -> Reply<FindPersonReferencesResponse> {
+        innolab_kit::api::person_references(
+            "membership",
+            request.into_inner(),
+            |person| async move { self.store.find_person_references(&person).await },
+        )
+        .await
     }
 
     async fn create_organization(

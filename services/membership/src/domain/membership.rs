@@ -295,7 +295,7 @@ mod tests {
         Transition {
             action,
             decision: Decision {
-                decided_by: "x".into(),
+                decided_by: "people/x".into(),
                 reason: String::new(),
             },
             effective_date: date,

@@ -9,6 +9,7 @@ mod memberships;
 mod organizations;
 mod people;
 mod posts;
+mod references;
 
 use innolab_kit::Error;
 use innolab_kit::changes::{self, ChangeType};
@@ -30,6 +31,7 @@ pub const MIGRATIONS: Migrations = Migrations {
 const SCHEMA: &[EmbeddedMigration] = &[
     innolab_kit::migration!("../../migrations/0001_network.sql"),
     innolab_kit::changes::migration(2),
+    innolab_kit::migration!("../../migrations/0003_actors.sql"),
 ];
 
 pub use innolab_kit::page::Page;

@@ -118,7 +118,7 @@ async fn concurrent_writes_and_imports_get_gapless_sequences(backend: Backend) {
                     name: created.name.clone(),
                     etag: String::new(),
                     status: pb::InitiativeStatus::Pilot as i32,
-                    actor: "Board".into(),
+                    actor: "groups/board".into(),
                     note: String::new(),
                 })
                 .await
@@ -160,7 +160,7 @@ async fn concurrent_writes_and_imports_get_gapless_sequences(backend: Backend) {
                     name,
                     etag,
                     stage: pb::InitiativeStage::GeneratingIdeas as i32,
-                    actor: "Lab director".into(),
+                    actor: "posts/lab-director".into(),
                     note: String::new(),
                 })
                 .await

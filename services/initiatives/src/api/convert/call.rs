@@ -30,7 +30,7 @@ pub(crate) fn submission_in(
     submission: pb::Submission,
 ) -> Result<(String, (InitiativeFields, Stage, Status)), Error> {
     let mut v = Violations::new();
-    let submitted_by = check::required_text(&submission.submitted_by, 200).unwrap_or_else(|e| {
+    let submitted_by = check::actor(&submission.submitted_by, true).unwrap_or_else(|e| {
         v.add("submission.submitted_by", e);
         String::new()
     });
