@@ -94,3 +94,26 @@ pub fn import_messages(
         )
         .collect()
 }
+
+/// The request that records an initiative titled `title` (in English), led
+/// by `lead` in `country`, recorded by a person of the lab.
+pub fn initiative_request(
+    title: &str,
+    lead: &str,
+    country: &str,
+) -> innolab_proto::innolab::initiatives::v1::CreateInitiativeRequest {
+    use innolab_proto::innolab::initiatives::v1 as ini;
+    ini::CreateInitiativeRequest {
+        initiative: Some(ini::Initiative {
+            titles: vec![ini::LocalizedText {
+                language_code: "en".into(),
+                text: title.into(),
+            }],
+            lead_organization: lead.into(),
+            country_code: country.into(),
+            ..Default::default()
+        }),
+        actor: "people/lab".into(),
+        request_id: String::new(),
+    }
+}
