@@ -140,6 +140,16 @@ impl GatewayService for Gateway {
         }))
     }
 
+    async fn get_diffusion(
+        &self,
+        request: Request<pb::GetDiffusionRequest>,
+    ) -> Result<Response<pb::Diffusion>, Status> {
+        let ctx = CallContext::of(&request)?;
+        let r = request.get_ref();
+        let diffusion = self.compose.diffusion(&ctx, &r.name, r.max_depth).await?;
+        Ok(ctx.reply(diffusion))
+    }
+
     async fn get_portfolio_overview(
         &self,
         request: Request<pb::GetPortfolioOverviewRequest>,

@@ -94,3 +94,57 @@ pub fn import_messages(
         )
         .collect()
 }
+
+/// The request that records an initiative titled `title` (in English), led
+/// by `lead` in `country`, recorded by a person of the lab.
+pub fn initiative_request(
+    title: &str,
+    lead: &str,
+    country: &str,
+) -> innolab_proto::innolab::initiatives::v1::CreateInitiativeRequest {
+    use innolab_proto::innolab::initiatives::v1 as ini;
+    ini::CreateInitiativeRequest {
+        initiative: Some(ini::Initiative {
+            titles: vec![ini::LocalizedText {
+                language_code: "en".into(),
+                text: title.into(),
+            }],
+            lead_organization: lead.into(),
+            country_code: country.into(),
+            ..Default::default()
+        }),
+        actor: "people/lab".into(),
+        request_id: String::new(),
+    }
+}
+
+/// The request that creates the network group named `name`.
+pub fn network_request(name: &str) -> mb::CreateGroupRequest {
+    mb::CreateGroupRequest {
+        group: Some(mb::Group {
+            display_name: name.into(),
+            kind: mb::GroupKind::Network as i32,
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    }
+}
+
+/// The request by which `member` applies to join `group` as a member,
+/// recorded as decided by `decided_by` (a resource name).
+pub fn membership_request(
+    group: &str,
+    member: &str,
+    decided_by: &str,
+) -> mb::CreateMembershipRequest {
+    mb::CreateMembershipRequest {
+        membership: Some(mb::Membership {
+            group: group.into(),
+            member: member.into(),
+            role: mb::Role::Member as i32,
+            ..Default::default()
+        }),
+        decided_by: decided_by.into(),
+        ..Default::default()
+    }
+}

@@ -10,7 +10,9 @@
 use innolab_proto::innolab::impact::v1 as im;
 use innolab_proto::innolab::initiatives::v1 as ini;
 use innolab_proto::innolab::membership::v1 as mb;
-use innolab_tests::fixtures::organization;
+use innolab_tests::fixtures::{
+    initiative_request, membership_request, network_request, organization,
+};
 use innolab_tests::{Backend, TestDb, TestServer};
 use sqlx::Connection as _;
 
@@ -38,29 +40,13 @@ async fn typed_names_recorded_before_are_cleared_and_references_kept(backend: Ba
         mb::membership_service_client::MembershipServiceClient::new(members.channel().await);
     let org = organization(&mut m, "Secretariatul General", "RO").await;
     let group = m
-        .create_group(mb::CreateGroupRequest {
-            group: Some(mb::Group {
-                display_name: "Network".into(),
-                kind: mb::GroupKind::Network as i32,
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
+        .create_group(network_request("Network"))
         .await
         .unwrap()
         .into_inner()
         .name;
     let membership = m
-        .create_membership(mb::CreateMembershipRequest {
-            membership: Some(mb::Membership {
-                group,
-                member: org.clone(),
-                role: mb::Role::Member as i32,
-                ..Default::default()
-            }),
-            decided_by: "people/legacy-typed".into(),
-            ..Default::default()
-        })
+        .create_membership(membership_request(&group, &org, "people/legacy-typed"))
         .await
         .unwrap()
         .into_inner()
@@ -96,20 +82,10 @@ async fn typed_names_recorded_before_are_cleared_and_references_kept(backend: Ba
     let cases = TestServer::initiatives(&backend, &format!("http://{}", members.addr)).await;
     let mut c =
         ini::initiatives_service_client::InitiativesServiceClient::new(cases.channel().await);
+    let mut recorded = initiative_request("One-stop shop", &org, "RO");
+    recorded.actor = "people/legacy-typed".into();
     let case = c
-        .create_initiative(ini::CreateInitiativeRequest {
-            initiative: Some(ini::Initiative {
-                titles: vec![ini::LocalizedText {
-                    language_code: "ro".into(),
-                    text: "Ghișeul digital".into(),
-                }],
-                lead_organization: org.clone(),
-                country_code: "RO".into(),
-                ..Default::default()
-            }),
-            actor: "people/legacy-typed".into(),
-            request_id: String::new(),
-        })
+        .create_initiative(recorded)
         .await
         .unwrap()
         .into_inner()
@@ -128,9 +104,9 @@ async fn typed_names_recorded_before_are_cleared_and_references_kept(backend: Ba
     )
     .await;
     let migration = if postgres(&backend) {
-        include_str!("../../services/initiatives/migrations/postgres/0004_actors.sql")
+        include_str!("../../services/initiatives/migrations/postgres/0005_actors.sql")
     } else {
-        include_str!("../../services/initiatives/migrations/sqlite/0004_actors.sql")
+        include_str!("../../services/initiatives/migrations/sqlite/0005_actors.sql")
     };
     run(&cases.db, migration).await;
     let timeline = c

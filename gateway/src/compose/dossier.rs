@@ -1,5 +1,6 @@
 //! The initiative dossier: the initiative, its lead organisation, its
-//! challenges, the published guidance about it and its impact assessments.
+//! challenges, the published guidance about it, its impact assessments, and
+//! the adoptions linking it to the cases it drew on and that drew on it.
 
 use super::*;
 
@@ -11,16 +12,7 @@ impl Compose {
         name: &str,
     ) -> Result<pb::InitiativeDossier, Status> {
         check_name(name, "initiatives")?;
-        let initiative = self
-            .initiatives()
-            .map_err(required)?
-            .get_initiative(ctx.call(initiatives::GetInitiativeRequest {
-                name: name.to_string(),
-            }))
-            .await
-            .map_err(failed("initiatives"))
-            .map_err(required)?
-            .into_inner();
+        let initiative = self.initiative(ctx, name).await.map_err(required)?;
 
         let partners: Vec<String> = initiative
             .partners
@@ -35,7 +27,15 @@ impl Compose {
                     .trim_start_matches("INITIATIVE_STAGE_")
                     .to_string()
             });
-        let (lead, partner_orgs, challenges, related, for_stage, assessments) = tokio::join!(
+        let adoptions = |side: &str| {
+            let filter = format!("{side} = {name:?} AND (state = PROPOSED OR state = CONFIRMED)");
+            async move {
+                self.adoptions_where(ctx, filter, DOSSIER_LIMIT, String::new())
+                    .await
+                    .map(|page| page.adoptions)
+            }
+        };
+        let (lead, partner_orgs, challenges, related, for_stage, assessments, adopted, adopted_by) = tokio::join!(
             self.organization(ctx, &initiative.lead_organization),
             bounded(partners.iter().map(|p| self.organization(ctx, p)).collect()),
             self.challenges(ctx, &initiative.challenges),
@@ -50,6 +50,8 @@ impl Compose {
                 }
             },
             self.assessments(ctx, name),
+            adoptions("initiative"),
+            adoptions("source"),
         );
 
         let mut dossier = pb::InitiativeDossier {
@@ -80,6 +82,14 @@ impl Compose {
         match assessments {
             Ok(list) => dossier.assessments = list,
             Err(f) => missing.push(self::missing("assessments", &f)),
+        }
+        match adopted {
+            Ok(list) => dossier.adopted = list,
+            Err(f) => missing.push(self::missing("adopted", &f)),
+        }
+        match adopted_by {
+            Ok(list) => dossier.adopted_by = list,
+            Err(f) => missing.push(self::missing("adopted_by", &f)),
         }
         Ok(dossier)
     }

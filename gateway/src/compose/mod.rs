@@ -1,5 +1,5 @@
 //! What the gateway composes from several services: the initiative dossier,
-//! the organisation profile and the portfolio overview.
+//! the organisation profile, the portfolio overview and a case's diffusion.
 //!
 //! Each answer has one required part (its errors are the call's) and optional
 //! parts fetched concurrently; an optional part whose service fails is left
@@ -233,6 +233,39 @@ impl Compose {
             .into_inner())
     }
 
+    /// The initiative `name`, from initiatives.
+    async fn initiative(&self, ctx: &CallContext, name: &str) -> Part<initiatives::Initiative> {
+        Ok(self
+            .initiatives()?
+            .get_initiative(ctx.call(initiatives::GetInitiativeRequest {
+                name: name.to_string(),
+            }))
+            .await
+            .map_err(failed("initiatives"))?
+            .into_inner())
+    }
+
+    /// The adoptions matching `filter`: one page of `page_size` and its
+    /// next page token.
+    async fn adoptions_where(
+        &self,
+        ctx: &CallContext,
+        filter: String,
+        page_size: i32,
+        page_token: String,
+    ) -> Part<initiatives::ListAdoptionsResponse> {
+        Ok(self
+            .initiatives()?
+            .list_adoptions(ctx.call(initiatives::ListAdoptionsRequest {
+                page_size,
+                page_token,
+                filter,
+            }))
+            .await
+            .map_err(failed("initiatives"))?
+            .into_inner())
+    }
+
     /// The initiatives matching `filter` (at most one page of LIST_LIMIT),
     /// for the profile and the overview.
     async fn initiatives_where(
@@ -254,6 +287,7 @@ impl Compose {
     }
 }
 
+mod diffusion;
 mod dossier;
 mod overview;
 mod person;

@@ -30,6 +30,21 @@ enum Rule {
     StoredPerson(&'static str),
     /// A field, when set, must name the organisation (a changed owner).
     FieldIfSet(&'static str),
+    /// A field names an adoption; the organisation must lead the stored
+    /// initiatives of the sides named.
+    Adoption(&'static str, Sides),
+}
+
+/// Which sides of an adoption a call speaks for.
+#[derive(Debug, Clone, Copy)]
+enum Sides {
+    /// The adopter (`initiative`).
+    Adopter,
+    /// The side the request's enum field names (`AdoptionSide`: SOURCE,
+    /// ADOPTER or BOTH).
+    Named(&'static str),
+    /// Either side will do.
+    Either,
 }
 
 /// The rules of each method a member editor may call; all must hold.
@@ -57,6 +72,21 @@ fn rules(method: &str) -> Option<&'static [Rule]> {
         }
         "innolab.initiatives.v1.InitiativesService/CreateSubmission" => {
             &[Field("submission.initiative.lead_organization")]
+        }
+        // An adoption is recorded by the adopter's side; each side confirms
+        // its own; either side may withdraw (the source's withdrawal is its
+        // rejection).
+        "innolab.initiatives.v1.InitiativesService/CreateAdoption" => {
+            &[StoredInitiative("adoption.initiative")]
+        }
+        "innolab.initiatives.v1.InitiativesService/UpdateAdoption" => {
+            &[Adoption("adoption.name", Sides::Adopter)]
+        }
+        "innolab.initiatives.v1.InitiativesService/ConfirmAdoption" => {
+            &[Adoption("name", Sides::Named("side"))]
+        }
+        "innolab.initiatives.v1.InitiativesService/WithdrawAdoption" => {
+            &[Adoption("name", Sides::Either)]
         }
         _ => return None,
     })
@@ -166,18 +196,19 @@ impl Owners {
                     value
                 }
                 Rule::StoredInitiative(path) => {
-                    let name = string_at(request, path);
-                    let Some(client) = &self.initiatives else {
+                    let Some(lead) = self.lead(string_at(request, path)).await else {
                         return Err(denied(""));
                     };
-                    match client
-                        .clone()
-                        .get_initiative(initiatives::GetInitiativeRequest { name })
+                    lead
+                }
+                Rule::Adoption(path, sides) => {
+                    if self
+                        .leads_adoption_side(string_at(request, path), sides, request, organization)
                         .await
                     {
-                        Ok(r) => r.into_inner().lead_organization,
-                        Err(_) => return Err(denied("")),
+                        continue;
                     }
+                    return Err(denied(""));
                 }
                 Rule::StoredPerson(path) => {
                     let name = string_at(request, path);
@@ -202,6 +233,65 @@ impl Owners {
     }
 }
 
+impl Owners {
+    /// The stored lead organisation of initiative `name`, if it can be read.
+    async fn lead(&self, name: String) -> Option<String> {
+        let client = self.initiatives.as_ref()?;
+        client
+            .clone()
+            .get_initiative(initiatives::GetInitiativeRequest { name })
+            .await
+            .ok()
+            .map(|r| r.into_inner().lead_organization)
+    }
+
+    /// Whether `organization` leads the initiatives of the `sides` of the
+    /// stored adoption `name` (all of them, or one for `Either`).
+    async fn leads_adoption_side(
+        &self,
+        name: String,
+        sides: Sides,
+        request: &DynamicMessage,
+        organization: &str,
+    ) -> bool {
+        let Some(client) = &self.initiatives else {
+            return false;
+        };
+        let Ok(adoption) = client
+            .clone()
+            .get_adoption(initiatives::GetAdoptionRequest { name })
+            .await
+            .map(tonic::Response::into_inner)
+        else {
+            return false;
+        };
+        let (adopter, source) = (adoption.initiative, adoption.source);
+        let (names, any) = match sides {
+            Sides::Adopter => (vec![adopter], false),
+            Sides::Either => (vec![adopter, source], true),
+            Sides::Named(field) => {
+                let side = match request.get_field_by_name(field).as_deref() {
+                    Some(Value::EnumNumber(n)) => initiatives::AdoptionSide::try_from(*n).ok(),
+                    _ => None,
+                };
+                match side {
+                    Some(initiatives::AdoptionSide::Source) => (vec![source], false),
+                    Some(initiatives::AdoptionSide::Adopter) => (vec![adopter], false),
+                    Some(initiatives::AdoptionSide::Both) => (vec![source, adopter], false),
+                    _ => return false,
+                }
+            }
+        };
+        let mut led = 0;
+        for name in &names {
+            if self.lead(name.clone()).await.as_deref() == Some(organization) {
+                led += 1;
+            }
+        }
+        if any { led > 0 } else { led == names.len() }
+    }
+}
+
 /// Every method with an ownership rule (for tests and docs).
 pub fn ruled_methods() -> Vec<&'static str> {
     [
@@ -213,6 +303,10 @@ pub fn ruled_methods() -> Vec<&'static str> {
         "innolab.initiatives.v1.InitiativesService/MoveInitiativeStage",
         "innolab.initiatives.v1.InitiativesService/ChangeInitiativeStatus",
         "innolab.initiatives.v1.InitiativesService/CreateSubmission",
+        "innolab.initiatives.v1.InitiativesService/CreateAdoption",
+        "innolab.initiatives.v1.InitiativesService/UpdateAdoption",
+        "innolab.initiatives.v1.InitiativesService/ConfirmAdoption",
+        "innolab.initiatives.v1.InitiativesService/WithdrawAdoption",
     ]
     .into_iter()
     .filter(|m| rules(m).is_some())

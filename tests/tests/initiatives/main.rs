@@ -26,6 +26,7 @@ use tonic_types::StatusExt;
 
 type Client = InitiativesServiceClient<Channel>;
 
+mod adoptions;
 mod calls;
 mod challenges;
 mod changes;

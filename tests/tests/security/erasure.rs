@@ -7,7 +7,9 @@
 use innolab_proto::innolab::gateway::v1 as gw;
 use innolab_proto::innolab::impact::v1 as im;
 
-use innolab_tests::fixtures::organization_request;
+use innolab_tests::fixtures::{
+    initiative_request, membership_request, network_request, organization_request,
+};
 
 use super::audit::AuditDb;
 use super::*;
@@ -82,29 +84,13 @@ async fn a_person_is_exported_from_every_service_then_erased_leaving_nothing_per
 
     // Named in membership: a membership step and a post.
     let group = members
-        .create_group(a!(mb::CreateGroupRequest {
-            group: Some(mb::Group {
-                display_name: "Network".into(),
-                kind: mb::GroupKind::Network as i32,
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        }))
+        .create_group(a!(network_request("Network")))
         .await
         .unwrap()
         .into_inner()
         .name;
     let membership = members
-        .create_membership(a!(mb::CreateMembershipRequest {
-            membership: Some(mb::Membership {
-                group: group.clone(),
-                member: org.clone(),
-                role: mb::Role::Member as i32,
-                ..Default::default()
-            }),
-            decided_by: group.clone(),
-            ..Default::default()
-        }))
+        .create_membership(a!(membership_request(&group, &org, &group)))
         .await
         .unwrap()
         .into_inner()
@@ -151,25 +137,45 @@ async fn a_person_is_exported_from_every_service_then_erased_leaving_nothing_per
         .await
         .unwrap();
 
-    // Named in initiatives: the timeline's creation and a move.
+    // Named in initiatives: the timeline's creation, a move refused, and
+    // the adoption of another case, confirmed by the person.
+    let mut recorded = initiative_request("One-stop shop", &org, "RO");
+    recorded.actor = person.clone();
     let case = cases
-        .create_initiative(a!(ini::CreateInitiativeRequest {
-            initiative: Some(ini::Initiative {
-                titles: vec![ini::LocalizedText {
-                    language_code: "ro".into(),
-                    text: "Ghișeul digital".into(),
-                }],
-                lead_organization: org.clone(),
-                country_code: "RO".into(),
+        .create_initiative(a!(recorded))
+        .await
+        .unwrap()
+        .into_inner()
+        .name;
+    let source = cases
+        .create_initiative(a!(initiative_request("Digital permits", &org, "RO")))
+        .await
+        .unwrap()
+        .into_inner()
+        .name;
+    let adoption = cases
+        .create_adoption(a!(ini::CreateAdoptionRequest {
+            adoption: Some(ini::Adoption {
+                initiative: case.clone(),
+                source: source.clone(),
+                kind: ini::AdoptionKind::Adapts as i32,
                 ..Default::default()
             }),
-            actor: person.clone(),
             request_id: String::new(),
         }))
         .await
         .unwrap()
         .into_inner()
         .name;
+    cases
+        .confirm_adoption(a!(ini::ConfirmAdoptionRequest {
+            name: adoption.clone(),
+            side: ini::AdoptionSide::Both as i32,
+            confirmed_by: person.clone(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
     let typed = cases
         .move_initiative_stage(a!(ini::MoveInitiativeStageRequest {
             name: case.clone(),
@@ -248,6 +254,12 @@ async fn a_person_is_exported_from_every_service_then_erased_leaving_nothing_per
     let mut expected = vec![
         place("impact", &assessment, "evaluators"),
         place("impact", &assessment, "history.decided_by"),
+        place(
+            "initiatives",
+            &adoption,
+            "adopter_confirmation.confirmed_by",
+        ),
+        place("initiatives", &adoption, "source_confirmation.confirmed_by"),
         place("initiatives", &case, "timeline.actor"),
         place("membership", &membership, "history.decided_by"),
         place("membership", &post, "holdings.person"),

@@ -31,6 +31,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 use tonic::{Code, Request, Status};
 use tonic_types::StatusExt;
 
+mod adoptions;
 mod audit;
 mod configuration;
 mod erasure;

@@ -1,8 +1,11 @@
 //! The gRPC API: protobuf <-> domain, and nothing else. With `directory.rs`
 //! the only module of the service that knows generated types. The handlers
-//! are here; the conversions in `convert/`; the import pipeline in
+//! are here (adoptions' and submissions' in `adoption.rs` and `calls.rs`); the
+//! conversions in `convert/`; the import pipeline in
 //! `crate::import` and the export's reading in `crate::export`.
 
+mod adoption;
+mod calls;
 mod convert;
 
 use innolab_proto::innolab::common::v1::{
@@ -27,7 +30,7 @@ use crate::domain::{
 };
 use crate::export;
 use crate::import::Import;
-use crate::store::{ImportRow, NewSubmission, Start, Store};
+use crate::store::{ImportRow, Start, Store};
 use convert::*;
 
 /// The InitiativesService implementation.
@@ -451,104 +454,67 @@ impl InitiativesService for InitiativesApi {
         &self,
         request: Request<pb::CreateSubmissionRequest>,
     ) -> Reply<pb::Submission> {
-        let r = request.into_inner();
-        reply(
-            async {
-                let mut v = Violations::new();
-                let call_id = v.merge(id("parent", &r.parent, "calls"));
-                let request_id = v.merge(domain::request_id(&r.request_id)).flatten();
-                let draft = v.merge(submission_in(r.submission.unwrap_or_default()));
-                v.finish()?;
-                let (Some(call_id), Some((submitted_by, (fields, stage, status)))) =
-                    (call_id, draft)
-                else {
-                    return Err(Error::Internal("validated fields missing".into()));
-                };
-                self.require_organizations(&fields, &[], "submission.initiative")
-                    .await?;
-                let new = NewSubmission {
-                    fields: &fields,
-                    stage,
-                    status,
-                    submitted_by: &submitted_by,
-                };
-                let stored = self
-                    .store
-                    .create_submission(&call_id, new, request_id.as_deref(), domain::today())
-                    .await?;
-                Ok(submission_pb(stored))
-            }
-            .await,
-        )
+        reply(self.create_submission_in(request.into_inner()).await)
     }
 
     async fn get_submission(
         &self,
         request: Request<pb::GetSubmissionRequest>,
     ) -> Reply<pb::Submission> {
-        let r = request.into_inner();
-        reply(
-            async {
-                let (call_id, id) = submission_id("name", &r.name)?;
-                Ok(submission_pb(
-                    self.store.get_submission(&call_id, &id).await?,
-                ))
-            }
-            .await,
-        )
+        reply(self.get_submission_in(request.into_inner()).await)
     }
 
     async fn list_submissions(
         &self,
         request: Request<pb::ListSubmissionsRequest>,
     ) -> Reply<pb::ListSubmissionsResponse> {
-        const METHOD: &str = "ListSubmissions";
-        let r = request.into_inner();
-        reply(
-            async {
-                let call_id = id("parent", &r.parent, "calls")?;
-                let states = domain::submission_states(&r.filter)?;
-                // A page token is bound to the call as well as the filter.
-                let scope = format!("{}\n{}", r.parent, r.filter);
-                let page = self
-                    .pages
-                    .request(METHOD, r.page_size, &r.page_token, &scope)?;
-                let found = self
-                    .store
-                    .list_submissions(&call_id, &states, &page)
-                    .await?;
-                Ok(pb::ListSubmissionsResponse {
-                    next_page_token: self.pages.next_token(METHOD, &scope, &found),
-                    submissions: found.items.into_iter().map(submission_pb).collect(),
-                })
-            }
-            .await,
-        )
+        reply(self.list_submissions_in(request.into_inner()).await)
     }
 
     async fn screen_submission(
         &self,
         request: Request<pb::ScreenSubmissionRequest>,
     ) -> Reply<pb::Submission> {
-        let r = request.into_inner();
-        reply(
-            async {
-                let mut v = Violations::new();
-                let name = v.merge(submission_id("name", &r.name));
-                let expected = v.merge(domain::parse_etag(&r.etag)).flatten();
-                let screening = v.merge(screening_in(r.screening.unwrap_or_default()));
-                v.finish()?;
-                let (Some((call_id, id)), Some(screening)) = (name, screening) else {
-                    return Err(Error::Internal("validated fields missing".into()));
-                };
-                let stored = self
-                    .store
-                    .screen_submission(&call_id, &id, expected, &screening)
-                    .await?;
-                Ok(submission_pb(stored))
-            }
-            .await,
-        )
+        reply(self.screen_submission_in(request.into_inner()).await)
+    }
+
+    async fn create_adoption(
+        &self,
+        request: Request<pb::CreateAdoptionRequest>,
+    ) -> Reply<pb::Adoption> {
+        reply(self.create_adoption_in(request.into_inner()).await)
+    }
+
+    async fn get_adoption(&self, request: Request<pb::GetAdoptionRequest>) -> Reply<pb::Adoption> {
+        reply(self.get_adoption_in(request.into_inner()).await)
+    }
+
+    async fn list_adoptions(
+        &self,
+        request: Request<pb::ListAdoptionsRequest>,
+    ) -> Reply<pb::ListAdoptionsResponse> {
+        reply(self.list_adoptions_in(request.into_inner()).await)
+    }
+
+    async fn update_adoption(
+        &self,
+        request: Request<pb::UpdateAdoptionRequest>,
+    ) -> Reply<pb::Adoption> {
+        reply(self.update_adoption_in(request.into_inner()).await)
+    }
+
+    async fn confirm_adoption(
+        &self,
+        request: Request<pb::ConfirmAdoptionRequest>,
+    ) -> Reply<pb::Adoption> {
+        reply(self.confirm_adoption_in(request.into_inner()).await)
+    }
+
+    async fn withdraw_adoption(
+        &self,
+        request: Request<pb::WithdrawAdoptionRequest>,
+    ) -> Reply<pb::Adoption> {
+        reply(self.withdraw_adoption_in(request.into_inner()).await)
     }
 
     async fn import_initiatives(

@@ -514,4 +514,39 @@ pub struct PortfolioSummary {
     pub by_country: Vec<(String, i64)>,
     /// By SDG number.
     pub by_sdg: Vec<(String, i64)>,
+    /// Reused cases: adopters of a confirmed adoption that carries a
+    /// solution on (adopts, adapts, scales).
+    pub reused: i64,
+    /// Reused cases by country.
+    pub reused_by_country: Vec<(String, i64)>,
+    /// Original (not reused) cases by country.
+    pub original_by_country: Vec<(String, i64)>,
+    /// Reused cases by facet (`UNSPECIFIED` for none).
+    pub reused_by_facet: Vec<(String, i64)>,
+    /// Original cases by facet.
+    pub original_by_facet: Vec<(String, i64)>,
+}
+
+impl PortfolioSummary {
+    /// Sets the reused counts, and the original ones as what remains of
+    /// each country's and facet's count.
+    pub fn set_reuse(&mut self, by_country: Vec<(String, i64)>, by_facet: Vec<(String, i64)>) {
+        fn rest(all: &[(String, i64)], reused: &[(String, i64)]) -> Vec<(String, i64)> {
+            all.iter()
+                .map(|(value, n)| {
+                    let used = reused
+                        .iter()
+                        .find(|(v, _)| v == value)
+                        .map_or(0, |(_, r)| *r);
+                    (value.clone(), n - used)
+                })
+                .filter(|(_, n)| *n > 0)
+                .collect()
+        }
+        self.reused = by_country.iter().map(|(_, n)| n).sum();
+        self.original_by_country = rest(&self.by_country, &by_country);
+        self.original_by_facet = rest(&self.by_facet, &by_facet);
+        self.reused_by_country = by_country;
+        self.reused_by_facet = by_facet;
+    }
 }

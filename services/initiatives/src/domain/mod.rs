@@ -1,5 +1,6 @@
 //! The initiatives domain: types, validation and rules. No protobuf, no SQL.
 
+mod adoption;
 mod call;
 mod challenge;
 pub mod check;
@@ -7,6 +8,10 @@ mod initiative;
 mod lifecycle;
 mod vocab;
 
+pub use adoption::{
+    ADOPTION_MOVES, Adoption, AdoptionFields, AdoptionKind, AdoptionQuery, AdoptionSide,
+    AdoptionState, Confirming, Step, person,
+};
 pub use call::{CallFields, InnovationCall, Screening, Submission, call_search, submission_states};
 pub use challenge::{Challenge, ChallengeFields, ChallengeQuery};
 pub use initiative::{

@@ -70,13 +70,9 @@ impl Store {
 
     /// Reads one call.
     pub async fn get_call(&self, id: &str) -> Result<InnovationCall, Error> {
-        let row = sqlx::query(&format!(
-            "SELECT {CALL_COLUMNS} FROM innovation_calls WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(self.db.pool())
-        .await?
-        .ok_or_else(|| Error::not_found(format!("calls/{id}")))?;
+        let row = self
+            .row("innovation_calls", CALL_COLUMNS, id, format!("calls/{id}"))
+            .await?;
         call(&row)
     }
 

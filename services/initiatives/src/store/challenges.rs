@@ -53,11 +53,9 @@ impl Store {
 
     /// Reads one challenge with the initiatives that answer it.
     pub async fn get_challenge(&self, id: &str) -> Result<Challenge, Error> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM challenges WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.db.pool())
-            .await?
-            .ok_or_else(|| Error::not_found(format!("challenges/{id}")))?;
+        let row = self
+            .row("challenges", COLUMNS, id, format!("challenges/{id}"))
+            .await?;
         let mut found = self.hydrate_challenges(vec![row]).await?;
         found
             .pop()

@@ -164,11 +164,18 @@ impl Store {
         self.get_initiative(id).await
     }
 
-    /// Counts by dimension, computed by the database (GROUP BY).
+    /// Counts by dimension, computed by the database (GROUP BY), with the
+    /// reused and original cases (`adoptions.rs`).
     pub async fn portfolio(&self, query: &InitiativeQuery) -> Result<PortfolioSummary, Error> {
-        if query_is_empty(query) {
-            return self.portfolio_from_counts().await;
-        }
+        let summary = if query_is_empty(query) {
+            self.portfolio_from_counts().await?
+        } else {
+            self.portfolio_by_query(query).await?
+        };
+        self.with_reuse(summary, query).await
+    }
+
+    async fn portfolio_by_query(&self, query: &InitiativeQuery) -> Result<PortfolioSummary, Error> {
         let column = |expr: &str| {
             let mut sql = Sql::new(&format!(
                 "SELECT {expr} AS value, COUNT(*) AS n FROM initiatives WHERE 1 = 1"
@@ -213,6 +220,7 @@ impl Store {
             by_principle: counts(term("principle")).await?,
             by_country: counts(column("country_code")).await?,
             by_sdg: counts(term("sdg")).await?,
+            ..PortfolioSummary::default()
         }))
     }
 
@@ -451,7 +459,7 @@ fn query_is_empty(q: &InitiativeQuery) -> bool {
 /// (`after`) is repeated inside each term's subquery, so that its index
 /// (term, value, initiative_id) is entered at the page, not at its start:
 /// page 1000 then costs what page 1 does.
-fn and_query(sql: &mut Sql, q: &InitiativeQuery, after: Option<&str>) {
+pub(super) fn and_query(sql: &mut Sql, q: &InitiativeQuery, after: Option<&str>) {
     for (column, values) in &q.columns {
         and_in(sql, column, values);
     }

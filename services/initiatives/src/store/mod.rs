@@ -14,6 +14,7 @@
 //! The exception is a bulk-import batch (`import.rs`): it inserts rows with
 //! new ids first and logs them last, so that two batches insert side by side.
 
+mod adoptions;
 mod calls;
 mod challenges;
 mod import;
@@ -35,21 +36,27 @@ pub(crate) use innolab_kit::store::{
 };
 use sqlx::{Any, Transaction};
 
-/// The schema: one list per backend, sharing all but the bulk-import terms.
+/// The schema: one list per backend, sharing all but the bulk-import terms
+/// (version 3) and the clearing of typed names (version 5, in each's JSON).
 pub const MIGRATIONS: Migrations = Migrations {
     sqlite: &[
         SCHEMA[0],
         SCHEMA[1],
         innolab_kit::migration!("../../migrations/sqlite/0003_terms_bulk.sql"),
-        innolab_kit::migration!("../../migrations/sqlite/0004_actors.sql"),
+        ADOPTIONS,
+        innolab_kit::migration!("../../migrations/sqlite/0005_actors.sql"),
     ],
     postgres: &[
         SCHEMA[0],
         SCHEMA[1],
         innolab_kit::migration!("../../migrations/postgres/0003_terms_bulk.sql"),
-        innolab_kit::migration!("../../migrations/postgres/0004_actors.sql"),
+        ADOPTIONS,
+        innolab_kit::migration!("../../migrations/postgres/0005_actors.sql"),
     ],
 };
+
+/// Version 4, the same on both backends.
+const ADOPTIONS: EmbeddedMigration = innolab_kit::migration!("../../migrations/0004_adoptions.sql");
 
 const SCHEMA: [EmbeddedMigration; 2] = [
     innolab_kit::migration!("../../migrations/0001_initiatives.sql"),
@@ -94,6 +101,21 @@ async fn created(
 }
 
 impl Store {
+    /// The `columns` of row `id` of `table`, NOT_FOUND naming `resource`.
+    async fn row(
+        &self,
+        table: &str,
+        columns: &str,
+        id: &str,
+        resource: String,
+    ) -> Result<sqlx::any::AnyRow, Error> {
+        sqlx::query(&format!("SELECT {columns} FROM {table} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?
+            .ok_or_else(|| Error::not_found(resource))
+    }
+
     /// Starts the update of one row of `table`: refuses an unknown id
     /// (NOT_FOUND) or a stale `expected_revision` (ABORTED), then bumps the
     /// revision and logs the change. The caller writes the new values and

@@ -1,6 +1,6 @@
 //! Where the initiatives service names a person: the timeline steps they
 //! made (`actor`, also an accepted submission's screener), the submissions
-//! they made and screened.
+//! they made and screened, the adoptions they confirmed or withdrew.
 
 use innolab_kit::Error;
 use innolab_kit::domain::PersonReference;
@@ -66,6 +66,51 @@ impl Store {
                         &screening.note,
                     ),
                 });
+            }
+        }
+        // Adoptions they confirmed (for either side) or withdrew.
+        let rows = sqlx::query(
+            "SELECT id, source_confirmed_by, source_confirm_time, adopter_confirmed_by, \
+             adopter_confirm_time, withdrawn_by, withdraw_reason, withdraw_time FROM adoptions \
+             WHERE source_confirmed_by = $1 OR adopter_confirmed_by = $1 OR withdrawn_by = $1",
+        )
+        .bind(person)
+        .fetch_all(pool)
+        .await?;
+        for row in rows {
+            let resource = format!("adoptions/{}", text(&row, "id")?);
+            for (who, time, field, what) in [
+                (
+                    "source_confirmed_by",
+                    "source_confirm_time",
+                    "source_confirmation.confirmed_by",
+                    "confirmed for the source",
+                ),
+                (
+                    "adopter_confirmed_by",
+                    "adopter_confirm_time",
+                    "adopter_confirmation.confirmed_by",
+                    "confirmed for the adopter",
+                ),
+                (
+                    "withdrawn_by",
+                    "withdraw_time",
+                    "withdrawal.withdrawn_by",
+                    "withdrawn",
+                ),
+            ] {
+                if text(&row, who)? == person {
+                    let mut detail = what.to_string();
+                    if who == "withdrawn_by" {
+                        detail = PersonReference::step(None, what, &text(&row, "withdraw_reason")?);
+                    }
+                    found.push(PersonReference {
+                        resource: resource.clone(),
+                        field,
+                        time: row.try_get(time)?,
+                        detail,
+                    });
+                }
             }
         }
         Ok(found)

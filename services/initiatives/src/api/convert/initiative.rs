@@ -289,5 +289,10 @@ pub(crate) fn portfolio_pb(s: domain::PortfolioSummary) -> pb::PortfolioSummary 
         by_principle: counts(s.by_principle),
         by_country: counts(s.by_country),
         by_sdg: counts(s.by_sdg),
+        reused: s.reused,
+        reused_by_country: counts(s.reused_by_country),
+        original_by_country: counts(s.original_by_country),
+        reused_by_facet: counts(s.reused_by_facet),
+        original_by_facet: counts(s.original_by_facet),
     }
 }

@@ -3,11 +3,13 @@
 //! enums to the domain's vocabularies (the protobuf value `<PREFIX>_<NAME>`
 //! carries the domain name).
 
+mod adoption;
 mod call;
 mod challenge;
 mod import;
 mod initiative;
 
+pub(crate) use adoption::*;
 pub(crate) use call::*;
 pub(crate) use challenge::*;
 pub(crate) use import::*;

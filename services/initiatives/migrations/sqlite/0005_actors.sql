@@ -3,7 +3,7 @@
 -- this release on: a typed name would be personal data that ErasePerson
 -- cannot reach. Typed names recorded before are cleared (left empty), and the
 -- columns are indexed for FindPersonReferences. Running it again changes
--- nothing. (postgres/0004_actors.sql is the same in PostgreSQL's JSON.)
+-- nothing. (postgres/0005_actors.sql is the same in PostgreSQL's JSON.)
 UPDATE initiative_events SET actor = ''
 WHERE actor <> '' AND actor NOT LIKE 'people/%' AND actor NOT LIKE 'organizations/%'
   AND actor NOT LIKE 'groups/%' AND actor NOT LIKE 'posts/%';

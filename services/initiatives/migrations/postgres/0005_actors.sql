@@ -3,7 +3,7 @@
 -- this release on: a typed name would be personal data that ErasePerson
 -- cannot reach. Typed names recorded before are cleared (left empty), and the
 -- columns are indexed for FindPersonReferences. Running it again changes
--- nothing. (sqlite/0004_actors.sql is the same in SQLite's JSON.)
+-- nothing. (sqlite/0005_actors.sql is the same in SQLite's JSON.)
 UPDATE initiative_events SET actor = ''
 WHERE actor <> '' AND actor !~ '^(people|organizations|groups|posts)/';
 UPDATE submissions SET submitted_by = ''
