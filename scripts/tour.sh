@@ -82,6 +82,19 @@ call_at innolab.gateway.v1.GatewayService GetPortfolioOverview '{"filter": "coun
   | grep -q '"evidence"'
 echo "dossier of $initiative names its lead $org; the profile lists the initiative"
 
+show "CreateAdoption -> ConfirmAdoption -> GetDiffusion: a Finnish case adapts the Romanian one"
+adopter=$(call_at innolab.initiatives.v1.InitiativesService CreateInitiative "{\"initiative\": {
+  \"titles\": [{\"language_code\": \"fi\", \"text\": \"Digitaalinen asiointipiste\"}],
+  \"lead_organization\": \"$org\", \"country_code\": \"FI\"}, \"actor\": \"$person\"}" | name_of)
+adoption=$(call_at innolab.initiatives.v1.InitiativesService CreateAdoption "{\"adoption\": {
+  \"initiative\": \"$adopter\", \"source\": \"$initiative\", \"kind\": \"ADOPTION_KIND_ADAPTS\",
+  \"adaptations\": \"Finnish and Swedish forms\"}}" | name_of)
+call_at innolab.initiatives.v1.InitiativesService ConfirmAdoption \
+  "{\"name\": \"$adoption\", \"side\": \"ADOPTION_SIDE_BOTH\", \"confirmed_by\": \"$person\"}" \
+  | grep -q ADOPTION_STATE_CONFIRMED
+call_at innolab.gateway.v1.GatewayService GetDiffusion "{\"name\": \"$initiative\"}" | grep -q "$adopter"
+echo "$adopter adapts $initiative ($adoption, confirmed); the diffusion tree shows it"
+
 show "ExportPersonData: everything the suite holds about $person, then ErasePerson"
 call_at innolab.gateway.v1.GatewayService ExportPersonData "{\"name\": \"$person\"}" \
   | tr -d ' \n' | grep -q "\"service\":\"initiatives\",\"resource\":\"$initiative\",\"field\":\"timeline.actor\""
