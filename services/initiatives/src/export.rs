@@ -195,32 +195,143 @@ pub fn stream(store: Store, query: InitiativeQuery) -> mpsc::Receiver<Result<Ini
     rx
 }
 
+/// The CSVW datatype of a column of [`COLUMNS`].
+fn datatype(column: &str) -> &'static str {
+    match column {
+        "titles" | "summaries" | "partners" | "tags" | "sdgs" | "principles" | "links"
+        | "recognition" | "milestones" | "challenges" => "json",
+        "start_date" | "end_date" => "date",
+        "create_time" | "update_time" => "datetime",
+        _ => "string",
+    }
+}
+
+/// The columns as the open-data metadata describes them.
+pub fn columns() -> Vec<innolab_kit::opendata::Column> {
+    COLUMNS
+        .iter()
+        .map(|(name, description)| innolab_kit::opendata::Column {
+            name,
+            description,
+            datatype: datatype(name),
+        })
+        .collect()
+}
+
+/// What an export saw, for its metadata: the newest change, the days the
+/// initiatives cover, and how many there were.
+#[derive(Debug, Clone, Default)]
+pub struct Written {
+    /// Initiatives written.
+    pub count: usize,
+    /// The newest `update_time` (microseconds).
+    pub modified: Option<i64>,
+    /// The earliest start and the latest end (or start) day.
+    pub temporal: (Option<time::Date>, Option<time::Date>),
+}
+
+impl Written {
+    fn add(&mut self, i: &Initiative) {
+        self.count += 1;
+        self.modified = self.modified.max(Some(i.meta.update_time));
+        let (first, last) = &mut self.temporal;
+        if let Some(start) = i.fields.start_date {
+            *first = Some(first.map_or(start, |f| f.min(start)));
+        }
+        if let Some(end) = i.fields.end_date.or(i.fields.start_date) {
+            *last = Some(last.map_or(end, |l| l.max(end)));
+        }
+    }
+}
+
 /// Writes `initiatives.csv` and `initiatives.json` (an array, one record per
-/// line) into `dir`, reading page by page; returns how many were written.
+/// line) into `dir`, reading page by page; says what it wrote.
 pub async fn write_files(
     store: &Store,
     query: &InitiativeQuery,
     dir: &std::path::Path,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<Written> {
     std::fs::create_dir_all(dir)?;
     let mut csv = std::io::BufWriter::new(std::fs::File::create(dir.join("initiatives.csv"))?);
     let mut json = std::io::BufWriter::new(std::fs::File::create(dir.join("initiatives.json"))?);
     csv.write_all(csv_header().as_bytes())?;
     json.write_all(b"[")?;
     let mut initiatives = stream(store.clone(), query.clone());
-    let mut count = 0usize;
+    let mut written = Written::default();
     while let Some(initiative) = initiatives.recv().await {
         let initiative = initiative.map_err(|e: Error| anyhow::anyhow!("{e}"))?;
         let record = record(&initiative);
         csv.write_all(csv_line(&record).as_bytes())?;
-        json.write_all(if count == 0 { b"\n" } else { b",\n" })?;
+        json.write_all(if written.count == 0 { b"\n" } else { b",\n" })?;
         json.write_all(record.to_string().as_bytes())?;
-        count += 1;
+        written.add(&initiative);
     }
     json.write_all(b"\n]\n")?;
     csv.flush()?;
     json.flush()?;
-    Ok(count)
+    Ok(written)
+}
+
+/// Writes the open-data metadata of an export in `dir` beside its files:
+/// `initiatives.csv-metadata.json` (CSVW), `initiatives.dcat.jsonld` (the
+/// DCAT-AP dataset record) and `catalogue.jsonld` (the release's
+/// catalogue). `sequence` is the change log's head read before the export.
+pub fn write_metadata(
+    dir: &std::path::Path,
+    release: &innolab_kit::opendata::Release,
+    written: &Written,
+    sequence: i64,
+) -> anyhow::Result<()> {
+    use innolab_kit::opendata::{self, Dataset, File};
+    let columns = columns();
+    let day = |d: Option<time::Date>| d.map(|d| d.to_string());
+    let dataset = Dataset {
+        id: "initiatives",
+        titles: &[
+            ("en", "Public sector innovation initiatives"),
+            ("ro", "Inițiative de inovare în sectorul public"),
+        ],
+        descriptions: &[
+            (
+                "en",
+                "The lab's case library: one record per initiative, with its titles and \
+                 summaries per language, lead organisation and partners, OPSI lifecycle stage \
+                 and status, COFOG sector, SDGs and OECD Declaration principles.",
+            ),
+            (
+                "ro",
+                "Biblioteca de cazuri a laboratorului: câte o înregistrare pe inițiativă.",
+            ),
+        ],
+        columns: &columns,
+        modified: written.modified.map(rfc3339),
+        temporal: (day(written.temporal.0), day(written.temporal.1)),
+        sequence,
+        records: written.count,
+    };
+    let files = [
+        File::read(dir, "initiatives.csv", "text/csv")?,
+        File::read(dir, "initiatives.json", "application/json")?,
+    ];
+    opendata::write_json(
+        &dir.join("initiatives.csv-metadata.json"),
+        &opendata::csvw(release, &dataset, "initiatives.csv"),
+    )?;
+    let record = opendata::dataset(release, &dataset, &files);
+    opendata::write_json(&dir.join("initiatives.dcat.jsonld"), &record)?;
+    opendata::write_json(
+        &dir.join("catalogue.jsonld"),
+        &opendata::catalogue(
+            release,
+            &[("en", "innolab open data"), ("ro", "Date deschise innolab")],
+            &[(
+                "en",
+                "The public collections of a national public-sector innovation lab.",
+            )],
+            &[record],
+        ),
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -54,12 +54,14 @@ pub async fn serve(
 }
 
 /// Writes the open-data export of the initiatives matching `filter` as
-/// `initiatives.csv` and `initiatives.json` into `dir` (the `export` command);
-/// returns how many initiatives were written.
+/// `initiatives.csv` and `initiatives.json` into `dir`, with their CSVW and
+/// DCAT-AP metadata for `release` (the `export` command); returns how many
+/// initiatives were written.
 pub async fn export(
     settings: &Settings,
     filter: &str,
     dir: &std::path::Path,
+    release: &innolab_kit::opendata::Release,
 ) -> anyhow::Result<usize> {
     let query = domain::InitiativeQuery::from_filter(filter).map_err(|e| anyhow::anyhow!("{e}"))?;
     let db = Database::connect_lazy(&settings.database)?;
@@ -68,7 +70,11 @@ pub async fn export(
             "the database is not migrated to this release; run `innolab-initiatives migrate` first"
         );
     }
-    let count = export::write_files(&store::Store::new(db.clone()), &query, dir).await;
+    // Every change up to this sequence is in the files (later ones may be).
+    let sequence = innolab_kit::changes::head(&db).await;
+    let written = export::write_files(&store::Store::new(db.clone()), &query, dir).await;
     db.close().await;
-    count
+    let written = written?;
+    export::write_metadata(dir, release, &written, sequence?)?;
+    Ok(written.count)
 }

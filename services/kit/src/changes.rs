@@ -151,6 +151,14 @@ pub async fn record_all(
     Ok(())
 }
 
+/// The newest sequence of the log (0 when it is empty).
+pub async fn head(db: &Database) -> Result<i64, Error> {
+    let row = sqlx::query("SELECT COALESCE(MAX(sequence), 0) AS head FROM change_log")
+        .fetch_one(db.pool())
+        .await?;
+    Ok(row.try_get("head")?)
+}
+
 /// Up to `limit` changes after `after`, in order.
 pub async fn read(db: &Database, after: i64, limit: i64) -> Result<Vec<Change>, Error> {
     let rows = sqlx::query(
@@ -280,11 +288,7 @@ async fn poll_head(db: Database, tx: Arc<watch::Sender<i64>>) {
                 return;
             }
         }
-        let newest = sqlx::query("SELECT COALESCE(MAX(sequence), 0) AS head FROM change_log")
-            .fetch_one(db.pool())
-            .await
-            .and_then(|row| row.try_get::<i64, _>("head"));
-        if let Ok(newest) = newest {
+        if let Ok(newest) = head(&db).await {
             tx.send_if_modified(|head| {
                 let newer = newest > *head;
                 if newer {

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod filter;
 pub mod meter;
+pub mod opendata;
 pub mod page;
 pub mod reflection;
 pub mod server;

@@ -48,7 +48,13 @@ async fn export_streams_every_match_and_writes_files(backend: Backend) {
     // The `export` command's files: one record per initiative.
     let dir = tempfile::tempdir().unwrap();
     let settings = innolab_kit::config::Settings::new(w.initiatives.db.settings.clone());
-    let written = innolab_initiatives::export(&settings, "", dir.path())
+    let release = innolab_kit::opendata::Release {
+        base_url: "https://data.example.gov/innolab/".into(),
+        publisher_uri: "https://sgg.gov.ro/".into(),
+        publisher_name: "Secretariatul General al Guvernului".into(),
+        licence: innolab_kit::opendata::CC_BY_4.into(),
+    };
+    let written = innolab_initiatives::export(&settings, "", dir.path(), &release)
         .await
         .unwrap();
     assert_eq!(written, 5);
@@ -75,9 +81,55 @@ async fn export_streams_every_match_and_writes_files(backend: Backend) {
     assert!(csv.contains("\"Commas, \"\"quotes\"\"\nand lines\""));
     // 1 header + 5 records, one of which spans two physical lines.
     assert_eq!(csv.matches("\r\n").count(), 6);
-    let filtered = innolab_initiatives::export(&settings, "country_code = \"SE\"", dir.path())
+    // Beside the files: their CSVW description and DCAT-AP records, which
+    // name each file's size and digest, and the same data gives the same bytes.
+    let read = |name: &str| std::fs::read(dir.path().join(name)).unwrap();
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&read("initiatives.csv-metadata.json")).unwrap();
+    let described: Vec<&str> = metadata["tableSchema"]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    let header = csv.lines().next().unwrap().trim_end();
+    assert_eq!(described.join(","), header);
+    let dataset: serde_json::Value =
+        serde_json::from_slice(&read("initiatives.dcat.jsonld")).unwrap();
+    let csv_distribution = &dataset["dcat:distribution"][0];
+    assert_eq!(
+        csv_distribution["dcat:byteSize"]["@value"],
+        csv.len().to_string()
+    );
+    assert_eq!(
+        csv_distribution["spdx:checksum"]["spdx:checksumValue"]["@value"],
+        {
+            use sha2::Digest as _;
+            sha2::Sha256::digest(csv.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        }
+    );
+    assert!(
+        dataset["owl:versionInfo"]
+            .as_str()
+            .unwrap()
+            .starts_with("change-log sequence ")
+    );
+    let first = (read("initiatives.dcat.jsonld"), read("catalogue.jsonld"));
+    innolab_initiatives::export(&settings, "", dir.path(), &release)
         .await
         .unwrap();
+    assert_eq!(
+        (read("initiatives.dcat.jsonld"), read("catalogue.jsonld")),
+        first,
+        "the same data gives the same bytes"
+    );
+    let filtered =
+        innolab_initiatives::export(&settings, "country_code = \"SE\"", dir.path(), &release)
+            .await
+            .unwrap();
     assert_eq!(filtered, 1);
     w.stop().await;
 }
