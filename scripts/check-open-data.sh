@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Checks an open-data release folder (`innolab-initiatives export --out-dir
-# DIR`) with the tools portals and data users run, installed from PyPI into a
+# Checks an open-data release folder (`innolab-membership export --out-dir DIR`
+# and `innolab-initiatives export --out-dir DIR`) with the tools portals and data users run, installed from PyPI into a
 # temporary venv at pinned versions:
 # - every `*.jsonld` record parses as RDF (rdflib) and conforms to the DCAT-AP 3
 #   shapes in scripts/opendata/dcat-ap-3.shapes.ttl (pyshacl), and the
 #   catalogue lists every dataset;
 # - every `*-metadata.json` CSVW document describes its CSV file, which
 #   validates against it (csvw's csvwvalidate: columns, datatypes, rows);
-# - each distribution's byte size and SHA-256 are the file's.
+# - each distribution's byte size and SHA-256 are the file's;
+# - no file names a person (`people/...`);
+# - the network's W3C ORG graph and Popolo document link every membership
+#   and post to organisations they hold.
 #
 #   scripts/check-open-data.sh DIR
 set -euo pipefail
@@ -65,5 +68,44 @@ for distribution in graph.subjects(RDF.type, DCAT.Distribution):
         sys.exit(f"{name}: the record says {size} bytes, {digest}; the file differs")
     checked += 1
 print(f"ok   the catalogue lists {len(datasets)} dataset(s); {checked} distributions match their files")
+
+# Nothing personal: no file names a person.
+for name in sorted(os.listdir(release)):
+    if b"people/" in open(os.path.join(release, name), "rb").read():
+        sys.exit(f"{name}: names a person (people/...)")
+print("ok   no file names a person")
+
+# The network as W3C ORG: every membership's member and group, and every
+# post's group, is an organisation of the graph.
+org_file = os.path.join(release, "organizations.org.jsonld")
+if os.path.exists(org_file):
+    import csv, json
+    ORG = rdflib.Namespace("http://www.w3.org/ns/org#")
+    org = rdflib.Graph()
+    org.parse(org_file, format="json-ld")
+    organisations = set(org.subjects(RDF.type, ORG.Organization))
+    memberships = list(org.subjects(RDF.type, ORG.Membership))
+    rows = list(csv.DictReader(open(os.path.join(release, "memberships.csv"), encoding="utf-8", newline="")))
+    if len(memberships) != len(rows):
+        sys.exit(f"organizations.org.jsonld: {len(memberships)} memberships, memberships.csv {len(rows)}")
+    for m in memberships:
+        for p in (ORG.member, ORG.organization):
+            if org.value(m, p) not in organisations:
+                sys.exit(f"organizations.org.jsonld: {m} {p} is not an organisation of the graph")
+    for post in org.subjects(RDF.type, ORG.Post):
+        if org.value(post, ORG.postIn) not in organisations:
+            sys.exit(f"organizations.org.jsonld: {post} is in no organisation of the graph")
+    print(f"ok   W3C ORG: {len(organisations)} organisations, {len(memberships)} memberships, all linked")
+    popolo = json.load(open(os.path.join(release, "popolo.json"), encoding="utf-8"))
+    ids = [o["id"] for o in popolo["organizations"]]
+    if len(ids) != len(set(ids)):
+        sys.exit("popolo.json: an organisation id is repeated")
+    for m in popolo["memberships"]:
+        if m["organization_id"] not in ids or m["member"]["id"] not in ids:
+            sys.exit(f"popolo.json: membership {m['id']} names an unknown organisation")
+    for post in popolo["posts"]:
+        if post["organization_id"] not in ids:
+            sys.exit(f"popolo.json: post {post['id']} is in an unknown organisation")
+    print(f"ok   Popolo: {len(ids)} organisations, {len(popolo['memberships'])} memberships, {len(popolo['posts'])} posts, all linked")
 PY
 echo "open data ok"

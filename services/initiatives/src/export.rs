@@ -123,42 +123,7 @@ pub fn record(i: &Initiative) -> Value {
     })
 }
 
-fn rfc3339(micros: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
-
-/// The CSV header line (RFC 4180, CRLF line ends).
-pub fn csv_header() -> String {
-    let cells: Vec<String> = COLUMNS.iter().map(|(c, _)| csv_cell(c)).collect();
-    format!("{}\r\n", cells.join(","))
-}
-
-/// One CSV line: texts as they are, lists and objects as JSON text.
-pub fn csv_line(record: &Value) -> String {
-    let cells: Vec<String> = COLUMNS
-        .iter()
-        .map(|(column, _)| match record.get(column) {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(s)) => csv_cell(s),
-            Some(other) => csv_cell(&other.to_string()),
-        })
-        .collect();
-    format!("{}\r\n", cells.join(","))
-}
-
-fn csv_cell(text: &str) -> String {
-    if text.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
+use innolab_kit::opendata::rfc3339;
 
 /// Initiatives read per query (and buffered for a slow reader).
 const PAGE: usize = 500;
@@ -254,14 +219,15 @@ pub async fn write_files(
     std::fs::create_dir_all(dir)?;
     let mut csv = std::io::BufWriter::new(std::fs::File::create(dir.join("initiatives.csv"))?);
     let mut json = std::io::BufWriter::new(std::fs::File::create(dir.join("initiatives.json"))?);
-    csv.write_all(csv_header().as_bytes())?;
+    let columns = columns();
+    csv.write_all(innolab_kit::opendata::csv_header(&columns).as_bytes())?;
     json.write_all(b"[")?;
     let mut initiatives = stream(store.clone(), query.clone());
     let mut written = Written::default();
     while let Some(initiative) = initiatives.recv().await {
         let initiative = initiative.map_err(|e: Error| anyhow::anyhow!("{e}"))?;
         let record = record(&initiative);
-        csv.write_all(csv_line(&record).as_bytes())?;
+        csv.write_all(innolab_kit::opendata::csv_line(&columns, &record).as_bytes())?;
         json.write_all(if written.count == 0 { b"\n" } else { b",\n" })?;
         json.write_all(record.to_string().as_bytes())?;
         written.add(&initiative);
@@ -282,7 +248,7 @@ pub fn write_metadata(
     written: &Written,
     sequence: i64,
 ) -> anyhow::Result<()> {
-    use innolab_kit::opendata::{self, Dataset, File};
+    use innolab_kit::opendata::{self, Dataset};
     let columns = columns();
     let day = |d: Option<time::Date>| d.map(|d| d.to_string());
     let dataset = Dataset {
@@ -309,44 +275,15 @@ pub fn write_metadata(
         sequence,
         records: written.count,
     };
-    let files = [
-        File::read(dir, "initiatives.csv", "text/csv")?,
-        File::read(dir, "initiatives.json", "application/json")?,
-    ];
-    opendata::write_json(
-        &dir.join("initiatives.csv-metadata.json"),
-        &opendata::csvw(release, &dataset, "initiatives.csv"),
+    opendata::write_dataset(
+        dir,
+        release,
+        &dataset,
+        &[
+            ("initiatives.csv", "text/csv"),
+            ("initiatives.json", "application/json"),
+        ],
     )?;
-    let record = opendata::dataset(release, &dataset, &files);
-    opendata::write_json(&dir.join("initiatives.dcat.jsonld"), &record)?;
-    opendata::write_json(
-        &dir.join("catalogue.jsonld"),
-        &opendata::catalogue(
-            release,
-            &[("en", "innolab open data"), ("ro", "Date deschise innolab")],
-            &[(
-                "en",
-                "The public collections of a national public-sector innovation lab.",
-            )],
-            &[record],
-        ),
-    )?;
+    opendata::write_catalogue(dir, release)?;
     Ok(())
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_quotes_what_needs_quoting() {
-        assert_eq!(csv_cell("plain"), "plain");
-        assert_eq!(csv_cell("a,b"), "\"a,b\"");
-        assert_eq!(csv_cell("say \"hi\"\n"), "\"say \"\"hi\"\"\n\"");
-        let line = csv_line(&json!({"name": "initiatives/1", "tags": ["a", "b"]}));
-        assert!(line.starts_with("initiatives/1,"));
-        assert!(line.contains("\"[\"\"a\"\",\"\"b\"\"]\""));
-        assert_eq!(line.matches(',').count(), COLUMNS.len() - 1 + 1);
-    }
 }

@@ -18,29 +18,12 @@ enum OwnCommand {
     /// CSVW metadata, a DCAT-AP dataset record and the release's catalogue),
     /// then exit.
     Export {
-        /// Folder to write into (created if missing).
-        #[arg(long, default_value = "innolab-export")]
-        out_dir: std::path::PathBuf,
         /// Only initiatives matching this filter (as in ListInitiatives).
         #[arg(long, default_value = "")]
         filter: String,
-        /// Where the files will be published (their folder's URL); the DCAT
-        /// records point there. Default: the folder itself, as a file: URL.
-        #[arg(long, env = "INNOLAB_OPEN_DATA_BASE_URL")]
-        base_url: Option<String>,
-        /// The publisher's URI (e.g. the lab's web page). Default: the base URL.
-        #[arg(long, env = "INNOLAB_OPEN_DATA_PUBLISHER_URI")]
-        publisher_uri: Option<String>,
-        /// The publisher's name.
-        #[arg(
-            long,
-            env = "INNOLAB_OPEN_DATA_PUBLISHER_NAME",
-            default_value = "innolab"
-        )]
-        publisher_name: String,
-        /// The licence's URI.
-        #[arg(long, env = "INNOLAB_OPEN_DATA_LICENCE", default_value = innolab_kit::opendata::CC_BY_4)]
-        licence: String,
+        /// Where to write, and where and by whom it will be published.
+        #[command(flatten)]
+        release: innolab_kit::opendata::ReleaseArgs,
     },
 }
 
@@ -59,28 +42,11 @@ async fn main() -> std::process::ExitCode {
             Commands::Common(Command::Migrate) => {
                 cli::migrate_with(&settings, &innolab_initiatives::SPEC.migrations).await
             }
-            Commands::Own(OwnCommand::Export {
-                out_dir,
-                filter,
-                base_url,
-                publisher_uri,
-                publisher_name,
-                licence,
-            }) => {
-                std::fs::create_dir_all(&out_dir)?;
-                let base_url = match base_url {
-                    Some(url) if url.ends_with('/') => url,
-                    Some(url) => format!("{url}/"),
-                    None => format!("file://{}/", std::fs::canonicalize(&out_dir)?.display()),
-                };
-                let release = innolab_kit::opendata::Release {
-                    publisher_uri: publisher_uri.unwrap_or_else(|| base_url.clone()),
-                    base_url,
-                    publisher_name,
-                    licence,
-                };
+            Commands::Own(OwnCommand::Export { filter, release }) => {
+                let out_dir = &release.out_dir;
                 let count =
-                    innolab_initiatives::export(&settings, &filter, &out_dir, &release).await?;
+                    innolab_initiatives::export(&settings, &filter, out_dir, &release.release()?)
+                        .await?;
                 tracing::info!(count, dir = %out_dir.display(), "export written");
                 Ok(())
             }

@@ -37,6 +37,56 @@ pub struct Release {
     pub licence: String,
 }
 
+/// Where an `export` command's release will be published, and by whom (the
+/// same flags for every service's command).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReleaseArgs {
+    /// Folder to write into (created if missing).
+    #[arg(long, default_value = "innolab-export")]
+    pub out_dir: std::path::PathBuf,
+    /// Where the files will be published (their folder's URL); the DCAT
+    /// records point there. Default: the folder itself, as a file: URL.
+    #[arg(long, env = "INNOLAB_OPEN_DATA_BASE_URL")]
+    pub base_url: Option<String>,
+    /// The publisher's URI (e.g. the lab's web page). Default: the base URL.
+    #[arg(long, env = "INNOLAB_OPEN_DATA_PUBLISHER_URI")]
+    pub publisher_uri: Option<String>,
+    /// The publisher's name.
+    #[arg(
+        long,
+        env = "INNOLAB_OPEN_DATA_PUBLISHER_NAME",
+        default_value = "innolab"
+    )]
+    pub publisher_name: String,
+    /// The licence's URI.
+    #[arg(long, env = "INNOLAB_OPEN_DATA_LICENCE", default_value = CC_BY_4)]
+    pub licence: String,
+}
+
+impl ReleaseArgs {
+    /// Creates the folder and says where its files will be published.
+    pub fn release(&self) -> std::io::Result<Release> {
+        std::fs::create_dir_all(&self.out_dir)?;
+        let base_url = match &self.base_url {
+            Some(url) if url.ends_with('/') => url.clone(),
+            Some(url) => format!("{url}/"),
+            None => format!(
+                "file://{}/",
+                std::fs::canonicalize(&self.out_dir)?.display()
+            ),
+        };
+        Ok(Release {
+            publisher_uri: self
+                .publisher_uri
+                .clone()
+                .unwrap_or_else(|| base_url.clone()),
+            base_url,
+            publisher_name: self.publisher_name.clone(),
+            licence: self.licence.clone(),
+        })
+    }
+}
+
 /// A collection as published: its texts per language, its columns and
 /// what the export saw.
 #[derive(Debug, Clone)]
@@ -239,6 +289,104 @@ pub fn catalogue(
         "foaf:homepage": {"@id": release.base_url},
         "dcat:dataset": inlined,
     })
+}
+
+/// A time kept as microseconds since the epoch, in RFC 3339 UTC (empty
+/// when out of range).
+pub fn rfc3339(micros: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// A CSV header line of `columns` (RFC 4180, CRLF line ends).
+pub fn csv_header(columns: &[Column]) -> String {
+    let cells: Vec<String> = columns.iter().map(|c| csv_cell(c.name)).collect();
+    format!("{}\r\n", cells.join(","))
+}
+
+/// One CSV line of `record`, a JSON object keyed by the columns' names:
+/// texts as they are, numbers, lists and objects as JSON text, nothing for
+/// a missing key or null.
+pub fn csv_line(columns: &[Column], record: &Value) -> String {
+    let cells: Vec<String> = columns
+        .iter()
+        .map(|column| match record.get(column.name) {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => csv_cell(s),
+            Some(other) => csv_cell(&other.to_string()),
+        })
+        .collect();
+    format!("{}\r\n", cells.join(","))
+}
+
+fn csv_cell(text: &str) -> String {
+    if text.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// Writes `catalogue.jsonld` in `dir`: the catalogue of every dataset record
+/// (`*.dcat.jsonld`) the folder holds, in file-name order, so that each
+/// service's export adds its datasets to one release.
+pub fn write_catalogue(dir: &std::path::Path, release: &Release) -> std::io::Result<()> {
+    let mut names: Vec<std::path::PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(".dcat.jsonld"))
+        })
+        .collect();
+    names.sort();
+    let mut datasets = Vec::with_capacity(names.len());
+    for path in names {
+        let text = std::fs::read_to_string(&path)?;
+        datasets.push(serde_json::from_str(&text).map_err(std::io::Error::other)?);
+    }
+    write_json(
+        &dir.join("catalogue.jsonld"),
+        &catalogue(
+            release,
+            &[("en", "innolab open data"), ("ro", "Date deschise innolab")],
+            &[(
+                "en",
+                "The public collections of a national public-sector innovation lab: its \
+                 network, its case library and what was learnt from it.",
+            )],
+            &datasets,
+        ),
+    )
+}
+
+/// Writes the CSVW description of `dataset`'s CSV file and its DCAT-AP
+/// record (`<id>.csv-metadata.json`, `<id>.dcat.jsonld`) in `dir`, the
+/// record naming `files` (the CSV first) as its distributions.
+pub fn write_dataset(
+    dir: &std::path::Path,
+    release: &Release,
+    dataset: &Dataset<'_>,
+    files: &[(&str, &'static str)],
+) -> std::io::Result<()> {
+    let described = files
+        .iter()
+        .map(|(name, media_type)| File::read(dir, name, media_type))
+        .collect::<std::io::Result<Vec<File>>>()?;
+    let csv = format!("{}.csv", dataset.id);
+    write_json(
+        &dir.join(format!("{csv}-metadata.json")),
+        &csvw(release, dataset, &csv),
+    )?;
+    write_json(
+        &dir.join(format!("{}.dcat.jsonld", dataset.id)),
+        &self::dataset(release, dataset, &described),
+    )
 }
 
 /// Writes `value` as pretty JSON with a final newline (serde_json's key order

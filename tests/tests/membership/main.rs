@@ -33,6 +33,7 @@ type Client = MembershipServiceClient<Channel>;
 /// The gRPC name health checks report readiness under.
 const SERVICE: &str = "innolab.membership.v1.MembershipService";
 
+mod export;
 mod filters;
 mod groups;
 mod memberships;

@@ -1,0 +1,412 @@
+//! The network as open data (`innolab-membership export`): organisations,
+//! groups, memberships and posts as CSV, each with its CSVW description and
+//! DCAT-AP record, and the whole network as Popolo JSON (`popolo.json`) and
+//! as W3C ORG / Core Public Organisation Vocabulary JSON-LD
+//! (`organizations.org.jsonld`). Nothing personal: people are not exported,
+//! nor who decided a membership step or holds a post. The network is small
+//! (thousands of records), so each collection is read whole, page by page.
+
+use std::future::Future;
+use std::path::Path;
+
+use innolab_kit::Error;
+use innolab_kit::opendata::{self, Column, Dataset, Release};
+use innolab_kit::page::{Page, PageRequest};
+use serde_json::{Value, json};
+
+use crate::domain::{
+    Group, GroupQuery, LocalizedText, Membership, MembershipQuery, Organization, OrganizationQuery,
+    Post, PostQuery,
+};
+use crate::store::Store;
+
+mod linked;
+pub use linked::{org_graph, popolo};
+
+/// Every record of a list, page by page.
+async fn all<T, F, Fut>(mut list: F) -> Result<Vec<T>, Error>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: Future<Output = Result<Page<T>, Error>>,
+{
+    let mut items = Vec::new();
+    let mut page = PageRequest {
+        size: 500,
+        after: None,
+    };
+    loop {
+        let found = list(page.clone()).await?;
+        items.extend(found.items);
+        match found.next {
+            Some(next) => page.after = Some(next),
+            None => return Ok(items),
+        }
+    }
+}
+
+const fn column(name: &'static str, datatype: &'static str, description: &'static str) -> Column {
+    Column {
+        name,
+        description,
+        datatype,
+    }
+}
+
+const CREATED: Column = column(
+    "create_time",
+    "datetime",
+    "When the record was created, RFC 3339 UTC.",
+);
+const UPDATED: Column = column(
+    "update_time",
+    "datetime",
+    "When the record last changed, RFC 3339 UTC.",
+);
+
+/// The organisations' columns.
+pub const ORGANIZATIONS: &[Column] = &[
+    column("name", "string", "Resource name, `organizations/{id}`."),
+    column(
+        "display_names",
+        "json",
+        "JSON array of {language_code, text}: the name per language.",
+    ),
+    column(
+        "identifiers",
+        "json",
+        "JSON array of {scheme, value}: identifiers in public registers (RO-CUI, FI-YTUNNUS, IATI, ROR, WIKIDATA...).",
+    ),
+    column(
+        "kind",
+        "string",
+        "IATI organisation type: GOVERNMENT, LOCAL_GOVERNMENT, OTHER_PUBLIC_SECTOR, ...",
+    ),
+    column(
+        "government_level",
+        "string",
+        "CENTRAL, STATE, REGIONAL, LOCAL, SOCIAL_SECURITY, INTERNATIONAL, or empty.",
+    ),
+    column("country_code", "string", "ISO 3166-1 alpha-2 country code."),
+    column(
+        "subdivision_code",
+        "string",
+        "ISO 3166-2 subdivision, or empty.",
+    ),
+    column("nuts_code", "string", "NUTS region code, or empty."),
+    column("sector", "string", "COFOG level I function, or empty."),
+    column("homepage_uri", "string", "The organisation's web site."),
+    column(
+        "parent",
+        "string",
+        "The organisation it is part of, `organizations/{id}`, or empty.",
+    ),
+    CREATED,
+    UPDATED,
+];
+
+/// The groups' columns.
+pub const GROUPS: &[Column] = &[
+    column("name", "string", "Resource name, `groups/{id}`."),
+    column("display_name", "string", "The group's name."),
+    column("description", "string", "What the group is for."),
+    column(
+        "kind",
+        "string",
+        "NETWORK, TASK_FORCE, ASSOCIATE_GROUP, ADVISORY_BOARD, WORKING_GROUP...",
+    ),
+    column(
+        "parent",
+        "string",
+        "The group it belongs to, `groups/{id}`, or empty.",
+    ),
+    CREATED,
+    UPDATED,
+];
+
+/// The memberships' columns.
+pub const MEMBERSHIPS: &[Column] = &[
+    column("name", "string", "Resource name, `memberships/{id}`."),
+    column("group", "string", "The group, `groups/{id}`."),
+    column("member", "string", "The member, `organizations/{id}`."),
+    column("role", "string", "The member's role in the group."),
+    column(
+        "state",
+        "string",
+        "APPLIED, ACTIVE, SUSPENDED, LEFT or REJECTED.",
+    ),
+    column("start_date", "date", "First day, YYYY-MM-DD, or empty."),
+    column("end_date", "date", "Last day, YYYY-MM-DD, or empty."),
+    CREATED,
+    UPDATED,
+];
+
+/// The posts' columns (who holds a post is personal, and not exported).
+pub const POSTS: &[Column] = &[
+    column("name", "string", "Resource name, `posts/{id}`."),
+    column(
+        "group",
+        "string",
+        "The group the post is in, `groups/{id}`.",
+    ),
+    column(
+        "role",
+        "string",
+        "The post's role, e.g. NATIONAL_CONTACT_POINT.",
+    ),
+    column(
+        "country_code",
+        "string",
+        "The country the post is for, or empty.",
+    ),
+    column(
+        "held",
+        "string",
+        "`true` while someone holds the post (who is not published).",
+    ),
+    CREATED,
+    UPDATED,
+];
+
+use innolab_kit::opendata::rfc3339;
+
+fn texts(values: &[LocalizedText]) -> Value {
+    Value::Array(
+        values
+            .iter()
+            .map(|t| json!({"language_code": t.language_code, "text": t.text}))
+            .collect(),
+    )
+}
+
+fn vocab(value: Option<&'static str>) -> &'static str {
+    value.unwrap_or_default()
+}
+
+fn organization_record(o: &Organization) -> Value {
+    let f = &o.fields;
+    json!({
+        "name": o.name(),
+        "display_names": texts(&f.display_names),
+        "identifiers": f.identifiers.iter()
+            .map(|i| json!({"scheme": i.scheme, "value": i.value}))
+            .collect::<Vec<_>>(),
+        "kind": vocab(f.kind.map(|k| k.as_str())),
+        "government_level": vocab(f.government_level.map(|l| l.as_str())),
+        "country_code": f.country_code,
+        "subdivision_code": f.subdivision_code,
+        "nuts_code": f.nuts_code,
+        "sector": vocab(f.sector.map(|s| s.as_str())),
+        "homepage_uri": f.homepage_uri,
+        "parent": f.parent,
+        "create_time": rfc3339(o.meta.create_time),
+        "update_time": rfc3339(o.meta.update_time),
+    })
+}
+
+fn group_record(g: &Group) -> Value {
+    let f = &g.fields;
+    json!({
+        "name": g.name(),
+        "display_name": f.display_name,
+        "description": f.description,
+        "kind": vocab(f.kind.map(|k| k.as_str())),
+        "parent": f.parent,
+        "create_time": rfc3339(g.meta.create_time),
+        "update_time": rfc3339(g.meta.update_time),
+    })
+}
+
+fn day(d: Option<time::Date>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+fn membership_record(m: &Membership) -> Value {
+    let f = &m.fields;
+    json!({
+        "name": m.name(),
+        "group": f.group,
+        "member": f.member,
+        "role": vocab(f.role.map(|r| r.as_str())),
+        "state": m.state.as_str(),
+        "start_date": day(f.start_date),
+        "end_date": day(m.end_date),
+        "create_time": rfc3339(m.meta.create_time),
+        "update_time": rfc3339(m.meta.update_time),
+    })
+}
+
+fn post_record(p: &Post) -> Value {
+    let f = &p.fields;
+    json!({
+        "name": p.name(),
+        "group": f.group,
+        "role": vocab(f.role.map(|r| r.as_str())),
+        "country_code": f.country_code,
+        "held": p.current().is_some().to_string(),
+        "create_time": rfc3339(p.meta.create_time),
+        "update_time": rfc3339(p.meta.update_time),
+    })
+}
+
+/// Writes one collection's CSV and returns the newest change among `records`.
+fn write_csv(
+    dir: &Path,
+    file: &str,
+    columns: &[Column],
+    records: &[(Value, i64)],
+) -> std::io::Result<Option<i64>> {
+    let mut text = opendata::csv_header(columns);
+    for (record, _) in records {
+        text.push_str(&opendata::csv_line(columns, record));
+    }
+    std::fs::write(dir.join(file), text)?;
+    Ok(records.iter().map(|(_, updated)| *updated).max())
+}
+
+/// A title or a description, in English.
+type Texts = [(&'static str, &'static str); 1];
+
+/// A collection as written: its file stem, columns, records (with their last
+/// change), and title and description.
+type Collection = (
+    &'static str,
+    &'static [Column],
+    Vec<(Value, i64)>,
+    (Texts, Texts),
+);
+
+/// How many records of each collection an export wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Organisations.
+    pub organizations: usize,
+    /// Groups.
+    pub groups: usize,
+    /// Memberships.
+    pub memberships: usize,
+    /// Posts.
+    pub posts: usize,
+}
+
+/// Writes the network's open data into `dir` for `release`, reflecting at
+/// least the change-log sequence `sequence`; adds its datasets to the
+/// folder's catalogue.
+pub async fn write_files(
+    store: &Store,
+    dir: &Path,
+    release: &Release,
+    sequence: i64,
+) -> anyhow::Result<Counts> {
+    let organizations = all(|p| async move {
+        store
+            .list_organizations(&OrganizationQuery::default(), &p)
+            .await
+    })
+    .await?;
+    let groups =
+        all(|p| async move { store.list_groups(&GroupQuery::default(), &p).await }).await?;
+    let memberships = all(|p| async move {
+        store
+            .list_memberships(&MembershipQuery::default(), &p)
+            .await
+    })
+    .await?;
+    let posts = all(|p| async move { store.list_posts(&PostQuery::default(), &p).await }).await?;
+
+    std::fs::create_dir_all(dir)?;
+    let en =
+        |title: &'static str, description: &'static str| ([("en", title)], [("en", description)]);
+    let collections: [Collection; 4] = [
+        (
+            "organizations",
+            ORGANIZATIONS,
+            organizations
+                .iter()
+                .map(|o| (organization_record(o), o.meta.update_time))
+                .collect(),
+            en(
+                "Organisations of the innovation network",
+                "The public bodies and partners of the network, with their identifiers in public \
+                 registers, kind, level of government, country, NUTS region and COFOG sector. \
+                 Also as Popolo JSON (with groups, memberships and posts) and as W3C ORG / CPOV \
+                 JSON-LD.",
+            ),
+        ),
+        (
+            "groups",
+            GROUPS,
+            groups
+                .iter()
+                .map(|g| (group_record(g), g.meta.update_time))
+                .collect(),
+            en(
+                "Groups of the innovation network",
+                "The network itself, its task force, working groups and boards.",
+            ),
+        ),
+        (
+            "memberships",
+            MEMBERSHIPS,
+            memberships
+                .iter()
+                .map(|m| (membership_record(m), m.meta.update_time))
+                .collect(),
+            en(
+                "Memberships of the innovation network",
+                "Which organisation belongs to which group, in which role, since when and in \
+                 which state.",
+            ),
+        ),
+        (
+            "posts",
+            POSTS,
+            posts
+                .iter()
+                .map(|p| (post_record(p), p.meta.update_time))
+                .collect(),
+            en(
+                "Posts of the innovation network",
+                "The network's posts, such as each country's national contact point (whether \
+                 held, not by whom).",
+            ),
+        ),
+    ];
+    std::fs::write(
+        dir.join("popolo.json"),
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&popolo(&organizations, &groups, &memberships, &posts))?
+        ),
+    )?;
+    opendata::write_json(
+        &dir.join("organizations.org.jsonld"),
+        &org_graph(release, &organizations, &groups, &memberships, &posts),
+    )?;
+    for (id, columns, records, (titles, descriptions)) in &collections {
+        let csv = format!("{id}.csv");
+        let modified = write_csv(dir, &csv, columns, records)?;
+        let mut files: Vec<(&str, &'static str)> = vec![(csv.as_str(), "text/csv")];
+        if *id == "organizations" {
+            files.push(("popolo.json", "application/json"));
+            files.push(("organizations.org.jsonld", "application/ld+json"));
+        }
+        let dataset = Dataset {
+            id,
+            titles,
+            descriptions,
+            columns,
+            modified: modified.map(rfc3339),
+            temporal: (None, None),
+            sequence,
+            records: records.len(),
+        };
+        opendata::write_dataset(dir, release, &dataset, &files)?;
+    }
+    opendata::write_catalogue(dir, release)?;
+    Ok(Counts {
+        organizations: organizations.len(),
+        groups: groups.len(),
+        memberships: memberships.len(),
+        posts: posts.len(),
+    })
+}
