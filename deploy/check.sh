@@ -133,8 +133,8 @@ if ! command -v promtool >/dev/null; then
   # may start (where policy-rc.d does not forbid it) is stopped again.
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
     echo "promtool missing: apt-get install prometheus"
-    # shellcheck source=scripts/lib/apt.sh
-    source scripts/lib/apt.sh
+    # shellcheck source=../scripts/lib/apt.sh
+    source "$deploy_dir/../scripts/lib/apt.sh"
     apt_get update -qq
     apt_get install -y -qq --no-install-recommends prometheus
     if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
