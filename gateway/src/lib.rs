@@ -242,7 +242,10 @@ pub async fn serve(
     let feed = feed::Feed::new(logs);
     // The dispatcher runs with the gateway's background work, which stops
     // at shutdown.
-    let dispatcher = hooks.clone().map(|h| hooks::dispatch::run(h, feed.clone()));
+    let initiatives = by_service.get("initiatives").cloned();
+    let dispatcher = hooks
+        .clone()
+        .map(|h| hooks::dispatch::run(h, feed.clone(), initiatives));
     routes = routes.add_service(api::service(api::Gateway::new(
         feed,
         compose,

@@ -13,9 +13,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bytes::Bytes;
+use innolab_kit::balance::Channel;
 use innolab_kit::db::now_micros;
 use innolab_kit::error::Error;
 use innolab_proto::innolab::gateway::v1 as pb;
+use innolab_proto::innolab::initiatives::v1 as ini;
 use tokio::task::JoinSet;
 use tokio_stream::StreamExt as _;
 
@@ -25,7 +27,7 @@ use crate::feed::Feed;
 
 /// Runs the dispatcher until dropped (it is part of the gateway's
 /// background work, which stops at shutdown).
-pub async fn run(hooks: Hooks, feed: Feed) {
+pub async fn run(hooks: Hooks, feed: Feed, initiatives: Option<Channel>) {
     let client = match Client::new(&hooks.settings) {
         Ok(client) => client,
         Err(e) => {
@@ -40,6 +42,7 @@ pub async fn run(hooks: Hooks, feed: Feed) {
     let mut running: HashMap<String, tokio::task::AbortHandle> = HashMap::new();
     let mut bell = hooks.bell.subscribe();
     let mut holding = false;
+    let mut pruned: Option<std::time::Instant> = None;
     loop {
         while tasks.try_join_next().is_some() {}
         running.retain(|_, task| !task.is_finished());
@@ -53,6 +56,15 @@ pub async fn run(hooks: Hooks, feed: Feed) {
                     tracing::info!("webhooks: this gateway dispatches");
                     holding = true;
                 }
+                // The delivery log keeps what is younger than the retention,
+                // pruned hourly by the dispatching replica.
+                if pruned.is_none_or(|at| at.elapsed() >= Duration::from_secs(3600)) {
+                    pruned = Some(std::time::Instant::now());
+                    let before = now_micros() - micros(hooks.settings.log_retention);
+                    if let Err(e) = hooks.store.prune(before).await {
+                        tracing::warn!("webhooks: cannot prune the delivery log: {e}");
+                    }
+                }
                 match hooks.store.active().await {
                     Ok(ids) => {
                         for id in ids {
@@ -62,6 +74,7 @@ pub async fn run(hooks: Hooks, feed: Feed) {
                                 slot.insert(tasks.spawn(deliver_all(
                                     hooks.clone(),
                                     feed.clone(),
+                                    initiatives.clone(),
                                     client.clone(),
                                     id,
                                 )));
@@ -112,7 +125,13 @@ async fn current(hooks: &Hooks, id: &str) -> Result<Option<Subscription>, Error>
 }
 
 /// Delivers one subscription's changes until it is deleted or disabled.
-async fn deliver_all(hooks: Hooks, feed: Feed, client: Client, id: String) {
+async fn deliver_all(
+    hooks: Hooks,
+    feed: Feed,
+    initiatives: Option<Channel>,
+    client: Client,
+    id: String,
+) {
     let poll = hooks.settings.poll;
     loop {
         let sub = match current(&hooks, &id).await {
@@ -187,7 +206,10 @@ async fn deliver_all(hooks: Hooks, feed: Feed, client: Client, id: String) {
                 .time
                 .as_ref()
                 .map_or(0, |t| t.seconds * 1_000_000 + i64::from(t.nanos) / 1_000);
-            if time < sub.skip_before || !sub.filter.matches(&response.service, &change.resource) {
+            if time < sub.skip_before
+                || !sub.filter.matches(&response.service, &change.resource)
+                || !initiative_passes(&hooks, initiatives.as_ref(), &sub, &response).await
+            {
                 skipped = Some(response.cursor.clone());
                 continue;
             }
@@ -200,6 +222,54 @@ async fn deliver_all(hooks: Hooks, feed: Feed, client: Client, id: String) {
         }
         if let Some(cursor) = skipped.take() {
             save_cursor(&hooks, &sub, cursor).await;
+        }
+    }
+}
+
+/// Whether a change passes the filter's initiative lists: the initiative
+/// is read as it stands now (retried while the initiatives service does
+/// not answer, so a change is never skipped for want of an answer); one
+/// that does not exist does not pass.
+async fn initiative_passes(
+    hooks: &Hooks,
+    initiatives: Option<&Channel>,
+    sub: &Subscription,
+    response: &pb::StreamChangesResponse,
+) -> bool {
+    let Some(change) = &response.change else {
+        return false;
+    };
+    if !sub
+        .filter
+        .reads_initiative(&response.service, &change.resource)
+    {
+        return true;
+    }
+    let Some(channel) = initiatives else {
+        return false;
+    };
+    let mut client =
+        ini::initiatives_service_client::InitiativesServiceClient::new(channel.clone());
+    loop {
+        let read = client
+            .get_initiative(ini::GetInitiativeRequest {
+                name: change.resource.clone(),
+            })
+            .await;
+        match read {
+            Ok(answer) => {
+                let i = answer.into_inner();
+                let mut organizations = vec![i.lead_organization.as_str()];
+                organizations.extend(i.partners.iter().map(|p| p.organization.as_str()));
+                return sub
+                    .filter
+                    .initiative_matches(&i.country_code, &organizations);
+            }
+            Err(status) if status.code() == tonic::Code::NotFound => return false,
+            Err(status) => {
+                tracing::warn!(subscription = %sub.id, "webhooks: reading {}: {}", change.resource, status.message());
+                tokio::time::sleep(hooks.settings.poll).await;
+            }
         }
     }
 }

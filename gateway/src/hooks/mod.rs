@@ -42,6 +42,8 @@ pub struct Settings {
     /// How often the dispatcher looks for new or re-enabled subscriptions
     /// and renews its lease (others are woken at once by the calls).
     pub poll: Duration,
+    /// How long delivery attempts stay in the log.
+    pub log_retention: Duration,
     /// Development and tests only: endpoints may be `http://` and resolve
     /// to loopback or private addresses.
     pub allow_private: bool,
@@ -61,6 +63,7 @@ impl Settings {
             disable_after: Duration::from_secs(3 * 24 * 3600),
             timeout: Duration::from_secs(10),
             poll: Duration::from_secs(5),
+            log_retention: Duration::from_secs(30 * 24 * 3600),
             allow_private: false,
             extra_roots_pem: None,
         }
@@ -79,6 +82,7 @@ pub const ENV_VARS: &[&str] = &[
     "INNOLAB_WEBHOOK_DISABLE_AFTER_SECONDS",
     "INNOLAB_WEBHOOK_TIMEOUT_MS",
     "INNOLAB_WEBHOOK_POLL_MS",
+    "INNOLAB_WEBHOOK_LOG_DAYS",
     "INNOLAB_WEBHOOK_ALLOW_PRIVATE",
     "INNOLAB_WEBHOOK_CA_FILE",
 ];
@@ -152,6 +156,9 @@ pub fn from_vars(
     if let Some(ms) = number("INNOLAB_WEBHOOK_POLL_MS")? {
         settings.poll = Duration::from_millis(ms);
     }
+    if let Some(days) = number("INNOLAB_WEBHOOK_LOG_DAYS")? {
+        settings.log_retention = Duration::from_secs(days.saturating_mul(24 * 3600));
+    }
     settings.allow_private = match var("INNOLAB_WEBHOOK_ALLOW_PRIVATE").as_deref() {
         None | Some("false") => false,
         Some("true") if production => {
@@ -196,6 +203,11 @@ pub struct Filter {
     pub services: Vec<String>,
     /// Resource kinds ([`kind`]).
     pub resource_kinds: Vec<String>,
+    /// For changes of initiatives: the initiative's country is one of these.
+    pub initiative_countries: Vec<String>,
+    /// For changes of initiatives: one of these organisations leads it or
+    /// partners in it.
+    pub initiative_organizations: Vec<String>,
 }
 
 /// The services a filter may name.
@@ -213,6 +225,27 @@ pub fn kind(resource: &str) -> &str {
 }
 
 impl Filter {
+    /// Whether a change of `resource` in `service`'s log can pass only
+    /// once the initiative it names is read ([`Filter::initiative_matches`]).
+    pub fn reads_initiative(&self, service: &str, resource: &str) -> bool {
+        (!self.initiative_countries.is_empty() || !self.initiative_organizations.is_empty())
+            && service == "initiatives"
+            && resource.starts_with("initiatives/")
+            && resource.matches('/').count() == 1
+    }
+
+    /// Whether an initiative in `country`, led by or partnered with
+    /// `organizations`, passes the initiative lists.
+    pub fn initiative_matches(&self, country: &str, organizations: &[&str]) -> bool {
+        (self.initiative_countries.is_empty()
+            || self.initiative_countries.iter().any(|c| c == country))
+            && (self.initiative_organizations.is_empty()
+                || self
+                    .initiative_organizations
+                    .iter()
+                    .any(|o| organizations.contains(&o.as_str())))
+    }
+
     /// Whether a change of `resource` in `service`'s log passes.
     pub fn matches(&self, service: &str, resource: &str) -> bool {
         (self.services.is_empty() || self.services.iter().any(|s| s == service))
@@ -418,11 +451,23 @@ mod tests {
         let f = Filter {
             services: vec!["initiatives".into()],
             resource_kinds: vec!["calls".into()],
+            ..Default::default()
         };
         assert!(f.matches("initiatives", "calls/9"));
         assert!(!f.matches("initiatives", "initiatives/9"));
         assert!(!f.matches("guidance", "calls/9"));
         assert!(Filter::default().matches("impact", "assessments/1"));
+        let f = Filter {
+            initiative_countries: vec!["RO".into()],
+            initiative_organizations: vec!["organizations/a".into()],
+            ..Default::default()
+        };
+        assert!(f.reads_initiative("initiatives", "initiatives/1"));
+        assert!(!f.reads_initiative("initiatives", "calls/1"));
+        assert!(!Filter::default().reads_initiative("initiatives", "initiatives/1"));
+        assert!(f.initiative_matches("RO", &["organizations/b", "organizations/a"]));
+        assert!(!f.initiative_matches("FI", &["organizations/a"]));
+        assert!(!f.initiative_matches("RO", &["organizations/b"]));
     }
 
     #[test]

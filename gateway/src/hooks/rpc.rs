@@ -59,6 +59,8 @@ fn out(s: Subscription, secret: bool) -> pb::Subscription {
         filter: Some(pb::SubscriptionFilter {
             services: s.filter.services,
             resource_kinds: s.filter.resource_kinds,
+            initiative_countries: s.filter.initiative_countries,
+            initiative_organizations: s.filter.initiative_organizations,
         }),
         description: s.description,
         state: match s.state {
@@ -112,6 +114,16 @@ fn fields(hooks: &Hooks, s: &pb::Subscription, v: &mut Violations) -> (Filter, O
             );
         }
     }
+    for country in &f.initiative_countries {
+        if let Err(why) = innolab_kit::check::country(country) {
+            v.add("subscription.filter.initiative_countries", why);
+        }
+    }
+    for organization in &f.initiative_organizations {
+        if let Err(why) = innolab_kit::check::resource_id(organization, "organizations") {
+            v.add("subscription.filter.initiative_organizations", why);
+        }
+    }
     let state = match pb::SubscriptionState::try_from(s.state) {
         Ok(pb::SubscriptionState::Unspecified) => None,
         Ok(pb::SubscriptionState::Active) => Some(State::Active),
@@ -125,6 +137,12 @@ fn fields(hooks: &Hooks, s: &pb::Subscription, v: &mut Violations) -> (Filter, O
         Filter {
             services: f.services,
             resource_kinds: f.resource_kinds,
+            initiative_countries: f
+                .initiative_countries
+                .iter()
+                .map(|c| c.trim().to_ascii_uppercase())
+                .collect(),
+            initiative_organizations: f.initiative_organizations,
         },
         state,
     )

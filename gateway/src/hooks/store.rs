@@ -10,15 +10,18 @@ use super::{Delivery, Filter, State, Subscription};
 
 /// The schema: one text for both backends.
 pub const MIGRATIONS: Migrations = Migrations {
-    sqlite: &[innolab_kit::migration!(
-        "../../migrations/subscriptions/0001_subscriptions.sql"
-    )],
-    postgres: &[innolab_kit::migration!(
-        "../../migrations/subscriptions/0001_subscriptions.sql"
-    )],
+    sqlite: &[
+        innolab_kit::migration!("../../migrations/subscriptions/0001_subscriptions.sql"),
+        innolab_kit::migration!("../../migrations/subscriptions/0002_initiative_filter.sql"),
+    ],
+    postgres: &[
+        innolab_kit::migration!("../../migrations/subscriptions/0001_subscriptions.sql"),
+        innolab_kit::migration!("../../migrations/subscriptions/0002_initiative_filter.sql"),
+    ],
 };
 
-const COLUMNS: &str = "id, owner, endpoint, services, resource_kinds, description, state, \
+const COLUMNS: &str = "id, owner, endpoint, services, resource_kinds, initiative_countries, \
+     initiative_organizations, description, state, \
      disabled_reason, secret, previous_secret, previous_expires, cursor, cursor_epoch, \
      failing_since, attempts, next_attempt, skip_before, request_id, created, updated, revision";
 
@@ -44,6 +47,8 @@ fn row(r: &AnyRow) -> Result<Subscription, Error> {
         filter: Filter {
             services: list(&r.try_get::<String, _>("services")?),
             resource_kinds: list(&r.try_get::<String, _>("resource_kinds")?),
+            initiative_countries: list(&r.try_get::<String, _>("initiative_countries")?),
+            initiative_organizations: list(&r.try_get::<String, _>("initiative_organizations")?),
         },
         description: r.try_get("description")?,
         state: if r.try_get::<String, _>("state")? == "DISABLED" {
@@ -105,8 +110,8 @@ impl Store {
             }
         }
         sqlx::query(&format!(
-            "INSERT INTO subscriptions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             NULL, NULL, $10, 0, NULL, 0, NULL, $11, $12, $13, $13, 1)"
+            "INSERT INTO subscriptions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $14, $15, $6, $7, \
+             $8, $9, NULL, NULL, $10, 0, NULL, 0, NULL, $11, $12, $13, $13, 1)"
         ))
         .bind(&s.id)
         .bind(&s.owner)
@@ -121,6 +126,8 @@ impl Store {
         .bind(s.skip_before)
         .bind(request_id)
         .bind(s.created)
+        .bind(json(&s.filter.initiative_countries))
+        .bind(json(&s.filter.initiative_organizations))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -182,7 +189,8 @@ impl Store {
              description = $4, state = $5, disabled_reason = $6, secret = $7, \
              previous_secret = $8, previous_expires = $9, cursor = $10, cursor_epoch = $11, \
              failing_since = $12, attempts = $13, next_attempt = $14, updated = $15, \
-             skip_before = $16, revision = revision + 1 WHERE id = $17 AND revision = $18",
+             skip_before = $16, initiative_countries = $19, initiative_organizations = $20, \
+             revision = revision + 1 WHERE id = $17 AND revision = $18",
         )
         .bind(&s.endpoint)
         .bind(json(&s.filter.services))
@@ -202,6 +210,8 @@ impl Store {
         .bind(s.skip_before)
         .bind(&s.id)
         .bind(revision)
+        .bind(json(&s.filter.initiative_countries))
+        .bind(json(&s.filter.initiative_organizations))
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -280,6 +290,15 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Deletes delivery attempts older than `before` (microseconds); how many.
+    pub async fn prune(&self, before: i64) -> Result<u64, Error> {
+        let done = sqlx::query("DELETE FROM deliveries WHERE time < $1")
+            .bind(before)
+            .execute(self.db.pool())
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// A page of a subscription's deliveries after `after`, oldest first.

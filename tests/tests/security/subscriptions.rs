@@ -14,6 +14,7 @@ fn subscription(endpoint: &str) -> gw::CreateSubscriptionRequest {
             filter: Some(gw::SubscriptionFilter {
                 services: vec!["initiatives".into()],
                 resource_kinds: vec!["initiatives".into()],
+                ..Default::default()
             }),
             ..Default::default()
         }),

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use innolab_gateway::hooks;
 use innolab_gateway::security::Security;
 use innolab_proto::innolab::gateway::v1 as gw;
+use innolab_proto::innolab::initiatives::v1 as ini;
 use innolab_proto::innolab::membership::v1 as mb;
 use innolab_tests::fixtures::organization;
 use innolab_tests::{Backend, Suite, TestDb, on_both_backends};
@@ -127,6 +128,7 @@ async fn subscribe(
                 filter: Some(gw::SubscriptionFilter {
                     services: filter.0.iter().map(|s| s.to_string()).collect(),
                     resource_kinds: filter.1.iter().map(|s| s.to_string()).collect(),
+                    ..Default::default()
                 }),
                 ..Default::default()
             }),
@@ -448,8 +450,93 @@ async fn persistent_failure_disables(backend: Backend) {
     db.drop_schema().await;
 }
 
+async fn initiatives_filtered_by_country_and_organisation(backend: Backend) {
+    let receiver = Receiver::start().await;
+    let db = TestDb::new(&backend, "subscriptions");
+    let suite = Suite::start_with(
+        &backend,
+        security(&db, &receiver, Duration::from_secs(3600)),
+    )
+    .await;
+    let mut gateway = gateway_of(&suite).await;
+    let channel = suite.channel().await;
+    let mut members = MembershipServiceClient::new(channel.clone());
+    let ours = organization(&mut members, "Ours", "RO").await;
+    let theirs = organization(&mut members, "Theirs", "RO").await;
+    let sub = gateway
+        .create_subscription(gw::CreateSubscriptionRequest {
+            subscription: Some(gw::Subscription {
+                endpoint: receiver.endpoint.clone(),
+                filter: Some(gw::SubscriptionFilter {
+                    resource_kinds: vec!["initiatives".into()],
+                    initiative_countries: vec!["ro".into()],
+                    initiative_organizations: vec![ours.clone()],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(sub.filter.as_ref().unwrap().initiative_countries, ["RO"]);
+    let mut library = ini::initiatives_service_client::InitiativesServiceClient::new(channel);
+    let mut made = BTreeMap::new();
+    for (title, lead, country) in [
+        ("ours in RO", &ours, "RO"),
+        ("theirs in RO", &theirs, "RO"),
+        ("ours in FI", &ours, "FI"),
+    ] {
+        let i = library
+            .create_initiative(ini::CreateInitiativeRequest {
+                initiative: Some(ini::Initiative {
+                    titles: vec![ini::LocalizedText {
+                        language_code: "en".into(),
+                        text: title.into(),
+                    }],
+                    lead_organization: lead.clone(),
+                    country_code: country.into(),
+                    ..Default::default()
+                }),
+                actor: "people/ana-popescu".into(),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        made.insert(title, i.name);
+    }
+    let expected: BTreeMap<String, Vec<i64>> = [(made["ours in RO"].clone(), vec![1])]
+        .into_iter()
+        .collect();
+    arrives(&receiver, &sub.secret, &expected).await;
+    // Nothing else comes later either.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(checked(&receiver, &sub.secret), expected);
+    // A bad country or organisation is refused, naming the field.
+    let refused = gateway
+        .create_subscription(gw::CreateSubscriptionRequest {
+            subscription: Some(gw::Subscription {
+                endpoint: receiver.endpoint.clone(),
+                filter: Some(gw::SubscriptionFilter {
+                    initiative_countries: vec!["XX".into()],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    suite.stop().await;
+    db.drop_schema().await;
+}
+
 on_both_backends!(
     receiver_fails_for_a_while_then_recovers,
     gateway_restarts_during_delivery,
     persistent_failure_disables,
+    initiatives_filtered_by_country_and_organisation,
 );
