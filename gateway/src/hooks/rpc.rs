@@ -11,6 +11,7 @@ use innolab_kit::error::{Error, Violations};
 use innolab_proto::innolab::gateway::v1 as pb;
 use tonic::{Request, Status};
 
+use super::store::Progress;
 use super::{Filter, Hooks, SERVICES, State, Subscription};
 use crate::security::Caller;
 
@@ -321,10 +322,12 @@ pub async fn update(
         v.add("subscription.state", "must be ACTIVE or DISABLED");
     }
     v.finish()?;
-    if current.endpoint != probe.endpoint {
-        // A new endpoint is tried at once.
-        current.next_attempt = None;
-    }
+    // A new endpoint is tried at once.
+    let mut progress = if current.endpoint == probe.endpoint {
+        Progress::Keep
+    } else {
+        Progress::RetryNow
+    };
     current.endpoint = probe.endpoint;
     current.filter = filter;
     current.description = probe.description;
@@ -332,9 +335,7 @@ pub async fn update(
         Some(State::Active) if current.state == State::Disabled => {
             current.state = State::Active;
             current.disabled_reason = String::new();
-            current.failing_since = None;
-            current.attempts = 0;
-            current.next_attempt = None;
+            progress = Progress::ClearFailure;
         }
         Some(State::Disabled) if current.state == State::Active => {
             current.state = State::Disabled;
@@ -342,7 +343,7 @@ pub async fn update(
         }
         _ => {}
     }
-    let saved = h.store.save(&current, read).await?;
+    let saved = h.store.save(&current, read, progress).await?;
     h.ring();
     Ok(out(saved, false))
 }
@@ -391,7 +392,7 @@ pub async fn rotate(
     }
     s.previous_secret = Some(std::mem::replace(&mut s.secret, super::new_secret()));
     s.previous_expires = Some(now_micros() + overlap * 1_000_000);
-    let saved = h.store.save(&s, read).await?;
+    let saved = h.store.save(&s, read, Progress::Keep).await?;
     h.ring();
     Ok(out(saved, true))
 }
@@ -446,12 +447,7 @@ pub async fn replay(
     feed.check_cursor(&r.cursor)?;
     let read = s.revision;
     s.cursor = r.cursor;
-    s.cursor_epoch += 1;
-    s.skip_before = 0;
-    s.failing_since = None;
-    s.attempts = 0;
-    s.next_attempt = None;
-    let saved = h.store.save(&s, read).await?;
+    let saved = h.store.save(&s, read, Progress::Restart).await?;
     h.ring();
     Ok(out(saved, false))
 }

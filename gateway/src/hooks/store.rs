@@ -25,6 +25,21 @@ const COLUMNS: &str = "id, owner, endpoint, services, resource_kinds, initiative
      disabled_reason, secret, previous_secret, previous_expires, cursor, cursor_epoch, \
      failing_since, attempts, next_attempt, skip_before, request_id, created, updated, revision";
 
+/// What a call's [`Store::save`] does to the delivery state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Leaves it as the dispatcher keeps it.
+    Keep,
+    /// The next attempt at once (a new endpoint).
+    RetryNow,
+    /// Forgets the failure of the current change (enabled again).
+    ClearFailure,
+    /// Starts again from the subscription's `cursor` (a replay): a new
+    /// epoch, so the dispatcher restarts and its progress under the old
+    /// one is refused.
+    Restart,
+}
+
 /// The subscriptions and their deliveries.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -181,39 +196,52 @@ impl Store {
     }
 
     /// Writes what a call changed (endpoint, filter, description, state,
-    /// secrets, cursor), if the stored revision is still `revision`.
-    pub async fn save(&self, s: &Subscription, revision: i64) -> Result<Subscription, Error> {
-        let mut tx = self.db.begin().await?;
-        let done = sqlx::query(
+    /// secrets), if the stored revision is still `revision`, and what it
+    /// does to the delivery state (`progress`): the dispatcher's own
+    /// progress (cursor, failure) is never written back from the call's
+    /// copy, so a call made while a change is delivered does not undo it.
+    pub async fn save(
+        &self,
+        s: &Subscription,
+        revision: i64,
+        progress: Progress,
+    ) -> Result<Subscription, Error> {
+        let then = match progress {
+            Progress::Keep => "",
+            Progress::RetryNow => ", next_attempt = NULL",
+            Progress::ClearFailure => ", failing_since = NULL, attempts = 0, next_attempt = NULL",
+            Progress::Restart => {
+                ", cursor = $15, cursor_epoch = cursor_epoch + 1, skip_before = 0, \
+                 failing_since = NULL, attempts = 0, next_attempt = NULL"
+            }
+        };
+        let sql = format!(
             "UPDATE subscriptions SET endpoint = $1, services = $2, resource_kinds = $3, \
              description = $4, state = $5, disabled_reason = $6, secret = $7, \
-             previous_secret = $8, previous_expires = $9, cursor = $10, cursor_epoch = $11, \
-             failing_since = $12, attempts = $13, next_attempt = $14, updated = $15, \
-             skip_before = $16, initiative_countries = $19, initiative_organizations = $20, \
-             revision = revision + 1 WHERE id = $17 AND revision = $18",
-        )
-        .bind(&s.endpoint)
-        .bind(json(&s.filter.services))
-        .bind(json(&s.filter.resource_kinds))
-        .bind(&s.description)
-        .bind(state_name(s.state))
-        .bind(&s.disabled_reason)
-        .bind(&s.secret)
-        .bind(s.previous_secret.as_deref())
-        .bind(s.previous_expires)
-        .bind(&s.cursor)
-        .bind(s.cursor_epoch)
-        .bind(s.failing_since)
-        .bind(s.attempts)
-        .bind(s.next_attempt)
-        .bind(now_micros())
-        .bind(s.skip_before)
-        .bind(&s.id)
-        .bind(revision)
-        .bind(json(&s.filter.initiative_countries))
-        .bind(json(&s.filter.initiative_organizations))
-        .execute(&mut *tx)
-        .await?;
+             previous_secret = $8, previous_expires = $9, updated = $10, \
+             initiative_countries = $11, initiative_organizations = $12, \
+             revision = revision + 1{then} WHERE id = $13 AND revision = $14"
+        );
+        let mut tx = self.db.begin().await?;
+        let mut query = sqlx::query(&sql)
+            .bind(&s.endpoint)
+            .bind(json(&s.filter.services))
+            .bind(json(&s.filter.resource_kinds))
+            .bind(&s.description)
+            .bind(state_name(s.state))
+            .bind(&s.disabled_reason)
+            .bind(&s.secret)
+            .bind(s.previous_secret.as_deref())
+            .bind(s.previous_expires)
+            .bind(now_micros())
+            .bind(json(&s.filter.initiative_countries))
+            .bind(json(&s.filter.initiative_organizations))
+            .bind(&s.id)
+            .bind(revision);
+        if matches!(progress, Progress::Restart) {
+            query = query.bind(&s.cursor);
+        }
+        let done = query.execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Err(Error::Aborted {
                 resource: format!("subscriptions/{}", s.id),
