@@ -191,6 +191,59 @@ async fn subscriptions_belong_to_their_creator() {
         .await
         .unwrap();
 
+    // A name that resolves to a private address passes registration but is
+    // refused at delivery, and the delivery log says why.
+    let local = gateway
+        .create_subscription(with_token(
+            gw::CreateSubscriptionRequest {
+                subscription: Some(gw::Subscription {
+                    endpoint: "https://localhost:9/hook".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            Some(&subscriber),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut members = mb::membership_service_client::MembershipServiceClient::new(
+        connect(&suite, &s.ca.pem, None).await.unwrap(),
+    );
+    members
+        .create_organization(with_token(
+            innolab_tests::fixtures::organization_request("Agenția", "RO"),
+            Some(&admin),
+        ))
+        .await
+        .unwrap();
+    let mut log = Vec::new();
+    for _ in 0..200 {
+        log = gateway
+            .list_deliveries(with_token(
+                gw::ListDeliveriesRequest {
+                    parent: local.name.clone(),
+                    ..Default::default()
+                },
+                Some(&subscriber),
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .deliveries;
+        if !log.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!log.is_empty(), "no delivery attempted");
+    assert!(!log[0].delivered && log[0].http_status == 0, "{log:?}");
+    assert!(
+        log[0].error.contains("no public address"),
+        "{}",
+        log[0].error
+    );
+
     // Every change is in the audit log, naming the subscription.
     let mut methods = Vec::new();
     for _ in 0..100 {
