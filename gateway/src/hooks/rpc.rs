@@ -227,8 +227,12 @@ pub async fn create(
         }
         .into());
     }
-    h.ring();
-    Ok(out(stored, fresh))
+    if fresh {
+        h.ring();
+    }
+    // A retry by the same client is answered as the first call was, secret
+    // included: the first answer may never have arrived.
+    Ok(out(stored, true))
 }
 
 /// GetSubscription.
