@@ -6,6 +6,7 @@ use std::path::PathBuf;
 const PROTOS: &[&str] = &[
     "innolab/membership/v1/membership.proto",
     "innolab/gateway/v1/gateway.proto",
+    "innolab/gateway/v1/subscriptions.proto",
     "innolab/initiatives/v1/initiatives.proto",
     "innolab/impact/v1/impact.proto",
     "innolab/guidance/v1/guidance.proto",

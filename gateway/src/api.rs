@@ -1,6 +1,7 @@
 //! The gateway's own `innolab.gateway.v1.GatewayService`: the merged change
-//! feed, the compositions, the audit log and the data-subject access export. The only module of the gateway besides
-//! `compose.rs`, `feed.rs` and `demo.rs` that sees generated types.
+//! feed, the compositions, the audit log, the data-subject access export and
+//! the webhook subscriptions (`hooks/rpc.rs`). The only module of the gateway besides
+//! `compose.rs`, `feed.rs`, `demo.rs` and `hooks/` that sees generated types.
 
 use innolab_proto::innolab::gateway::v1 as pb;
 use pb::gateway_service_server::{GatewayService, GatewayServiceServer};
@@ -8,6 +9,7 @@ use tonic::{Request, Response, Status};
 
 use crate::compose::{CallContext, Compose};
 use crate::feed::{Feed, Stream};
+use crate::hooks::rpc as hooks;
 
 /// The gateway's own service.
 #[derive(Debug, Clone)]
@@ -15,16 +17,23 @@ pub struct Gateway {
     feed: Feed,
     compose: Compose,
     audit: Option<crate::audit::Store>,
+    hooks: Option<crate::hooks::Hooks>,
 }
 
 impl Gateway {
-    /// The service over a change feed, the compositions' clients and the
-    /// audit log (if kept).
-    pub fn new(feed: Feed, compose: Compose, audit: Option<crate::audit::Store>) -> Self {
+    /// The service over a change feed, the compositions' clients, the
+    /// audit log (if kept) and the webhook subscriptions (if kept).
+    pub fn new(
+        feed: Feed,
+        compose: Compose,
+        audit: Option<crate::audit::Store>,
+        hooks: Option<crate::hooks::Hooks>,
+    ) -> Self {
         Gateway {
             feed,
             compose,
             audit,
+            hooks,
         }
     }
 }
@@ -73,22 +82,8 @@ impl GatewayService for Gateway {
             .get::<crate::security::Caller>()
             .cloned();
         let r = request.into_inner();
-        let size = match r.page_size {
-            n if n < 0 => {
-                return Err(invalid("page_size", "must not be negative"));
-            }
-            0 => 100,
-            n => i64::from(n.min(1000)),
-        };
-        let after = if r.page_token.is_empty() {
-            0
-        } else {
-            r.page_token
-                .strip_prefix("after-")
-                .and_then(|n| n.parse::<i64>().ok())
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| invalid("page_token", "is not a token this method returned"))?
-        };
+        let size = hooks::page_size(r.page_size, 100, 1000)?;
+        let after = hooks::after_sequence(&r.page_token)?;
         // Administrators read every entry; anyone else only their own.
         let own = match &caller {
             Some(c) if c.admin => None,
@@ -161,6 +156,78 @@ impl GatewayService for Gateway {
             .await?;
         Ok(ctx.reply(overview))
     }
+
+    async fn create_subscription(
+        &self,
+        request: Request<pb::CreateSubscriptionRequest>,
+    ) -> Result<Response<pb::Subscription>, Status> {
+        let ctx = CallContext::of(&request)?;
+        let answer = hooks::create(self.hooks.as_ref(), request).await?;
+        Ok(ctx.reply(answer))
+    }
+
+    async fn get_subscription(
+        &self,
+        request: Request<pb::GetSubscriptionRequest>,
+    ) -> Result<Response<pb::Subscription>, Status> {
+        let ctx = CallContext::of(&request)?;
+        let answer = hooks::get(self.hooks.as_ref(), request).await?;
+        Ok(ctx.reply(answer))
+    }
+
+    async fn list_subscriptions(
+        &self,
+        request: Request<pb::ListSubscriptionsRequest>,
+    ) -> Result<Response<pb::ListSubscriptionsResponse>, Status> {
+        let ctx = CallContext::of(&request)?;
+        let answer = hooks::list(self.hooks.as_ref(), request).await?;
+        Ok(ctx.reply(answer))
+    }
+
+    async fn update_subscription(
+        &self,
+        request: Request<pb::UpdateSubscriptionRequest>,
+    ) -> Result<Response<pb::Subscription>, Status> {
+        let ctx = CallContext::of(&request)?;
+        let answer = hooks::update(self.hooks.as_ref(), request).await?;
+        Ok(ctx.reply(answer))
+    }
+
+    async fn delete_subscription(
+        &self,
+        request: Request<pb::DeleteSubscriptionRequest>,
+    ) -> Result<Response<pb::DeleteSubscriptionResponse>, Status> {
+        let ctx = CallContext::of(&request)?;
+        let answer = hooks::delete(self.hooks.as_ref(), request).await?;
+        Ok(ctx.reply(answer))
+    }
+
+    async fn rotate_subscription_secret(
+        &self,
+        request: Request<pb::RotateSubscriptionSecretRequest>,
+    ) -> Result<Response<pb::Subscription>, Status> {
+        let ctx = CallContext::of(&request)?;
+        let answer = hooks::rotate(self.hooks.as_ref(), request).await?;
+        Ok(ctx.reply(answer))
+    }
+
+    async fn list_deliveries(
+        &self,
+        request: Request<pb::ListDeliveriesRequest>,
+    ) -> Result<Response<pb::ListDeliveriesResponse>, Status> {
+        let ctx = CallContext::of(&request)?;
+        let answer = hooks::deliveries(self.hooks.as_ref(), request).await?;
+        Ok(ctx.reply(answer))
+    }
+
+    async fn replay_subscription(
+        &self,
+        request: Request<pb::ReplaySubscriptionRequest>,
+    ) -> Result<Response<pb::Subscription>, Status> {
+        let ctx = CallContext::of(&request)?;
+        let answer = hooks::replay(self.hooks.as_ref(), &self.feed, request).await?;
+        Ok(ctx.reply(answer))
+    }
 }
 
 /// The gateway's own service, as routed (behind the same edge, audit tap
@@ -188,13 +255,4 @@ fn entry_pb(e: crate::audit::Entry) -> pb::AuditEntry {
         previous_hash: e.previous_hash,
         hash: e.hash,
     }
-}
-
-fn invalid(field: &str, why: &str) -> Status {
-    use tonic_types::{ErrorDetails, StatusExt};
-    Status::with_error_details(
-        tonic::Code::InvalidArgument,
-        format!("{field}: {why}"),
-        ErrorDetails::with_bad_request_violation(field, why),
-    )
 }

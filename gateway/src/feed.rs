@@ -38,6 +38,12 @@ impl Feed {
     pub fn new(logs: Vec<Log>) -> Self {
         Feed { logs }
     }
+
+    /// INVALID_ARGUMENT (naming `cursor`) unless `token` is a cursor of
+    /// this feed (or empty).
+    pub fn check_cursor(&self, token: &str) -> Result<(), Status> {
+        decode(token, &self.logs).map(|_| ())
+    }
 }
 
 /// Position reached in each log.

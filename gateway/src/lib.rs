@@ -9,6 +9,7 @@ pub mod compose;
 pub mod demo;
 pub mod edge;
 pub mod feed;
+pub mod hooks;
 pub mod json;
 pub mod openapi;
 pub mod proxy;
@@ -234,10 +235,22 @@ pub async fn serve(
         by_service.get("impact").cloned(),
     );
     let audit_health = audit_store.clone();
+    let hooks = match &settings.security.subscriptions {
+        Some(s) => Some(hooks::open(s).await?),
+        None => None,
+    };
+    let feed = feed::Feed::new(logs);
+    // The dispatcher runs with the gateway's background work, which stops
+    // at shutdown.
+    let initiatives = by_service.get("initiatives").cloned();
+    let dispatcher = hooks
+        .clone()
+        .map(|h| hooks::dispatch::run(h, feed.clone(), initiatives));
     routes = routes.add_service(api::service(api::Gateway::new(
-        feed::Feed::new(logs),
+        feed,
         compose,
         audit_store,
+        hooks,
     )));
     // One guard for every route: the audit tap around the guard around the
     // routes, applied once (health and reflection pass both).
@@ -284,7 +297,7 @@ pub async fn serve(
         listener,
         options,
         routes,
-        move |readiness| watch(channels, audit_health, readiness),
+        move |readiness| watch(channels, audit_health, dispatcher, readiness),
         shutdown,
     )
     .await
@@ -302,9 +315,18 @@ struct Watched {
 /// takes the door away from the others' callers. Each service's state, as the
 /// gateway sees it, is reported under the service's gRPC name
 /// (`innolab.membership.v1.MembershipService`), for `Check` and `Watch`.
-async fn watch(upstreams: Vec<Watched>, audit: Option<audit::Store>, readiness: Readiness) {
-    // Owned here: the watchers stop when this future is dropped (at shutdown).
+async fn watch(
+    upstreams: Vec<Watched>,
+    audit: Option<audit::Store>,
+    dispatcher: Option<impl Future<Output = ()> + Send + 'static>,
+    readiness: Readiness,
+) {
+    // Owned here: the watchers (and the webhook dispatcher) stop when this
+    // future is dropped (at shutdown).
     let mut watchers = tokio::task::JoinSet::new();
+    if let Some(dispatcher) = dispatcher {
+        watchers.spawn(dispatcher);
+    }
     for upstream in upstreams {
         watchers.spawn(watch_upstream(upstream, readiness.clone()));
     }

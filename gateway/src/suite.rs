@@ -146,6 +146,9 @@ pub fn service_settings(suite: &SuiteArgs, defaults: &Defaults) -> Result<Settin
     Ok(settings)
 }
 
+/// Where the one-process suite on SQLite keeps webhook subscriptions.
+pub const SUBSCRIPTIONS_SQLITE: &str = "sqlite://innolab-data/subscriptions.db";
+
 /// Where the gateway listens in the suite.
 pub fn gateway_addr(args: &ServiceArgs) -> SocketAddr {
     args.listen_addr
@@ -223,6 +226,18 @@ pub async fn run(
         );
     }
     let tls = security.tls.is_some();
+    let mut security = security;
+    // The suite on embedded SQLite keeps subscriptions there too, beside
+    // the services' files; on PostgreSQL they are where
+    // INNOLAB_SUBSCRIPTIONS_DATABASE_URL says (none when unset).
+    if security.subscriptions.is_none()
+        && args.database_url.is_none()
+        && args.database_url_file.is_none()
+    {
+        let database =
+            innolab_kit::config::DatabaseSettings::new(SUBSCRIPTIONS_SQLITE, "subscriptions", 4)?;
+        security.subscriptions = Some(crate::hooks::Settings::new(database));
+    }
     let settings = GatewaySettings {
         upstreams,
         shutdown_drain: drain,

@@ -181,8 +181,9 @@ impl Suite {
             .expect("connect")
     }
 
-    /// Stops the gateway and every service still running.
-    pub async fn stop(mut self) {
+    /// Stops the gateway alone (the services keep running); `start_gateway`
+    /// starts it again.
+    pub async fn stop_gateway(&mut self) {
         if let Some(tx) = self.gateway_stop.take() {
             let _ = tx.send(());
         }
@@ -193,6 +194,11 @@ impl Suite {
                 .expect("gateway task");
             result.expect("gateway exits cleanly");
         }
+    }
+
+    /// Stops the gateway and every service still running.
+    pub async fn stop(mut self) {
+        self.stop_gateway().await;
         if let Some(impact) = self.impact.take() {
             impact.stop().await;
         }

@@ -19,6 +19,7 @@
 //! - Anything else is refused with the protocol's status and a JSON body:
 //!   415 for a body of another content type, 405 for another HTTP method.
 
+mod atom;
 mod envelope;
 mod plain;
 mod stream;

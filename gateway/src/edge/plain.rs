@@ -8,6 +8,7 @@
 //! | route | gRPC method |
 //! |---|---|
 //! | `GET /changes?cursor=&follow=` | `GatewayService/StreamChanges` |
+//! | `GET /feeds/{guidance,cases,calls}.atom?lang=&filter=` | list calls (`atom.rs`) |
 //! | `GET /exports/initiatives?filter=&format=csv\|ndjson` | `InitiativesService/ExportInitiatives` |
 //! | `GET /files/documents/{d}/attachments/{a}` | `GuidanceService/DownloadAttachment` |
 //! | `POST /files/documents/{d}/attachments?filename=&sha256=` | `GuidanceService/UploadAttachment` |
@@ -35,6 +36,7 @@ const UPLOAD_CHUNK: usize = 64 * 1024;
 /// A plain route and what it names.
 pub(super) enum Route {
     Changes,
+    Atom(super::atom::Kind),
     Export,
     Download(String),
     Upload(String),
@@ -46,6 +48,7 @@ pub(super) fn route(method: &Method, path: &str) -> Option<Route> {
     let write = *method == Method::POST || *method == Method::PUT;
     match path {
         "/changes" if read => return Some(Route::Changes),
+        _ if read && let Some(kind) = super::atom::kind(path) => return Some(Route::Atom(kind)),
         "/exports/initiatives" | "/exports/initiatives.csv" | "/exports/initiatives.ndjson"
             if read =>
         {
@@ -86,6 +89,9 @@ pub(super) async fn serve(
     };
     let result = match route {
         Route::Changes => changes(inner, request, param("cursor"), param("follow")).await,
+        Route::Atom(kind) => {
+            super::atom::serve(inner, request, kind, param("lang"), param("filter")).await
+        }
         Route::Export => export(inner, request, param("filter"), param("format")).await,
         Route::Download(name) => download(inner, request, name).await,
         Route::Upload(parent) => {
@@ -117,7 +123,7 @@ fn request_message(
 
 /// Calls `method` through `inner` with `parts` (the caller's headers and
 /// identity) and one request message.
-async fn call(
+pub(super) async fn call(
     inner: LocalService,
     mut parts: http::request::Parts,
     path: &str,

@@ -111,5 +111,40 @@ pub(super) fn paths(pool: &DescriptorPool, schemas: &mut Schemas<'_>) -> Vec<(St
             } }),
         ));
     }
+    for (feed, what, methods) in [
+        (
+            "guidance",
+            "Newly published guidance editions",
+            "`GuidanceService/ListDocuments` (`filter` as there) and `GetEdition` of each current edition",
+        ),
+        (
+            "cases",
+            "Cases accepted from calls for innovation",
+            "`InitiativesService/ListInnovationCalls` (`filter` as there) and `ListSubmissions` (`state = ACCEPTED`) of each",
+        ),
+        (
+            "calls",
+            "Calls for innovation that opened",
+            "`InitiativesService/ListInnovationCalls` (`filter` as there), those whose `open_date` has come",
+        ),
+    ] {
+        paths.push((
+            format!("/feeds/{feed}.atom"),
+            json!({ "get": {
+                "operationId": format!("plain_feed_{feed}"),
+                "tags": tags,
+                "summary": format!("{what}: an Atom feed (RFC 4287), newest first."),
+                "description": format!("Made of {methods}, called as the caller (the same access rules). At most 50 entries, from at most 10,000 records read. With `lang`, each entry is in that language and records without it are left out."),
+                "parameters": [
+                    { "name": "lang", "in": "query", "description": "A BCP 47 language tag, e.g. `ro`.", "schema": { "type": "string" } },
+                    { "name": "filter", "in": "query", "description": "An AIP-160 filter of the list method.", "schema": { "type": "string" } },
+                ],
+                "responses": {
+                    "200": { "description": "The feed.", "content": { "application/atom+xml": { "schema": { "type": "string" } } } },
+                    "default": error,
+                },
+            } }),
+        ));
+    }
     paths
 }

@@ -199,6 +199,9 @@ pub struct Security {
     pub probe_addr: Option<std::net::SocketAddr>,
     /// Origins whose browser applications may call (CORS); empty: none.
     pub cors_origins: Vec<http::HeaderValue>,
+    /// Webhook subscriptions (their database and delivery settings);
+    /// `None` keeps none (their methods answer FAILED_PRECONDITION).
+    pub subscriptions: Option<crate::hooks::Settings>,
 }
 
 /// What `from_env` reads.
@@ -551,6 +554,7 @@ pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Security, Co
         audit_strict,
         probe_addr,
         cors_origins,
+        subscriptions: crate::hooks::from_vars(&lookup, production)?,
     })
 }
 

@@ -38,6 +38,7 @@ mod erasure;
 mod matrix;
 mod ownership;
 mod protocols;
+mod subscriptions;
 mod user_hash;
 
 /// A certificate authority that signs server and client certificates.
@@ -137,6 +138,7 @@ const READER: &str = "RO/GOV/222/reader-app";
 const REVIEWER: &str = "RO/GOV/333/reviewer-app";
 const ADMIN: &str = "RO/GOV/000/admin-app";
 const UNLISTED: &str = "RO/GOV/999/unknown-app";
+const SUBSCRIBER: &str = "FI/GOV/444/ministry-sync";
 
 /// Everything a secured suite needs, written into `dir`.
 struct Setup {
@@ -158,7 +160,8 @@ fn access_table(editor_org: &str) -> String {
          [[clients]]\nid = \"{ADMIN}\"\nroles = [\"lab_admin\"]\n\
          [[clients]]\nid = \"{READER}\"\nroles = [\"reader\"]\n\
          [[clients]]\nid = \"{REVIEWER}\"\nroles = [\"reviewer\"]\n\
-         [[clients]]\nid = \"{EDITOR}\"\norganization = \"{editor_org}\"\nroles = [\"member_editor\"]\n"
+         [[clients]]\nid = \"{EDITOR}\"\norganization = \"{editor_org}\"\nroles = [\"member_editor\"]\n\
+         [[clients]]\nid = \"{SUBSCRIBER}\"\nroles = [\"subscriber\"]\n"
     )
 }
 
@@ -206,6 +209,11 @@ fn setup(dir: &Path, editor_org: &str) -> Setup {
         (
             "INNOLAB_AUDIT_USER_KEY_FILE".into(),
             write_bytes(dir, "audit-user.key", &USER_KEY),
+        ),
+        // Webhook subscriptions in their own embedded database.
+        (
+            "INNOLAB_SUBSCRIPTIONS_DATABASE_URL".into(),
+            format!("sqlite://{}/subscriptions.db", dir.display()),
         ),
     ]);
     Setup { ca, signer, vars }
