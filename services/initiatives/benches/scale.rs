@@ -146,7 +146,10 @@ fn row(n: usize, orgs: &[String]) -> pb::Initiative {
             language_code: "en".into(),
             text: format!("A {} {} {} project.", w(2), w(11), w(13)),
         }],
-        problem: "Citizens wait too long for a routine service.".into(),
+        localized_problem: vec![pb::LocalizedText {
+            language_code: "en".into(),
+            text: "Citizens wait too long for a routine service.".into(),
+        }],
         lead_organization: orgs[mix(n, 1, orgs.len())].clone(),
         partners: vec![pb::Partner {
             organization: orgs[mix(n, 2, orgs.len())].clone(),

@@ -54,12 +54,12 @@ pub struct InitiativeFields {
     pub titles: Vec<LocalizedText>,
     /// Summaries per language.
     pub summaries: Vec<LocalizedText>,
-    /// The problem addressed.
-    pub problem: String,
-    /// Objectives.
-    pub objectives: String,
-    /// The solution.
-    pub solution: String,
+    /// The problem addressed, per language.
+    pub problem: Vec<LocalizedText>,
+    /// Objectives, per language.
+    pub objectives: Vec<LocalizedText>,
+    /// The solution, per language.
+    pub solution: Vec<LocalizedText>,
     /// `organizations/{id}`; required.
     pub lead_organization: String,
     /// Partners with their role.
@@ -86,10 +86,10 @@ pub struct InitiativeFields {
     pub principles: Vec<Principle>,
     /// OPSI facet.
     pub facet: Option<Facet>,
-    /// Results.
-    pub results: String,
-    /// Lessons learned.
-    pub lessons_learned: String,
+    /// Results, per language.
+    pub results: Vec<LocalizedText>,
+    /// Lessons learned, per language.
+    pub lessons_learned: Vec<LocalizedText>,
     /// http(s) URIs.
     pub links: Vec<String>,
     /// Awards and distinctions.
@@ -165,11 +165,22 @@ fn texts(v: &mut Violations, field: &str, list: &mut [LocalizedText], max: usize
     }
 }
 
-fn long_text(v: &mut Violations, field: &str, value: &mut String) {
-    match check::optional_text(value, MAX_LONG_TEXT) {
-        Ok(t) => *value = t,
-        Err(e) => v.add(field, e),
-    }
+/// The narrative fields as the contract names them: each list, and the
+/// single text it replaced (deprecated, kept in sync with the list's text
+/// in the original language).
+pub const NARRATIVES: [(&str, &str); 5] = [
+    ("localized_problem", "problem"),
+    ("localized_objectives", "objectives"),
+    ("localized_solution", "solution"),
+    ("localized_results", "results"),
+    ("localized_lessons_learned", "lessons_learned"),
+];
+
+/// The text of `list` in `language` (a canonical tag), if it has one.
+pub fn text_in<'a>(list: &'a [LocalizedText], language: &str) -> Option<&'a str> {
+    list.iter()
+        .find(|t| check::language_tag(&t.language_code).is_ok_and(|l| l == language))
+        .map(|t| t.text.as_str())
 }
 
 impl InitiativeFields {
@@ -178,6 +189,15 @@ impl InitiativeFields {
         Violations::lists_within(&[
             ("titles", self.titles.len(), MAX_ENTRIES),
             ("summaries", self.summaries.len(), MAX_ENTRIES),
+            ("localized_problem", self.problem.len(), MAX_ENTRIES),
+            ("localized_objectives", self.objectives.len(), MAX_ENTRIES),
+            ("localized_solution", self.solution.len(), MAX_ENTRIES),
+            ("localized_results", self.results.len(), MAX_ENTRIES),
+            (
+                "localized_lessons_learned",
+                self.lessons_learned.len(),
+                MAX_ENTRIES,
+            ),
             ("partners", self.partners.len(), MAX_ENTRIES),
             ("tags", self.tags.len(), MAX_ENTRIES),
             ("sdgs", self.sdgs.len(), MAX_ENTRIES),
@@ -193,11 +213,9 @@ impl InitiativeFields {
         }
         texts(&mut v, "titles", &mut self.titles, MAX_TEXT);
         texts(&mut v, "summaries", &mut self.summaries, MAX_LONG_TEXT);
-        long_text(&mut v, "problem", &mut self.problem);
-        long_text(&mut v, "objectives", &mut self.objectives);
-        long_text(&mut v, "solution", &mut self.solution);
-        long_text(&mut v, "results", &mut self.results);
-        long_text(&mut v, "lessons_learned", &mut self.lessons_learned);
+        for ((field, _), list) in NARRATIVES.iter().zip(self.narratives_mut()) {
+            texts(&mut v, field, list, MAX_LONG_TEXT);
+        }
         if self.lead_organization.is_empty() {
             v.add("lead_organization", "is required: organizations/{id}");
         } else if let Err(e) = check::resource_id(&self.lead_organization, "organizations") {
@@ -286,6 +304,72 @@ impl InitiativeFields {
         }
         v.finish()?;
         Ok(self)
+    }
+
+    /// The record's original language: its first title's (canonical), if
+    /// that is a valid tag.
+    pub fn original_language(&self) -> Option<String> {
+        self.titles
+            .first()
+            .and_then(|t| check::language_tag(&t.language_code).ok())
+    }
+
+    /// The narrative lists, in the order of `NARRATIVES`.
+    pub fn narratives(&self) -> [&Vec<LocalizedText>; 5] {
+        [
+            &self.problem,
+            &self.objectives,
+            &self.solution,
+            &self.results,
+            &self.lessons_learned,
+        ]
+    }
+
+    /// The narrative lists, mutable, in the order of `NARRATIVES`.
+    pub fn narratives_mut(&mut self) -> [&mut Vec<LocalizedText>; 5] {
+        [
+            &mut self.problem,
+            &mut self.objectives,
+            &mut self.solution,
+            &mut self.results,
+            &mut self.lessons_learned,
+        ]
+    }
+
+    /// Folds the deprecated single texts (in the order of `NARRATIVES`) into
+    /// the lists as the original language's text: an empty one changes
+    /// nothing; one the list lacks is added first; one that differs from
+    /// the list's text in that language is a violation, since the caller
+    /// said two things.
+    pub fn apply_single_texts(&mut self, single: [String; 5], v: &mut Violations) {
+        let Some(original) = self.original_language() else {
+            return; // no valid first title: validation reports it
+        };
+        for (((list_field, field), list), text) in
+            NARRATIVES.iter().zip(self.narratives_mut()).zip(single)
+        {
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            match text_in(list, &original) {
+                None => list.insert(
+                    0,
+                    LocalizedText {
+                        language_code: original.clone(),
+                        text: text.to_string(),
+                    },
+                ),
+                Some(listed) if listed.trim() == text => {}
+                Some(_) => v.add(
+                    *field,
+                    format!(
+                        "differs from the `{original}` text of {list_field}; \
+                         send one of them ({field} is deprecated)"
+                    ),
+                ),
+            }
+        }
     }
 
     /// What free-text search matches: every title and summary.

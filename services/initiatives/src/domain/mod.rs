@@ -16,7 +16,7 @@ pub use call::{CallFields, InnovationCall, Screening, Submission, call_search, s
 pub use challenge::{Challenge, ChallengeFields, ChallengeQuery};
 pub use initiative::{
     Initiative, InitiativeEvent, InitiativeFields, InitiativeQuery, LocalizedText, Milestone,
-    Partner, PortfolioSummary,
+    NARRATIVES, Partner, PortfolioSummary, text_in,
 };
 pub use lifecycle::{Move, STAGE_MOVES, STATUS_CHANGES};
 pub use vocab::{

@@ -37,7 +37,8 @@ pub(crate) use innolab_kit::store::{
 use sqlx::{Any, Transaction};
 
 /// The schema: one list per backend, sharing all but the bulk-import terms
-/// (version 3) and the clearing of typed names (version 5, in each's JSON).
+/// (version 3), the clearing of typed names (version 5, in each's JSON) and
+/// the narrative texts becoming lists per language (version 6, likewise).
 pub const MIGRATIONS: Migrations = Migrations {
     sqlite: &[
         SCHEMA[0],
@@ -45,6 +46,7 @@ pub const MIGRATIONS: Migrations = Migrations {
         innolab_kit::migration!("../../migrations/sqlite/0003_terms_bulk.sql"),
         ADOPTIONS,
         innolab_kit::migration!("../../migrations/sqlite/0005_actors.sql"),
+        innolab_kit::migration!("../../migrations/sqlite/0006_narratives.sql"),
     ],
     postgres: &[
         SCHEMA[0],
@@ -52,6 +54,7 @@ pub const MIGRATIONS: Migrations = Migrations {
         innolab_kit::migration!("../../migrations/postgres/0003_terms_bulk.sql"),
         ADOPTIONS,
         innolab_kit::migration!("../../migrations/postgres/0005_actors.sql"),
+        innolab_kit::migration!("../../migrations/postgres/0006_narratives.sql"),
     ],
 };
 
