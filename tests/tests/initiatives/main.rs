@@ -39,6 +39,7 @@ mod initiatives;
 mod lifecycle;
 mod listing;
 mod narratives;
+mod similar;
 
 /// A membership server, an initiatives server asking it, and two organisations.
 struct World {

@@ -383,7 +383,8 @@ impl InitiativeFields {
         search_key(&parts.join("\n"))
     }
 
-    /// Multi-valued facts, `(term, value)`, that filters and counts use.
+    /// Multi-valued facts, `(term, value)`, that filters and counts use,
+    /// and the `word` terms FindSimilar looks candidates up by.
     pub fn terms(&self) -> Vec<(&'static str, String)> {
         let mut out: Vec<(&'static str, String)> = Vec::new();
         out.extend(self.tags.iter().map(|t| ("tag", t.clone())));
@@ -408,6 +409,13 @@ impl InitiativeFields {
         languages.dedup();
         out.extend(languages.into_iter().map(|l| ("language", l)));
         out.extend(self.challenges.iter().map(|c| ("challenge", c.clone())));
+        // FindSimilar's index: the analysed terms of what it is about.
+        out.extend(
+            self.words()
+                .into_iter()
+                .take(super::similar::MAX_INDEXED_TERMS)
+                .map(|w| ("word", w)),
+        );
         out
     }
 

@@ -6,6 +6,7 @@ mod challenge;
 pub mod check;
 mod initiative;
 mod lifecycle;
+pub mod similar;
 mod vocab;
 
 pub use adoption::{

@@ -20,6 +20,7 @@ mod challenges;
 mod import;
 mod initiatives;
 mod references;
+mod similar;
 
 pub use calls::NewSubmission;
 pub use import::{ImportRow, RowOutcome};
