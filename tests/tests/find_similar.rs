@@ -11,7 +11,7 @@ use innolab_proto::innolab::guidance::v1 as gd;
 use innolab_proto::innolab::initiatives::v1 as ini;
 use innolab_proto::innolab::membership::v1 as mb;
 use innolab_tests::assert::{Outcome, assert_invalid};
-use innolab_tests::fixtures::organization;
+use innolab_tests::fixtures::{organization, publish};
 use innolab_tests::{Backend, Suite, on_both_backends};
 use tonic::transport::Channel;
 
@@ -40,37 +40,18 @@ async fn guide(
         })
         .await
         .accepted("CreateDocument");
-    let edition = guides
-        .create_edition(gd::CreateEditionRequest {
-            parent: doc.name.clone(),
-            edition: Some(gd::Edition {
-                translations: vec![gd::Translation {
-                    language_code: "ro".into(),
-                    title: title.into(),
-                    summary: String::new(),
-                    body: body.into(),
-                    original: true,
-                }],
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        })
-        .await
-        .accepted("CreateEdition");
-    guides
-        .submit_edition(gd::SubmitEditionRequest {
-            name: edition.name.clone(),
-            etag: String::new(),
-        })
-        .await
-        .accepted("SubmitEdition");
-    guides
-        .publish_edition(gd::PublishEditionRequest {
-            name: edition.name,
-            etag: String::new(),
-        })
-        .await
-        .accepted("PublishEdition");
+    publish(
+        guides,
+        &doc.name,
+        gd::Translation {
+            language_code: "ro".into(),
+            title: title.into(),
+            summary: String::new(),
+            body: body.into(),
+            original: true,
+        },
+    )
+    .await;
     doc.name
 }
 
