@@ -46,11 +46,33 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let directory = directory::Directory::new(membership_url)?;
-    let routes = |db, tokens| {
-        let api = api::InitiativesApi::new(store::Store::new(db), tokens, directory);
+    let routes = |db: Database, tokens| {
+        let store = store::Store::new(db.clone());
+        tokio::spawn(backfill_words(db, store.clone()));
+        let api = api::InitiativesApi::new(store, tokens, directory);
         Ok(Routes::new(InitiativesServiceServer::new(api)))
     };
     server::serve(listener, &settings, SPEC, routes, shutdown).await
+}
+
+/// Indexes, in the background, the FindSimilar terms of initiatives stored
+/// before the index existed (see migration 7), once the database is
+/// migrated; a failed batch is tried again after a pause.
+async fn backfill_words(db: Database, store: store::Store) {
+    use std::time::Duration;
+    while !db.is_migrated(&SPEC.migrations).await.unwrap_or(false) {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    loop {
+        match store.backfill_words().await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "indexing earlier initiatives for FindSimilar failed; retrying");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
+    }
 }
 
 /// Writes the open-data export of the initiatives matching `filter` as

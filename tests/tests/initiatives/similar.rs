@@ -12,6 +12,7 @@ innolab_tests::on_both_backends!(
     structured_vocabularies_match_whatever_the_language,
     new_challenges_and_submissions_carry_likely_duplicates,
     find_similar_refuses_bad_requests,
+    initiatives_stored_before_the_index_are_indexed_at_start,
 );
 
 /// A Romanian challenge written with cedilla letters (ş, ţ), as many
@@ -343,5 +344,41 @@ async fn find_similar_refuses_bad_requests(backend: Backend) {
         .await
         .unwrap_err();
     assert_code(&err, Code::NotFound);
+    w.stop().await;
+}
+
+async fn initiatives_stored_before_the_index_are_indexed_at_start(backend: Backend) {
+    let mut w = World::new(backend).await;
+    let c = corpus(&mut w).await;
+    // As a library from before the index: no word terms, migration 7's row.
+    w.initiatives
+        .db
+        .run(
+            "DELETE FROM initiative_terms WHERE term = 'word'; \
+             INSERT INTO word_backfill (after) VALUES ('')",
+        )
+        .await;
+    let found = similar_text(&mut w, "bygglov", "sv").await;
+    assert!(found.matches.is_empty());
+    // A server starting on it indexes them in the background.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let restarted = tokio::spawn(innolab_tests::initiatives(
+        listener,
+        innolab_kit::config::Settings::new(w.initiatives.db.settings.clone()),
+        format!("http://{}", w.membership.addr),
+        stopped,
+    ));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let found = similar_text(&mut w, "bygglov", "sv").await;
+        if names(&found) == [c.swedish.name.as_str()] {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never indexed");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let _ = stop.send(());
+    restarted.await.unwrap().unwrap();
     w.stop().await;
 }

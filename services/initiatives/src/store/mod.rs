@@ -48,6 +48,7 @@ pub const MIGRATIONS: Migrations = Migrations {
         ADOPTIONS,
         innolab_kit::migration!("../../migrations/sqlite/0005_actors.sql"),
         innolab_kit::migration!("../../migrations/sqlite/0006_narratives.sql"),
+        WORD_BACKFILL,
     ],
     postgres: &[
         SCHEMA[0],
@@ -56,8 +57,13 @@ pub const MIGRATIONS: Migrations = Migrations {
         ADOPTIONS,
         innolab_kit::migration!("../../migrations/postgres/0005_actors.sql"),
         innolab_kit::migration!("../../migrations/postgres/0006_narratives.sql"),
+        WORD_BACKFILL,
     ],
 };
+
+/// Version 7, the same on both backends.
+const WORD_BACKFILL: EmbeddedMigration =
+    innolab_kit::migration!("../../migrations/0007_word_backfill.sql");
 
 /// Version 4, the same on both backends.
 const ADOPTIONS: EmbeddedMigration = innolab_kit::migration!("../../migrations/0004_adoptions.sql");

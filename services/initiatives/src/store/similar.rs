@@ -2,15 +2,22 @@
 //! a query (its `word`, `tag` and `sdg` rows of `initiative_terms`, counted
 //! per initiative on the terms' primary key, then the best `CANDIDATES`
 //! read), and the newest challenges (`CHALLENGES_COMPARED`). Scoring is the
-//! domain's (`domain::similar`).
+//! domain's (`domain::similar`). Also the background indexing of the
+//! initiatives stored before the index existed (migration 7).
 
 use innolab_kit::Error;
+use innolab_kit::db::Backend;
 use innolab_kit::sql::{Sql, Value};
 use sqlx::Row;
 
 use super::*;
 use crate::domain::similar::{CANDIDATES, CHALLENGES_COMPARED, MAX_QUERY_TERMS, Profile};
-use crate::domain::{Challenge, Initiative};
+use crate::domain::{Challenge, Initiative, InitiativeFields};
+
+/// Initiatives indexed per transaction by the backfill.
+const BACKFILL_BATCH: i64 = 200;
+/// Rows per INSERT of the backfill (3 parameters each).
+const BACKFILL_ROWS: usize = 300;
 
 impl Store {
     /// The initiatives sharing the most terms, tags and SDGs with `query`
@@ -90,5 +97,70 @@ impl Store {
             .into_iter()
             .filter(|c| Some(c.id.as_str()) != except)
             .collect())
+    }
+
+    /// Indexes the `word` terms of the next batch of initiatives stored
+    /// before the index existed (migration 7 left a `word_backfill` row);
+    /// `true` while more remain. The batch's bodies are read in the
+    /// writing transaction (locked on PostgreSQL), so a concurrent update
+    /// is indexed by its own write, never undone; inserting a term already
+    /// there changes nothing, so a batch done twice is harmless.
+    pub async fn backfill_words(&self) -> Result<bool, Error> {
+        let mut tx = self.begin().await?;
+        let Some(row) = sqlx::query("SELECT after FROM word_backfill")
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(false);
+        };
+        let after: String = row.try_get("after")?;
+        let lock = match self.db.backend() {
+            Backend::Postgres => " FOR UPDATE",
+            _ => "",
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT id, body FROM initiatives WHERE id > $1 ORDER BY id LIMIT $2{lock}"
+        ))
+        .bind(&after)
+        .bind(BACKFILL_BATCH)
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(last) = rows.last() else {
+            sqlx::query("DELETE FROM word_backfill")
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(false);
+        };
+        let last: String = last.try_get("id")?;
+        let mut terms: Vec<(String, String)> = Vec::new();
+        for row in &rows {
+            let id: String = row.try_get("id")?;
+            let fields: InitiativeFields = from_json(&row.try_get::<String, _>("body")?)?;
+            terms.extend(
+                fields
+                    .terms()
+                    .into_iter()
+                    .filter(|(term, _)| *term == "word")
+                    .map(|(_, value)| (id.clone(), value)),
+            );
+        }
+        for chunk in terms.chunks(BACKFILL_ROWS) {
+            let mut sql =
+                Sql::new("INSERT INTO initiative_terms (term, value, initiative_id) VALUES ");
+            for (i, (id, value)) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" });
+                sql.bind("word").push(", ").bind(value.as_str()).push(", ");
+                sql.bind(id.as_str()).push(")");
+            }
+            sql.push(" ON CONFLICT DO NOTHING");
+            sql.build().execute(&mut *tx).await?;
+        }
+        sqlx::query("UPDATE word_backfill SET after = $1")
+            .bind(&last)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }
