@@ -28,7 +28,10 @@ pub const CANDIDATES: i64 = 200;
 /// Most challenges compared (the newest); challenges are few beside
 /// initiatives, and carry no index of terms.
 pub const CHALLENGES_COMPARED: i64 = 10_000;
-/// Most terms of a query looked up.
+/// Most initiatives one query term contributes as candidates (a term
+/// shared by more says little, and reading all of it would cost a scan).
+pub const TERM_POSTINGS: i64 = 5_000;
+/// Most terms of a query looked up (its longest stems).
 pub const MAX_QUERY_TERMS: usize = 300;
 /// Most terms an initiative is indexed under (its first, in term order).
 pub const MAX_INDEXED_TERMS: usize = 400;
@@ -251,10 +254,13 @@ impl SimilarQuery {
                             v.add(format!("sdgs[{i}]"), "must be 1 to 17");
                         }
                     }
+                    let mut sdgs = facts.sdgs;
+                    sdgs.sort_unstable();
+                    sdgs.dedup();
                     let profile = Profile {
                         words: analysed([(language.as_deref(), text.as_str())]),
                         sector: facts.sector,
-                        sdgs: facts.sdgs,
+                        sdgs,
                         tags,
                         ..Profile::default()
                     };

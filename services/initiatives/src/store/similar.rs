@@ -1,7 +1,7 @@
 //! FindSimilar's candidates: the initiatives that share the most terms with
-//! a query (its `word`, `tag` and `sdg` rows of `initiative_terms`, counted
-//! per initiative on the terms' primary key, then the best `CANDIDATES`
-//! read), and the newest challenges (`CHALLENGES_COMPARED`). Scoring is the
+//! a query (its `word`, `tag` and `sdg` rows of `initiative_terms`, at most
+//! `TERM_POSTINGS` per term, read on the terms' primary key and counted per
+//! initiative, then the best `CANDIDATES` read), and the newest challenges (`CHALLENGES_COMPARED`). Scoring is the
 //! domain's (`domain::similar`). Also the background indexing of the
 //! initiatives stored before the index existed (migration 7).
 
@@ -11,7 +11,9 @@ use innolab_kit::sql::{Sql, Value};
 use sqlx::Row;
 
 use super::*;
-use crate::domain::similar::{CANDIDATES, CHALLENGES_COMPARED, MAX_QUERY_TERMS, Profile};
+use crate::domain::similar::{
+    CANDIDATES, CHALLENGES_COMPARED, MAX_QUERY_TERMS, Profile, TERM_POSTINGS,
+};
 use crate::domain::{Challenge, Initiative, InitiativeFields};
 
 /// Initiatives indexed per transaction by the backfill.
@@ -27,35 +29,40 @@ impl Store {
         query: &Profile,
         except: Option<&str>,
     ) -> Result<Vec<Initiative>, Error> {
-        let lists: [(&str, Vec<Value>); 3] = [
-            (
-                "word",
-                query
-                    .words
-                    .iter()
-                    .take(MAX_QUERY_TERMS)
-                    .map(|w| w.as_str().into())
-                    .collect(),
-            ),
-            (
-                "tag",
-                query.tags.iter().map(|t| t.as_str().into()).collect(),
-            ),
-            (
-                "sdg",
-                query.sdgs.iter().map(|s| s.to_string().into()).collect(),
-            ),
-        ];
-        let mut sql =
-            Sql::new("SELECT initiative_id, COUNT(*) AS n FROM initiative_terms WHERE 1 = 0");
-        for (term, values) in lists {
-            if values.is_empty() {
-                continue;
+        // The most specific words first (longest stems), whatever their
+        // configuration, when a query has more than MAX_QUERY_TERMS; with
+        // at most 50 tags and 17 SDGs the union stays within SQLite's 500
+        // compound SELECTs.
+        let mut words: Vec<&String> = query.words.iter().collect();
+        words.sort_by_key(|w| std::cmp::Reverse(w.split_once(':').map_or(0, |(_, s)| s.len())));
+        words.truncate(MAX_QUERY_TERMS);
+        let terms = words
+            .into_iter()
+            .map(|w| ("word", w.clone()))
+            .chain(query.tags.iter().take(50).map(|t| ("tag", t.clone())))
+            .chain(query.sdgs.iter().take(17).map(|s| ("sdg", s.to_string())));
+        // Each term contributes at most TERM_POSTINGS initiatives (in id
+        // order): a word that common says little, and reading all of its
+        // postings would cost what scanning the library costs.
+        let mut sql = Sql::new("SELECT initiative_id, COUNT(*) AS n FROM (");
+        let mut first = true;
+        for (term, value) in terms {
+            if !first {
+                sql.push(" UNION ALL ");
             }
-            sql.push(" OR (term = ").bind(term).push(" AND value IN ");
-            sql.bind_list(values).push(")");
+            first = false;
+            sql.push("SELECT initiative_id FROM (SELECT initiative_id FROM initiative_terms WHERE term = ")
+                .bind(term)
+                .push(" AND value = ")
+                .bind(value)
+                .push(" LIMIT ")
+                .bind(TERM_POSTINGS)
+                .push(") AS p");
         }
-        sql.push(" GROUP BY initiative_id ORDER BY n DESC, initiative_id LIMIT ")
+        if first {
+            return Ok(Vec::new());
+        }
+        sql.push(") AS hits GROUP BY initiative_id ORDER BY n DESC, initiative_id LIMIT ")
             .bind(CANDIDATES + 1);
         let ids: Vec<Value> = sql
             .build()
