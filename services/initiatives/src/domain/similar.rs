@@ -30,7 +30,7 @@ pub const CANDIDATES: i64 = 200;
 pub const CHALLENGES_COMPARED: i64 = 10_000;
 /// Most initiatives one query term contributes as candidates (a term
 /// shared by more says little, and reading all of it would cost a scan).
-pub const TERM_POSTINGS: i64 = 5_000;
+pub const TERM_POSTINGS: i64 = 1_000;
 /// Most terms of a query looked up (its longest stems).
 pub const MAX_QUERY_TERMS: usize = 300;
 /// Most terms an initiative is indexed under (its first, in term order).
