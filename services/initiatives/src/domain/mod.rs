@@ -6,6 +6,7 @@ mod challenge;
 pub mod check;
 mod initiative;
 mod lifecycle;
+mod narrative;
 pub mod similar;
 mod vocab;
 
@@ -17,9 +18,10 @@ pub use call::{CallFields, InnovationCall, Screening, Submission, call_search, s
 pub use challenge::{Challenge, ChallengeFields, ChallengeQuery};
 pub use initiative::{
     Initiative, InitiativeEvent, InitiativeFields, InitiativeQuery, LocalizedText, Milestone,
-    NARRATIVES, Partner, PortfolioSummary, text_in,
+    Partner, PortfolioSummary,
 };
 pub use lifecycle::{Move, STAGE_MOVES, STATUS_CHANGES};
+pub use narrative::{NARRATIVES, text_in};
 pub use vocab::{
     Facet, GovernmentFunction, GovernmentLevel, PartnerRole, Principle, ScreeningDecision, Stage,
     Status, SubmissionState,
