@@ -47,8 +47,8 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let directory = directory::Directory::new(membership_url)?;
     let routes = |db: Database, tokens| {
-        let store = store::Store::new(db.clone());
-        tokio::spawn(backfill_words(db, store.clone()));
+        let store = store::Store::new(db);
+        tokio::spawn(backfill_words(store.clone()));
         let api = api::InitiativesApi::new(store, tokens, directory);
         Ok(Routes::new(InitiativesServiceServer::new(api)))
     };
@@ -56,20 +56,26 @@ pub async fn serve(
 }
 
 /// Indexes, in the background, the FindSimilar terms of initiatives stored
-/// before the index existed (see migration 7), once the database is
-/// migrated; a failed batch is tried again after a pause.
-async fn backfill_words(db: Database, store: store::Store) {
+/// before the index existed (see migration 7); a failed batch is tried again
+/// after a pause. Until the migrations are done its table is missing, which
+/// is expected at start (logged at debug level for the first minute): it
+/// does not ask whether the schema is migrated, since that check creates
+/// sqlx's bookkeeping table and would race the migration itself.
+async fn backfill_words(store: store::Store) {
     use std::time::Duration;
-    while !db.is_migrated(&SPEC.migrations).await.unwrap_or(false) {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    let mut failures = 0u32;
     loop {
         match store.backfill_words().await {
-            Ok(true) => {}
+            Ok(true) => failures = 0,
             Ok(false) => return,
             Err(e) => {
-                tracing::warn!(error = %e, "indexing earlier initiatives for FindSimilar failed; retrying");
-                tokio::time::sleep(Duration::from_secs(5)).await;
+                failures += 1;
+                if failures > 30 {
+                    tracing::warn!(error = %e, "indexing earlier initiatives for FindSimilar failed; retrying");
+                } else {
+                    tracing::debug!(error = %e, "indexing earlier initiatives for FindSimilar: not yet");
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
             }
         }
     }
