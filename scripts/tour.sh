@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's tour, runnable: registers an organisation, a person, the network,
 # a membership through its lifecycle and a national contact point, records an
-# initiative and reads its dossier and the organisation's profile, against a
+# initiative and reads its dossier, the organisation's profile and what is
+# similar to it, against a
 # running suite (through the gateway) or membership service, using server
 # reflection (no .proto files).
 #
@@ -81,6 +82,12 @@ call_at innolab.gateway.v1.GatewayService GetOrganizationProfile "{\"name\": \"$
 call_at innolab.gateway.v1.GatewayService GetPortfolioOverview '{"filter": "country_code = \"RO\""}' \
   | grep -q '"evidence"'
 echo "dossier of $initiative names its lead $org; the profile lists the initiative"
+
+show "FindSimilar: who has solved this already (cases, challenges, guidance, organisations)"
+call_at innolab.gateway.v1.GatewayService FindSimilar \
+  '{"query": {"text": "Un ghiseul digital pentru cetateni", "language_code": "ro"}}' \
+  | grep -q "\"name\": \"$initiative\""
+echo "$initiative is found, with its reasons"
 
 show "CreateAdoption -> ConfirmAdoption -> GetDiffusion: a Finnish case adapts the Romanian one"
 adopter=$(call_at innolab.initiatives.v1.InitiativesService CreateInitiative "{\"initiative\": {

@@ -145,6 +145,18 @@ impl GatewayService for Gateway {
         Ok(ctx.reply(diffusion))
     }
 
+    async fn find_similar(
+        &self,
+        request: Request<pb::FindSimilarRequest>,
+    ) -> Result<Response<pb::SimilarAnswer>, Status> {
+        let ctx = CallContext::of(&request)?;
+        let answer = self
+            .compose
+            .similar(&ctx, request.into_inner().query)
+            .await?;
+        Ok(ctx.reply(answer))
+    }
+
     async fn get_portfolio_overview(
         &self,
         request: Request<pb::GetPortfolioOverviewRequest>,

@@ -148,3 +148,39 @@ pub fn membership_request(
         ..Default::default()
     }
 }
+
+/// Makes `translation` the one translation of a new edition of `document`
+/// and publishes it (create, submit, publish); the edition's name.
+pub async fn publish(
+    client: &mut gd::guidance_service_client::GuidanceServiceClient<Channel>,
+    document: &str,
+    translation: gd::Translation,
+) -> String {
+    use crate::assert::Outcome as _;
+    let edition = client
+        .create_edition(gd::CreateEditionRequest {
+            parent: document.into(),
+            edition: Some(gd::Edition {
+                translations: vec![translation],
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .accepted("CreateEdition");
+    client
+        .submit_edition(gd::SubmitEditionRequest {
+            name: edition.name.clone(),
+            etag: String::new(),
+        })
+        .await
+        .accepted("SubmitEdition");
+    client
+        .publish_edition(gd::PublishEditionRequest {
+            name: edition.name.clone(),
+            etag: String::new(),
+        })
+        .await
+        .accepted("PublishEdition");
+    edition.name
+}

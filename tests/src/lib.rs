@@ -94,6 +94,29 @@ impl TestDb {
         }
     }
 
+    /// Runs `statements` on the database behind the service's back (its
+    /// schema on PostgreSQL): how a test writes what an earlier release
+    /// stored, or runs a migration again.
+    pub async fn run(&self, statements: &str) {
+        use sqlx::Connection as _;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(self.settings.url.expose())
+            .await
+            .expect("connect");
+        if self.settings.backend == Kind::Postgres {
+            let path = format!("SET search_path TO \"{}\"", self.settings.schema);
+            sqlx::raw_sql(&path)
+                .execute(&mut conn)
+                .await
+                .expect("search_path");
+        }
+        sqlx::raw_sql(statements)
+            .execute(&mut conn)
+            .await
+            .expect("statements");
+        conn.close().await.expect("close");
+    }
+
     /// Drops the PostgreSQL schema (the SQLite folder goes with the value).
     pub async fn drop_schema(&self) {
         if self.settings.backend == Kind::Postgres {

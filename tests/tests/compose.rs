@@ -11,7 +11,7 @@ use innolab_proto::innolab::guidance::v1 as gd;
 use innolab_proto::innolab::impact::v1 as im;
 use innolab_proto::innolab::initiatives::v1 as ini;
 use innolab_proto::innolab::membership::v1 as mb;
-use innolab_tests::fixtures::organization;
+use innolab_tests::fixtures::{organization, publish};
 use innolab_tests::{Backend, Suite, on_both_backends};
 use tonic::Code;
 use tonic::transport::Channel;
@@ -40,7 +40,7 @@ async fn document(
     title: &str,
     related: &[String],
     stages: &[gd::LifecycleStage],
-    publish: bool,
+    published: bool,
 ) -> String {
     let doc = client
         .create_document(gd::CreateDocumentRequest {
@@ -56,38 +56,19 @@ async fn document(
         })
         .await
         .accepted("CreateDocument");
-    if publish {
-        let edition = client
-            .create_edition(gd::CreateEditionRequest {
-                parent: doc.name.clone(),
-                edition: Some(gd::Edition {
-                    translations: vec![gd::Translation {
-                        language_code: "ro".into(),
-                        title: title.into(),
-                        summary: String::new(),
-                        body: "Pașii unei autorizații digitale.".into(),
-                        original: true,
-                    }],
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            })
-            .await
-            .accepted("CreateEdition");
-        client
-            .submit_edition(gd::SubmitEditionRequest {
-                name: edition.name.clone(),
-                etag: String::new(),
-            })
-            .await
-            .accepted("SubmitEdition");
-        client
-            .publish_edition(gd::PublishEditionRequest {
-                name: edition.name,
-                etag: String::new(),
-            })
-            .await
-            .accepted("PublishEdition");
+    if published {
+        publish(
+            client,
+            &doc.name,
+            gd::Translation {
+                language_code: "ro".into(),
+                title: title.into(),
+                summary: String::new(),
+                body: "Pașii unei autorizații digitale.".into(),
+                original: true,
+            },
+        )
+        .await;
     }
     doc.name
 }

@@ -14,20 +14,10 @@ use innolab_tests::fixtures::{
     initiative_request, membership_request, network_request, organization,
 };
 use innolab_tests::{Backend, TestDb, TestServer};
-use sqlx::Connection as _;
 
 /// Runs `statements` on the service's database (its schema on PostgreSQL).
 async fn run(db: &TestDb, statements: &str) {
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(db.settings.url.expose())
-        .await
-        .unwrap();
-    if db.settings.url.expose().starts_with("postgres") {
-        let path = format!("SET search_path TO \"{}\"", db.settings.schema);
-        sqlx::raw_sql(&path).execute(&mut conn).await.unwrap();
-    }
-    sqlx::raw_sql(statements).execute(&mut conn).await.unwrap();
-    conn.close().await.unwrap();
+    db.run(statements).await;
 }
 
 fn postgres(backend: &Backend) -> bool {

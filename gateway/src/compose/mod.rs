@@ -1,5 +1,6 @@
 //! What the gateway composes from several services: the initiative dossier,
-//! the organisation profile, the portfolio overview and a case's diffusion.
+//! the organisation profile, the portfolio overview, a case's diffusion and
+//! who has solved a problem already (FindSimilar).
 //!
 //! Each answer has one required part (its errors are the call's) and optional
 //! parts fetched concurrently; an optional part whose service fails is left
@@ -292,6 +293,7 @@ mod dossier;
 mod overview;
 mod person;
 mod profile;
+mod similar;
 
 pub use overview::{add_evidence, empty_evidence};
 

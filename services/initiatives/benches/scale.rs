@@ -6,7 +6,11 @@
 //! 1,000,000) over gRPC, then measures:
 //! - bulk import throughput (target: at least 10,000 initiatives/s on PostgreSQL);
 //! - page 1 and page 1000 of filtered lists (target: page 1000 at most 1.2x page 1);
-//! - the portfolio summary over the whole library (target: under 100 ms).
+//! - the portfolio summary over the whole library (target: under 100 ms);
+//! - FindSimilar (issue 20): p50 and p99 of free-text queries of two to
+//!   three title words in Romanian or English, of a query with a word every
+//!   initiative has (the generated problem statement), and of queries by an
+//!   initiative (target: p99 under 50 ms).
 //!
 //! Run: `cargo bench -p innolab-initiatives --bench scale`; PostgreSQL is
 //! measured too when `INNOLAB_BENCH_POSTGRES_URL` is set (a fresh schema is
@@ -146,7 +150,10 @@ fn row(n: usize, orgs: &[String]) -> pb::Initiative {
             language_code: "en".into(),
             text: format!("A {} {} {} project.", w(2), w(11), w(13)),
         }],
-        problem: "Citizens wait too long for a routine service.".into(),
+        localized_problem: vec![pb::LocalizedText {
+            language_code: "en".into(),
+            text: "Citizens wait too long for a routine service.".into(),
+        }],
         lead_organization: orgs[mix(n, 1, orgs.len())].clone(),
         partners: vec![pb::Partner {
             organization: orgs[mix(n, 2, orgs.len())].clone(),
@@ -195,6 +202,68 @@ async fn list(
         "filter {filter:?} has too few matches"
     );
     (start.elapsed(), r.next_page_token)
+}
+
+/// FindSimilar latencies per kind of query.
+async fn find_similar(
+    client: &mut InitiativesServiceClient<Channel>,
+    queries: usize,
+) -> Vec<(&'static str, Vec<Duration>)> {
+    let names: Vec<String> = client
+        .list_initiatives(pb::ListInitiativesRequest {
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .initiatives
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    let queries = queries.clamp(20, 200);
+    let mut kinds: Vec<(&'static str, Vec<pb::FindSimilarRequest>)> = vec![
+        ("free text, 2-3 title words, ro or en", Vec::new()),
+        ("free text with a word every initiative has", Vec::new()),
+        ("by initiative", Vec::new()),
+    ];
+    for n in 0..queries {
+        let w = |k: u64| WORDS[mix(n, 300 + k, WORDS.len())];
+        let (language, text) = if n % 2 == 0 {
+            ("ro", format!("{} {}", w(1), w(2)))
+        } else {
+            ("en", format!("{} {} {}", w(1), w(2), w(3)))
+        };
+        kinds[0].1.push(pb::FindSimilarRequest {
+            text,
+            language_code: language.into(),
+            ..Default::default()
+        });
+        kinds[1].1.push(pb::FindSimilarRequest {
+            text: format!("{} services", w(4)),
+            language_code: "en".into(),
+            ..Default::default()
+        });
+        kinds[2].1.push(pb::FindSimilarRequest {
+            initiative: names[n % names.len()].clone(),
+            ..Default::default()
+        });
+    }
+    let mut out = Vec::new();
+    for (what, requests) in kinds {
+        let mut times = Vec::new();
+        for request in requests {
+            let start = Instant::now();
+            client.find_similar(request).await.unwrap();
+            times.push(start.elapsed());
+        }
+        eprintln!(
+            "   FindSimilar {what}: worst {:.1} ms",
+            ms(*times.iter().max().unwrap())
+        );
+        out.push((what, times));
+    }
+    out
 }
 
 async fn run_backend(
@@ -331,6 +400,8 @@ async fn run_backend(
     let filtered_summary = start.elapsed();
     eprintln!("   summary {:.1} ms", ms(summary));
 
+    let similar = find_similar(&mut client, far).await;
+
     let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
     let _ = writeln!(report, "\n## {name}\n");
     let _ = writeln!(
@@ -365,6 +436,24 @@ async fn run_backend(
             ms(p1000),
             ms(walk),
             verdict(ratio <= 1.2)
+        );
+    }
+
+    let _ = writeln!(
+        report,
+        "\n| FindSimilar (10 matches) | queries | p50 | p99 | target p99 < 50 ms |\n|---|---|---|---|---|"
+    );
+    for (what, mut times) in similar {
+        times.sort();
+        let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        let (p50, p99) = (p(0.5), p(0.99));
+        let _ = writeln!(
+            report,
+            "| {what} | {} | {:.1} ms | {:.1} ms | {} |",
+            times.len(),
+            ms(p50),
+            ms(p99),
+            verdict(p99 < Duration::from_millis(50))
         );
     }
 

@@ -25,9 +25,18 @@ pub const COLUMNS: &[(&str, &str)] = &[
         "summaries",
         "JSON array of {language_code, text}: the summary per language.",
     ),
-    ("problem", "The problem addressed."),
-    ("objectives", "Objectives."),
-    ("solution", "The solution."),
+    (
+        "problem",
+        "JSON array of {language_code, text}: the problem addressed per language.",
+    ),
+    (
+        "objectives",
+        "JSON array of {language_code, text}: objectives per language.",
+    ),
+    (
+        "solution",
+        "JSON array of {language_code, text}: the solution per language.",
+    ),
     (
         "lead_organization",
         "Lead organisation, `organizations/{id}` of the membership service.",
@@ -69,8 +78,14 @@ pub const COLUMNS: &[(&str, &str)] = &[
         "status",
         "IN_DEVELOPMENT, PILOT, IMPLEMENTED, PAUSED, DISCONTINUED, NOT_IN_USE_ANYMORE.",
     ),
-    ("results", "Results achieved."),
-    ("lessons_learned", "Lessons learned."),
+    (
+        "results",
+        "JSON array of {language_code, text}: results achieved per language.",
+    ),
+    (
+        "lessons_learned",
+        "JSON array of {language_code, text}: lessons learned per language.",
+    ),
     ("links", "JSON array of http(s) URIs."),
     ("recognition", "JSON array of awards and distinctions."),
     (
@@ -95,9 +110,9 @@ pub fn record(i: &Initiative) -> Value {
         "name": i.name(),
         "titles": f.titles,
         "summaries": f.summaries,
-        "problem": text(&f.problem),
-        "objectives": text(&f.objectives),
-        "solution": text(&f.solution),
+        "problem": f.problem,
+        "objectives": f.objectives,
+        "solution": f.solution,
         "lead_organization": text(&f.lead_organization),
         "partners": f.partners,
         "country_code": text(&f.country_code),
@@ -112,8 +127,8 @@ pub fn record(i: &Initiative) -> Value {
         "facet": name(f.facet.map(|x| x.as_str())),
         "stage": i.stage.as_str(),
         "status": i.status.as_str(),
-        "results": text(&f.results),
-        "lessons_learned": text(&f.lessons_learned),
+        "results": f.results,
+        "lessons_learned": f.lessons_learned,
         "links": f.links,
         "recognition": f.recognition,
         "milestones": f.milestones,
@@ -160,11 +175,11 @@ pub fn stream(store: Store, query: InitiativeQuery) -> mpsc::Receiver<Result<Ini
     rx
 }
 
-/// The CSVW datatype of a column of [`COLUMNS`].
-fn datatype(column: &str) -> &'static str {
+/// The CSVW datatype of a column of [`COLUMNS`]: JSON where the description
+/// says the cell is JSON, dates and times by name, text otherwise.
+fn datatype(column: &str, description: &str) -> &'static str {
     match column {
-        "titles" | "summaries" | "partners" | "tags" | "sdgs" | "principles" | "links"
-        | "recognition" | "milestones" | "challenges" => "json",
+        _ if description.starts_with("JSON") => "json",
         "start_date" | "end_date" => "date",
         "create_time" | "update_time" => "datetime",
         _ => "string",
@@ -178,7 +193,7 @@ pub fn columns() -> Vec<innolab_kit::opendata::Column> {
         .map(|(name, description)| innolab_kit::opendata::Column {
             name,
             description,
-            datatype: datatype(name),
+            datatype: datatype(name, description),
         })
         .collect()
 }

@@ -46,11 +46,39 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let directory = directory::Directory::new(membership_url)?;
-    let routes = |db, tokens| {
-        let api = api::InitiativesApi::new(store::Store::new(db), tokens, directory);
+    let routes = |db: Database, tokens| {
+        let store = store::Store::new(db);
+        tokio::spawn(backfill_words(store.clone()));
+        let api = api::InitiativesApi::new(store, tokens, directory);
         Ok(Routes::new(InitiativesServiceServer::new(api)))
     };
     server::serve(listener, &settings, SPEC, routes, shutdown).await
+}
+
+/// Indexes, in the background, the FindSimilar terms of initiatives stored
+/// before the index existed (see migration 7); a failed batch is tried again
+/// after a pause. Until the migrations are done its table is missing, which
+/// is expected at start (logged at debug level for the first minute): it
+/// does not ask whether the schema is migrated, since that check creates
+/// sqlx's bookkeeping table and would race the migration itself.
+async fn backfill_words(store: store::Store) {
+    use std::time::Duration;
+    let mut failures = 0u32;
+    loop {
+        match store.backfill_words().await {
+            Ok(true) => failures = 0,
+            Ok(false) => return,
+            Err(e) => {
+                failures += 1;
+                if failures > 30 {
+                    tracing::warn!(error = %e, "indexing earlier initiatives for FindSimilar failed; retrying");
+                } else {
+                    tracing::debug!(error = %e, "indexing earlier initiatives for FindSimilar: not yet");
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    }
 }
 
 /// Writes the open-data export of the initiatives matching `filter` as

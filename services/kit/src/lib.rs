@@ -22,6 +22,7 @@ pub mod subscriber;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 pub mod transport;
 
 pub use error::{Error, FieldViolation, Violations};

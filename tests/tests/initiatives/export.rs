@@ -78,8 +78,11 @@ async fn export_streams_every_match_and_writes_files(backend: Backend) {
     assert_eq!(alfa["stage"], "IDENTIFYING_PROBLEMS");
     let csv = std::fs::read_to_string(dir.path().join("initiatives.csv")).unwrap();
     assert!(csv.starts_with("name,titles,summaries,problem,"));
-    assert!(csv.contains("\"Commas, \"\"quotes\"\"\nand lines\""));
-    // 1 header + 5 records, one of which spans two physical lines.
+    // Texts per language are a JSON array in the cell, quoted for CSV.
+    assert!(csv.contains(
+        r#""[{""language_code"":""en"",""text"":""Commas, \""quotes\""\nand lines""}]""#
+    ));
+    // 1 header + 5 records.
     assert_eq!(csv.matches("\r\n").count(), 6);
     // Beside the files: their CSVW description and DCAT-AP records, which
     // name each file's size and digest, and the same data gives the same bytes.

@@ -106,6 +106,7 @@ fn reader_may(name: &str) -> bool {
     .iter()
     .any(|p| name.starts_with(p))
         || name == "StreamChanges"
+        || name == "FindSimilar"
 }
 
 fn reviewer_may(full: &str) -> bool {

@@ -35,7 +35,11 @@ impl InitiativesApi {
             .store
             .create_submission(&call_id, new, request_id.as_deref(), domain::today())
             .await?;
-        Ok(submission_pb(stored))
+        let likely_duplicates = self.submission_duplicates(&fields, stage).await?;
+        Ok(pb::Submission {
+            likely_duplicates,
+            ..submission_pb(stored)
+        })
     }
 
     pub(super) async fn get_submission_in(

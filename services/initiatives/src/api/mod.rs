@@ -7,6 +7,7 @@
 mod adoption;
 mod calls;
 mod convert;
+mod similar;
 
 use innolab_proto::innolab::common::v1::{
     FindPersonReferencesRequest, FindPersonReferencesResponse,
@@ -291,7 +292,11 @@ impl InitiativesService for InitiativesApi {
                     .store
                     .create_challenge(&fields, request_id.as_deref())
                     .await?;
-                Ok(challenge_pb(stored))
+                let likely_duplicates = self.challenge_duplicates(&stored).await?;
+                Ok(pb::Challenge {
+                    likely_duplicates,
+                    ..challenge_pb(stored)
+                })
             }
             .await,
         )
@@ -558,6 +563,13 @@ impl InitiativesService for InitiativesApi {
                 .map_err(Status::from)
         });
         Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn find_similar(
+        &self,
+        request: Request<pb::FindSimilarRequest>,
+    ) -> Reply<pb::FindSimilarResponse> {
+        reply(self.find_similar_in(request.into_inner()).await)
     }
 
     async fn get_portfolio_summary(

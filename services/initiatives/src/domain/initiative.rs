@@ -6,6 +6,7 @@ use innolab_kit::{Error, Violations, query};
 use serde::{Deserialize, Serialize};
 
 use super::check::{self, MAX_TEXT};
+use super::narrative::NARRATIVES;
 use super::{
     Date, Facet, GovernmentFunction, GovernmentLevel, Meta, PartnerRole, Principle, Stage, Status,
     iso_date, parse_names, search_key,
@@ -54,12 +55,12 @@ pub struct InitiativeFields {
     pub titles: Vec<LocalizedText>,
     /// Summaries per language.
     pub summaries: Vec<LocalizedText>,
-    /// The problem addressed.
-    pub problem: String,
-    /// Objectives.
-    pub objectives: String,
-    /// The solution.
-    pub solution: String,
+    /// The problem addressed, per language.
+    pub problem: Vec<LocalizedText>,
+    /// Objectives, per language.
+    pub objectives: Vec<LocalizedText>,
+    /// The solution, per language.
+    pub solution: Vec<LocalizedText>,
     /// `organizations/{id}`; required.
     pub lead_organization: String,
     /// Partners with their role.
@@ -86,10 +87,10 @@ pub struct InitiativeFields {
     pub principles: Vec<Principle>,
     /// OPSI facet.
     pub facet: Option<Facet>,
-    /// Results.
-    pub results: String,
-    /// Lessons learned.
-    pub lessons_learned: String,
+    /// Results, per language.
+    pub results: Vec<LocalizedText>,
+    /// Lessons learned, per language.
+    pub lessons_learned: Vec<LocalizedText>,
     /// http(s) URIs.
     pub links: Vec<String>,
     /// Awards and distinctions.
@@ -165,19 +166,21 @@ fn texts(v: &mut Violations, field: &str, list: &mut [LocalizedText], max: usize
     }
 }
 
-fn long_text(v: &mut Violations, field: &str, value: &mut String) {
-    match check::optional_text(value, MAX_LONG_TEXT) {
-        Ok(t) => *value = t,
-        Err(e) => v.add(field, e),
-    }
-}
-
 impl InitiativeFields {
     /// Checks and normalises every field, reporting all violations at once.
     pub fn validate(mut self) -> Result<Self, Error> {
         Violations::lists_within(&[
             ("titles", self.titles.len(), MAX_ENTRIES),
             ("summaries", self.summaries.len(), MAX_ENTRIES),
+            ("localized_problem", self.problem.len(), MAX_ENTRIES),
+            ("localized_objectives", self.objectives.len(), MAX_ENTRIES),
+            ("localized_solution", self.solution.len(), MAX_ENTRIES),
+            ("localized_results", self.results.len(), MAX_ENTRIES),
+            (
+                "localized_lessons_learned",
+                self.lessons_learned.len(),
+                MAX_ENTRIES,
+            ),
             ("partners", self.partners.len(), MAX_ENTRIES),
             ("tags", self.tags.len(), MAX_ENTRIES),
             ("sdgs", self.sdgs.len(), MAX_ENTRIES),
@@ -193,11 +196,9 @@ impl InitiativeFields {
         }
         texts(&mut v, "titles", &mut self.titles, MAX_TEXT);
         texts(&mut v, "summaries", &mut self.summaries, MAX_LONG_TEXT);
-        long_text(&mut v, "problem", &mut self.problem);
-        long_text(&mut v, "objectives", &mut self.objectives);
-        long_text(&mut v, "solution", &mut self.solution);
-        long_text(&mut v, "results", &mut self.results);
-        long_text(&mut v, "lessons_learned", &mut self.lessons_learned);
+        for ((field, _), list) in NARRATIVES.iter().zip(self.narratives_mut()) {
+            texts(&mut v, field, list, MAX_LONG_TEXT);
+        }
         if self.lead_organization.is_empty() {
             v.add("lead_organization", "is required: organizations/{id}");
         } else if let Err(e) = check::resource_id(&self.lead_organization, "organizations") {
@@ -299,7 +300,8 @@ impl InitiativeFields {
         search_key(&parts.join("\n"))
     }
 
-    /// Multi-valued facts, `(term, value)`, that filters and counts use.
+    /// Multi-valued facts, `(term, value)`, that filters and counts use,
+    /// and the `word` terms FindSimilar looks candidates up by.
     pub fn terms(&self) -> Vec<(&'static str, String)> {
         let mut out: Vec<(&'static str, String)> = Vec::new();
         out.extend(self.tags.iter().map(|t| ("tag", t.clone())));
@@ -324,6 +326,13 @@ impl InitiativeFields {
         languages.dedup();
         out.extend(languages.into_iter().map(|l| ("language", l)));
         out.extend(self.challenges.iter().map(|c| ("challenge", c.clone())));
+        // FindSimilar's index: the analysed terms of what it is about.
+        out.extend(
+            self.words()
+                .into_iter()
+                .take(super::similar::MAX_INDEXED_TERMS)
+                .map(|w| ("word", w)),
+        );
         out
     }
 

@@ -6,6 +6,8 @@ mod challenge;
 pub mod check;
 mod initiative;
 mod lifecycle;
+mod narrative;
+pub mod similar;
 mod vocab;
 
 pub use adoption::{
@@ -19,6 +21,7 @@ pub use initiative::{
     Partner, PortfolioSummary,
 };
 pub use lifecycle::{Move, STAGE_MOVES, STATUS_CHANGES};
+pub use narrative::{NARRATIVES, text_in};
 pub use vocab::{
     Facet, GovernmentFunction, GovernmentLevel, PartnerRole, Principle, ScreeningDecision, Stage,
     Status, SubmissionState,

@@ -10,7 +10,7 @@ use sqlx::{Any, Row, Transaction};
 use super::*;
 use crate::domain::{Challenge, ChallengeFields, ChallengeQuery};
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "id, title, description, process, raised_by, country_code, revision, create_time, update_time";
 
 impl Store {
@@ -155,7 +155,7 @@ pub(super) async fn require_challenges(
     v.finish()
 }
 
-fn challenge(row: &AnyRow) -> Result<Challenge, Error> {
+pub(super) fn challenge(row: &AnyRow) -> Result<Challenge, Error> {
     Ok(Challenge {
         id: row.try_get("id")?,
         fields: ChallengeFields {

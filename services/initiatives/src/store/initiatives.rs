@@ -13,7 +13,7 @@ use crate::domain::{
     Principle, Stage, Status,
 };
 
-const COLUMNS: &str = "id, body, stage, status, revision, create_time, update_time";
+pub(super) const COLUMNS: &str = "id, body, stage, status, revision, create_time, update_time";
 
 /// What a new initiative starts as, and who records it.
 #[derive(Debug, Clone, Copy)]
@@ -252,7 +252,7 @@ impl Store {
     }
 
     /// Turns rows into initiatives, loading their timelines in one query.
-    async fn hydrate(&self, rows: Vec<AnyRow>) -> Result<Vec<Initiative>, Error> {
+    pub(super) async fn hydrate(&self, rows: Vec<AnyRow>) -> Result<Vec<Initiative>, Error> {
         let mut found = rows.iter().map(initiative).collect::<Result<Vec<_>, _>>()?;
         if found.is_empty() {
             return Ok(found);

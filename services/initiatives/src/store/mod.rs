@@ -20,6 +20,7 @@ mod challenges;
 mod import;
 mod initiatives;
 mod references;
+mod similar;
 
 pub use calls::NewSubmission;
 pub use import::{ImportRow, RowOutcome};
@@ -37,7 +38,8 @@ pub(crate) use innolab_kit::store::{
 use sqlx::{Any, Transaction};
 
 /// The schema: one list per backend, sharing all but the bulk-import terms
-/// (version 3) and the clearing of typed names (version 5, in each's JSON).
+/// (version 3), the clearing of typed names (version 5, in each's JSON) and
+/// the narrative texts becoming lists per language (version 6, likewise).
 pub const MIGRATIONS: Migrations = Migrations {
     sqlite: &[
         SCHEMA[0],
@@ -45,6 +47,8 @@ pub const MIGRATIONS: Migrations = Migrations {
         innolab_kit::migration!("../../migrations/sqlite/0003_terms_bulk.sql"),
         ADOPTIONS,
         innolab_kit::migration!("../../migrations/sqlite/0005_actors.sql"),
+        innolab_kit::migration!("../../migrations/sqlite/0006_narratives.sql"),
+        WORD_BACKFILL,
     ],
     postgres: &[
         SCHEMA[0],
@@ -52,8 +56,14 @@ pub const MIGRATIONS: Migrations = Migrations {
         innolab_kit::migration!("../../migrations/postgres/0003_terms_bulk.sql"),
         ADOPTIONS,
         innolab_kit::migration!("../../migrations/postgres/0005_actors.sql"),
+        innolab_kit::migration!("../../migrations/postgres/0006_narratives.sql"),
+        WORD_BACKFILL,
     ],
 };
+
+/// Version 7, the same on both backends.
+const WORD_BACKFILL: EmbeddedMigration =
+    innolab_kit::migration!("../../migrations/0007_word_backfill.sql");
 
 /// Version 4, the same on both backends.
 const ADOPTIONS: EmbeddedMigration = innolab_kit::migration!("../../migrations/0004_adoptions.sql");

@@ -161,5 +161,6 @@ pub(crate) fn submission_pb(s: domain::Submission) -> pb::Submission {
             .unwrap_or_default(),
         create_time: timestamp(s.meta.create_time),
         update_time: timestamp(s.meta.update_time),
+        likely_duplicates: Vec::new(),
     }
 }

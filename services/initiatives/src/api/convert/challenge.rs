@@ -47,5 +47,6 @@ pub(crate) fn challenge_pb(c: domain::Challenge) -> pb::Challenge {
         answered_by: c.answered_by,
         create_time: timestamp(c.meta.create_time),
         update_time: timestamp(c.meta.update_time),
+        likely_duplicates: Vec::new(),
     }
 }

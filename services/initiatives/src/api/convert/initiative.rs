@@ -9,7 +9,9 @@ use super::{
     facet_in, facet_out, level_in, level_out, principle_in, principle_out, role_in, role_out,
     sector_in, sector_out, stage_in, stage_out, status_in, status_out,
 };
-use crate::domain::{self, InitiativeFields, LocalizedText, Milestone, Partner, Stage};
+use crate::domain::{
+    self, InitiativeFields, LocalizedText, Milestone, NARRATIVES, Partner, Stage, text_in,
+};
 
 /// Fields UpdateInitiative may change.
 const WRITABLE: &[&str] = &[
@@ -36,8 +38,14 @@ const WRITABLE: &[&str] = &[
     "recognition",
     "milestones",
     "challenges",
+    "localized_problem",
+    "localized_objectives",
+    "localized_solution",
+    "localized_results",
+    "localized_lessons_learned",
 ];
 
+#[allow(deprecated)] // the single narrative texts are still written
 fn copy_field(cur: &mut pb::Initiative, new: &pb::Initiative, path: &str) {
     match path {
         "titles" => cur.titles = new.titles.clone(),
@@ -62,6 +70,13 @@ fn copy_field(cur: &mut pb::Initiative, new: &pb::Initiative, path: &str) {
         "links" => cur.links = new.links.clone(),
         "recognition" => cur.recognition = new.recognition.clone(),
         "milestones" => cur.milestones = new.milestones.clone(),
+        "localized_problem" => cur.localized_problem = new.localized_problem.clone(),
+        "localized_objectives" => cur.localized_objectives = new.localized_objectives.clone(),
+        "localized_solution" => cur.localized_solution = new.localized_solution.clone(),
+        "localized_results" => cur.localized_results = new.localized_results.clone(),
+        "localized_lessons_learned" => {
+            cur.localized_lessons_learned = new.localized_lessons_learned.clone()
+        }
         _ => cur.challenges = new.challenges.clone(),
     }
 }
@@ -76,10 +91,49 @@ pub(crate) fn merge_initiative(
 ) -> Result<pb::Initiative, Error> {
     const MOVED: &str = "moves only by MoveInitiativeStage or ChangeInitiativeStatus, \
                          so that the move is recorded";
-    for path in mask_paths(mask, WRITABLE, &[("stage", MOVED), ("status", MOVED)])? {
-        copy_field(&mut current, &new, &path);
+    let paths = mask_paths(mask, WRITABLE, &[("stage", MOVED), ("status", MOVED)])?;
+    for path in &paths {
+        copy_field(&mut current, &new, path);
+    }
+    // A deprecated single text not in the mask is only the stored list's
+    // echo: drop it, so the list decides (and a new first title does not
+    // carry the old language's text over). One in the mask without its
+    // list sets the original language's text: that entry is removed here,
+    // and `initiative_fields` adds the new text back (none when empty).
+    let original = current.titles.first().map(|t| t.language_code.clone());
+    for (single, list) in narratives_pb(&mut current) {
+        let (list_field, field) = list.0;
+        if !paths.iter().any(|p| p == field) {
+            single.clear();
+        } else if !paths.iter().any(|p| p == list_field)
+            && let Some(original) = &original
+        {
+            list.1
+                .retain(|t| !t.language_code.eq_ignore_ascii_case(original));
+        }
     }
     Ok(current)
+}
+
+type Narrative<'a> = (
+    &'a mut String,
+    ((&'static str, &'static str), &'a mut Vec<pb::LocalizedText>),
+);
+
+/// Each deprecated single text of `i` with its list and their names.
+#[allow(deprecated)] // the single narrative texts are still read and written
+fn narratives_pb(i: &mut pb::Initiative) -> [Narrative<'_>; 5] {
+    let [a, b, c, d, e] = NARRATIVES;
+    [
+        (&mut i.problem, (a, &mut i.localized_problem)),
+        (&mut i.objectives, (b, &mut i.localized_objectives)),
+        (&mut i.solution, (c, &mut i.localized_solution)),
+        (&mut i.results, (d, &mut i.localized_results)),
+        (
+            &mut i.lessons_learned,
+            (e, &mut i.localized_lessons_learned),
+        ),
+    ]
 }
 
 /// Fields of a new initiative, its starting stage and status, validated.
@@ -135,6 +189,7 @@ fn texts_pb(list: Vec<LocalizedText>) -> Vec<pb::LocalizedText> {
 
 /// The domain fields of `i`, validated: every wrong field is reported,
 /// whether its protobuf value has no meaning or its meaning breaks a rule.
+#[allow(deprecated)] // the single narrative texts are still accepted
 pub(crate) fn initiative_fields(i: pb::Initiative) -> Result<InitiativeFields, Error> {
     let mut v = Violations::new();
     let government_level = v.merge(level_in("government_level", i.government_level));
@@ -175,12 +230,19 @@ pub(crate) fn initiative_fields(i: pb::Initiative) -> Result<InitiativeFields, E
             done_date,
         });
     }
-    let fields = InitiativeFields {
+    let single = [
+        i.problem,
+        i.objectives,
+        i.solution,
+        i.results,
+        i.lessons_learned,
+    ];
+    let mut fields = InitiativeFields {
         titles: texts(i.titles),
         summaries: texts(i.summaries),
-        problem: i.problem,
-        objectives: i.objectives,
-        solution: i.solution,
+        problem: texts(i.localized_problem),
+        objectives: texts(i.localized_objectives),
+        solution: texts(i.localized_solution),
         lead_organization: i.lead_organization,
         partners,
         country_code: i.country_code,
@@ -193,29 +255,40 @@ pub(crate) fn initiative_fields(i: pb::Initiative) -> Result<InitiativeFields, E
         sdgs: i.sdgs,
         principles,
         facet: facet.flatten(),
-        results: i.results,
-        lessons_learned: i.lessons_learned,
+        results: texts(i.localized_results),
+        lessons_learned: texts(i.localized_lessons_learned),
         links: i.links,
         recognition: i.recognition,
         milestones,
         challenges: i.challenges,
     };
+    fields.apply_single_texts(single, &mut v);
     let validated = v.merge(fields.validate());
     v.finish()?;
     validated.ok_or_else(|| Error::Internal("validated fields missing".into()))
 }
 
+#[allow(deprecated)] // the single narrative texts are still answered
 pub(crate) fn initiative_pb(i: domain::Initiative) -> pb::Initiative {
     let name = i.name();
     let etag = i.meta.etag();
     let f = i.fields;
+    let original = f.original_language().unwrap_or_default();
+    let single = |list: &[LocalizedText]| text_in(list, &original).unwrap_or_default().to_string();
     pb::Initiative {
         name,
         titles: texts_pb(f.titles),
         summaries: texts_pb(f.summaries),
-        problem: f.problem,
-        objectives: f.objectives,
-        solution: f.solution,
+        problem: single(&f.problem),
+        objectives: single(&f.objectives),
+        solution: single(&f.solution),
+        results: single(&f.results),
+        lessons_learned: single(&f.lessons_learned),
+        localized_problem: texts_pb(f.problem),
+        localized_objectives: texts_pb(f.objectives),
+        localized_solution: texts_pb(f.solution),
+        localized_results: texts_pb(f.results),
+        localized_lessons_learned: texts_pb(f.lessons_learned),
         lead_organization: f.lead_organization,
         partners: f
             .partners
@@ -241,8 +314,6 @@ pub(crate) fn initiative_pb(i: domain::Initiative) -> pb::Initiative {
         facet: facet_out(f.facet),
         stage: stage_out(Some(i.stage)),
         status: status_out(Some(i.status)),
-        results: f.results,
-        lessons_learned: f.lessons_learned,
         links: f.links,
         recognition: f.recognition,
         milestones: f

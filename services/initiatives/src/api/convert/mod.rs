@@ -8,12 +8,14 @@ mod call;
 mod challenge;
 mod import;
 mod initiative;
+mod similar;
 
 pub(crate) use adoption::*;
 pub(crate) use call::*;
 pub(crate) use challenge::*;
 pub(crate) use import::*;
 pub(crate) use initiative::*;
+pub(crate) use similar::*;
 
 use innolab_kit::domain::DecisionFields;
 use innolab_proto::innolab::initiatives::v1 as pb;
