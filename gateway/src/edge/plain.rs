@@ -16,6 +16,7 @@
 use bytes::{Bytes, BytesMut};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Frame;
+use innolab_kit::opendata::csv_cell;
 use innolab_kit::server::LocalService;
 use prost::Message as _;
 use prost_reflect::{DynamicMessage, MessageDescriptor, MethodDescriptor, Value};
@@ -369,14 +370,6 @@ async fn export(
             "application/x-ndjson"
         },
     ))
-}
-
-fn csv_cell(text: &str) -> String {
-    if text.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
 }
 
 fn csv_line(cells: impl Iterator<Item = String>) -> String {

@@ -315,16 +315,9 @@ pub fn payload(response: &pb::StreamChangesResponse, id: &str) -> Bytes {
     Bytes::from(body.to_string())
 }
 
+/// A change's time (kept in microseconds by every service) in RFC 3339.
 fn rfc3339(t: &prost_types::Timestamp) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(
-        i128::from(t.seconds) * 1_000_000_000 + i128::from(t.nanos),
-    )
-    .ok()
-    .and_then(|t| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .ok()
-    })
-    .unwrap_or_default()
+    innolab_kit::opendata::rfc3339(t.seconds * 1_000_000 + i64::from(t.nanos) / 1000)
 }
 
 /// The delay before attempt `attempt + 1`: the initial delay doubled per

@@ -324,7 +324,9 @@ pub fn csv_line(columns: &[Column], record: &Value) -> String {
     format!("{}\r\n", cells.join(","))
 }
 
-fn csv_cell(text: &str) -> String {
+/// One CSV cell (RFC 4180): quoted, with its quotes doubled, when it holds a
+/// comma, a quote or a line break.
+pub fn csv_cell(text: &str) -> String {
     if text.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
