@@ -41,6 +41,9 @@ use innolab_proto::innolab::initiatives::v1 as ini;
 use innolab_proto::innolab::membership::v1 as mb;
 use tonic::transport::Channel;
 
+mod common;
+use common::wait_ready;
+
 type Membership = mb::membership_service_client::MembershipServiceClient<Channel>;
 type Gateway = gw::gateway_service_client::GatewayServiceClient<Channel>;
 
@@ -50,32 +53,6 @@ async fn channel(addr: &str) -> Channel {
         .connect()
         .await
         .unwrap()
-}
-
-async fn wait_ready(addr: &str) {
-    for _ in 0..1200 {
-        if let Ok(channel) = Channel::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-        {
-            // The gateway, and every service as the gateway sees it.
-            let mut ready = true;
-            for service in [""].into_iter().chain(innolab_gateway::UPSTREAM_NAMES) {
-                ready &= tonic_health::pb::health_client::HealthClient::new(channel.clone())
-                    .check(tonic_health::pb::HealthCheckRequest {
-                        service: service.into(),
-                    })
-                    .await
-                    .is_ok_and(|r| r.get_ref().status == 1);
-            }
-            if ready {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{addr} not ready");
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

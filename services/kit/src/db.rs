@@ -17,6 +17,10 @@ use crate::error::Error;
 /// Purpose of the advisory lock writers hold (see [`Database::begin`]).
 pub const WRITE_LOCK: &str = "change_log";
 
+/// How long a pooled connection may sit idle before it is pinged when taken
+/// out again.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
 /// Which database a URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -173,6 +177,21 @@ impl Database {
         let pool = AnyPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(Duration::from_secs(5))
+            // sqlx pings every connection when it goes back to the pool, and
+            // by default again when it is taken out: two more round trips per
+            // query (on SQLite, two more hand-offs to the connection's
+            // thread). The ping on release stays, and catches a connection
+            // that broke while in use; one taken out is pinged only after it
+            // sat idle (a server restarted meanwhile).
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_BEFORE_PING {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _meta| {
                 let schema = session_schema.clone();
                 Box::pin(async move {

@@ -1,0 +1,643 @@
+//! The hot path against its ceilings (issue 22), a plain program that
+//! measures and writes a report; it is not a timed test.
+//!
+//! In one run, under the same concurrent load (h2load from Debian's
+//! `nghttp2-client`: 8 connections x 4 streams, one thread), it measures:
+//! - the gRPC ceiling: a bare tonic server answering Health/Check;
+//! - the database ceiling: `pgbench -S -M prepared` with 8 clients, when
+//!   `INNOLAB_BENCH_POSTGRES_URL` is set;
+//! - `GetOrganization` of a stored organisation straight to the membership
+//!   service and through the gateway, in the one-process suite (`innolab`)
+//!   and with every service and the gateway in processes of their own (as on
+//!   Kubernetes), on SQLite and, with the URL, on PostgreSQL;
+//! - through the gateway in the one-process suite: a filtered list page
+//!   (`ListInitiatives`, page size 50), the dossier and a create, for the
+//!   record; and the suite's peak resident memory after all of it.
+//!
+//! Each measurement is checked: the process's own Prometheus counters must
+//! show every request answered OK (h2load sees only HTTP statuses, and a
+//! gRPC error is an HTTP 200). p50 and p99 come from h2load's per-request
+//! log.
+//!
+//! Run: `cargo build --release --bins && cargo bench -p innolab-gateway
+//! --bench hotpath`. `INNOLAB_BIN_DIR` runs other builds of the binaries
+//! (an older commit's, to compare); `BENCH_REQUESTS` sets the requests per
+//! measurement (default 40000); the report goes to `BENCH_REPORT` (default
+//! `target/hotpath-bench.md`).
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+
+use innolab_proto::innolab::gateway::v1 as gw;
+use innolab_proto::innolab::initiatives::v1 as ini;
+use innolab_proto::innolab::membership::v1 as mb;
+use prost::Message;
+use tonic::transport::Channel;
+
+mod common;
+
+/// What h2load measured of one path.
+#[derive(Clone, Copy)]
+struct Measured {
+    rate: f64,
+    p50: f64,
+    p99: f64,
+}
+
+/// The load: h2load with `BENCH_REQUESTS` requests, 8 connections of 4
+/// streams each, one thread; `body` is one gRPC message, framed.
+fn h2load(url: &str, body: &[u8], requests: usize, work: &Path) -> Measured {
+    let data = work.join("body.bin");
+    let log = work.join("h2load.log");
+    std::fs::write(&data, body).unwrap();
+    let run = |n: usize| {
+        Command::new("h2load")
+            .args(["-n", &n.to_string(), "-c", "8", "-m", "4", "-t", "1", "-d"])
+            .arg(&data)
+            .args(["-H", "content-type: application/grpc", "-H", "te: trailers"])
+            .arg(format!("--log-file={}", log.display()))
+            .arg(url)
+            .output()
+            .expect("h2load runs (Debian: apt-get install nghttp2-client)")
+    };
+    run(requests / 10); // warm-up: connections, statement caches, pools
+    let out = run(requests);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("{requests} succeeded")),
+        "h2load {url}: {text}"
+    );
+    let rate = text
+        .lines()
+        .find(|l| l.starts_with("finished in"))
+        .and_then(|l| l.split(", ").nth(1))
+        .and_then(|r| r.trim_end_matches(" req/s").parse::<f64>().ok())
+        .expect("h2load's rate");
+    let mut micros: Vec<f64> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split('\t').nth(2)?.parse().ok())
+        .collect();
+    micros.sort_by(f64::total_cmp);
+    let at = |p: f64| micros[((micros.len() - 1) as f64 * p).round() as usize] / 1000.0;
+    Measured {
+        rate,
+        p50: at(0.5),
+        p99: at(0.99),
+    }
+}
+
+/// One gRPC message, framed for h2load's body.
+fn framed(message: &impl Message) -> Vec<u8> {
+    let bytes = message.encode_to_vec();
+    let mut out = vec![0u8];
+    out.extend_from_slice(&u32::try_from(bytes.len()).unwrap().to_be_bytes());
+    out.extend_from_slice(&bytes);
+    out
+}
+
+/// Requests a process answered OK for `method`, from its metrics.
+fn answered_ok(metrics: &str, method: &str) -> f64 {
+    let body = Command::new("curl")
+        .args(["-sf", &format!("http://{metrics}/metrics")])
+        .output()
+        .expect("curl runs")
+        .stdout;
+    String::from_utf8_lossy(&body)
+        .lines()
+        .filter(|l| {
+            l.starts_with("grpc_server_handled_total{")
+                && l.contains(&format!("grpc_method=\"{method}\""))
+                && l.contains("grpc_code=\"OK\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Measures `method` at `addr` and checks the process at `metrics` answered
+/// every request of it OK.
+fn measure(addr: &str, path: &str, body: &[u8], requests: usize, metrics: &str) -> Measured {
+    let method = path.rsplit('/').next().unwrap();
+    let before = answered_ok(metrics, method);
+    let work = tempfile::tempdir().unwrap();
+    let m = h2load(&format!("http://{addr}{path}"), body, requests, work.path());
+    let ok = answered_ok(metrics, method) - before;
+    let sent = (requests + requests / 10) as f64;
+    assert!(
+        ok >= sent,
+        "{addr}{path}: {ok} of {sent} requests answered OK"
+    );
+    m
+}
+
+fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+fn memory_peak_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// A child process, stopped with SIGTERM when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(bin: &Path, name: &str, dir: &Path, env: &[(&str, String)]) -> Process {
+    let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
+    Process(
+        Command::new(bin.join(name))
+            .env_clear()
+            .env("INNOLAB_LOG_FORMAT", "json")
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .current_dir(dir)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name} starts: {e}")),
+    )
+}
+
+/// A running suite: where its gateway, membership and metrics are.
+struct Suite {
+    gateway: String,
+    membership: String,
+    gateway_metrics: String,
+    membership_metrics: String,
+    processes: Vec<Process>,
+}
+
+/// The whole suite in one process; its services on ports of their own.
+fn one_process(bin: &Path, dir: &Path, database: &[(&str, String)]) -> Suite {
+    let (gateway, metrics) = (free_addr(), free_addr());
+    let membership = free_addr();
+    let mut env = vec![
+        ("INNOLAB_LISTEN_ADDR", gateway.clone()),
+        ("INNOLAB_METRICS_ADDR", metrics.clone()),
+        ("INNOLAB_MEMBERSHIP_ADDR", membership.clone()),
+        ("INNOLAB_INITIATIVES_ADDR", free_addr()),
+        ("INNOLAB_GUIDANCE_ADDR", free_addr()),
+        ("INNOLAB_IMPACT_ADDR", free_addr()),
+    ];
+    env.extend(database.iter().cloned());
+    Suite {
+        processes: vec![start(bin, "innolab", dir, &env)],
+        gateway,
+        membership,
+        gateway_metrics: metrics.clone(),
+        membership_metrics: metrics,
+    }
+}
+
+/// Every service and the gateway in a process of its own, as on Kubernetes.
+fn separate(
+    bin: &Path,
+    dir: &Path,
+    database: &dyn Fn(&str) -> Vec<(&'static str, String)>,
+) -> Suite {
+    let mut processes = Vec::new();
+    let mut urls = Vec::new();
+    let mut membership = (String::new(), String::new());
+    for service in ["membership", "initiatives", "guidance", "impact"] {
+        let (addr, metrics) = (free_addr(), free_addr());
+        let mut env = vec![
+            ("INNOLAB_LISTEN_ADDR", addr.clone()),
+            ("INNOLAB_METRICS_ADDR", metrics.clone()),
+        ];
+        env.extend(database(service));
+        if service != "membership" {
+            env.push(("INNOLAB_MEMBERSHIP_URL", format!("http://{}", membership.0)));
+        } else {
+            membership = (addr.clone(), metrics.clone());
+        }
+        processes.push(start(bin, &format!("innolab-{service}"), dir, &env));
+        urls.push(format!("http://{addr}"));
+    }
+    let (gateway, metrics) = (free_addr(), free_addr());
+    let env = vec![
+        ("INNOLAB_LISTEN_ADDR", gateway.clone()),
+        ("INNOLAB_METRICS_ADDR", metrics.clone()),
+        ("INNOLAB_MEMBERSHIP_URL", urls[0].clone()),
+        ("INNOLAB_INITIATIVES_URL", urls[1].clone()),
+        ("INNOLAB_GUIDANCE_URL", urls[2].clone()),
+        ("INNOLAB_IMPACT_URL", urls[3].clone()),
+    ];
+    processes.push(start(bin, "innolab-gateway", dir, &env));
+    Suite {
+        gateway,
+        membership: membership.0,
+        gateway_metrics: metrics,
+        membership_metrics: membership.1,
+        processes,
+    }
+}
+
+const GET_ORGANIZATION: &str = "/innolab.membership.v1.MembershipService/GetOrganization";
+
+/// Stores an organisation (and, for the composed reads, an initiative of
+/// it) through the gateway; returns the framed GetOrganization request and
+/// the initiative's name.
+async fn seed(gateway: &str) -> (Vec<u8>, String) {
+    let channel = Channel::from_shared(format!("http://{gateway}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let org = mb::membership_service_client::MembershipServiceClient::new(channel.clone())
+        .create_organization(organization_request())
+        .await
+        .unwrap()
+        .into_inner();
+    let initiative = ini::initiatives_service_client::InitiativesServiceClient::new(channel)
+        .create_initiative(ini::CreateInitiativeRequest {
+            initiative: Some(ini::Initiative {
+                titles: vec![ini::LocalizedText {
+                    language_code: "ro".into(),
+                    text: "Ghișeul unic digital".into(),
+                }],
+                lead_organization: org.name.clone(),
+                country_code: "RO".into(),
+                stage: ini::InitiativeStage::ImplementingProjects as i32,
+                sdgs: vec![9],
+                ..Default::default()
+            }),
+            actor: "people/bench".into(),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    (
+        framed(&mb::GetOrganizationRequest { name: org.name }),
+        initiative.name,
+    )
+}
+
+fn organization_request() -> mb::CreateOrganizationRequest {
+    mb::CreateOrganizationRequest {
+        organization: Some(mb::Organization {
+            display_names: vec![mb::LocalizedText {
+                language_code: "ro".into(),
+                text: "Primăria Municipiului Cluj-Napoca".into(),
+            }],
+            kind: mb::OrganizationKind::LocalGovernment as i32,
+            country_code: "RO".into(),
+            identifiers: vec![mb::Identifier {
+                scheme: "RO-CUI".into(),
+                value: format!("{}", uuid::Uuid::now_v7().as_u128() % 100_000_000),
+            }],
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    }
+}
+
+/// The gRPC ceiling: a bare tonic server with only the health service.
+async fn bare_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (_reporter, health) = tonic_health::server::health_reporter();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(health)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    addr
+}
+
+/// `pgbench -S -M prepared` with 8 clients on a scale-10 database of its own.
+fn pgbench(url: &str, seconds: u32) -> Measured {
+    let init = Command::new("pgbench")
+        .args(["-i", "-q", "-s", "10", url])
+        .output()
+        .expect("pgbench runs (Debian: postgresql-contrib)");
+    assert!(init.status.success(), "pgbench -i: {init:?}");
+    let out = Command::new("pgbench")
+        .args(["-S", "-M", "prepared", "-c", "8", "-j", "2", "-T"])
+        .arg(seconds.to_string())
+        .arg(url)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |prefix: &str| {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| {
+                l[prefix.len()..]
+                    .split_whitespace()
+                    .next()?
+                    .parse::<f64>()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("pgbench printed no {prefix:?}: {text}"))
+    };
+    let latency = field("latency average = ");
+    Measured {
+        rate: field("tps = "),
+        p50: latency,
+        p99: f64::NAN,
+    }
+}
+
+struct Row {
+    path: String,
+    m: Measured,
+    against: String,
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "NOT met" }
+}
+
+#[tokio::main]
+async fn main() {
+    let requests = std::env::var("BENCH_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40_000usize);
+    let report_path = std::env::var("BENCH_REPORT").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../target/hotpath-bench.md").into()
+    });
+    let bin: PathBuf = std::env::var("INNOLAB_BIN_DIR")
+        .ok()
+        .filter(|d| !d.is_empty())
+        .map_or_else(
+            || {
+                Path::new(env!("CARGO_BIN_EXE_innolab"))
+                    .parent()
+                    .unwrap()
+                    .to_path_buf()
+            },
+            PathBuf::from,
+        );
+    for name in [
+        "innolab",
+        "innolab-gateway",
+        "innolab-membership",
+        "innolab-impact",
+    ] {
+        assert!(
+            bin.join(name).exists(),
+            "{} is missing: run `cargo build --release --bins` first",
+            bin.join(name).display()
+        );
+    }
+    let postgres = std::env::var("INNOLAB_BENCH_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    let mut rows: Vec<Row> = Vec::new();
+    let mut checks: Vec<String> = Vec::new();
+
+    let bare = bare_server().await;
+    let grpc = measure_bare(&bare, requests);
+    rows.push(Row {
+        path: "bare tonic server, Health/Check".into(),
+        m: grpc,
+        against: "the gRPC ceiling".into(),
+    });
+
+    let mut databases: Vec<(&str, Option<String>)> = vec![("SQLite", None)];
+    let mut ceiling_pg = None;
+    if let Some(url) = &postgres {
+        let name = format!("bench_{}", uuid::Uuid::now_v7().simple());
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(url).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&pool)
+            .await
+            .unwrap();
+        let base = url.split('?').next().unwrap();
+        let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+        let query = url
+            .split_once('?')
+            .map_or(String::new(), |(_, q)| format!("?{q}"));
+        let db_url = format!("{base}/{name}{query}");
+        let pg = pgbench(&db_url, 10);
+        rows.push(Row {
+            path: "`pgbench -S -M prepared -c 8 -j 2` (p50 column: its mean latency)".into(),
+            m: pg,
+            against: "the database ceiling".into(),
+        });
+        ceiling_pg = Some(pg);
+        databases.push(("PostgreSQL", Some(db_url)));
+        pool.close().await;
+    }
+
+    let mut peak = 0.0f64;
+    for (backend, url) in &databases {
+        let ceiling = url.as_ref().and(ceiling_pg).unwrap_or(grpc);
+        let ceiling_name = if url.is_some() {
+            "pgbench"
+        } else {
+            "bare tonic"
+        };
+        for topology in ["one process", "separate processes"] {
+            let dir = tempfile::tempdir().unwrap();
+            let database = |service: &str| match url {
+                None => vec![(
+                    "INNOLAB_DATABASE_URL",
+                    format!("sqlite://{}/{service}.db", dir.path().display()),
+                )],
+                Some(url) => vec![
+                    ("INNOLAB_DATABASE_URL", url.clone()),
+                    (
+                        "INNOLAB_DATABASE_SCHEMA",
+                        format!("{}_{service}", topology.replace(' ', "_")),
+                    ),
+                ],
+            };
+            let suite = if topology == "one process" {
+                // The one-process suite names its schemas after the services.
+                let env = match url {
+                    None => vec![],
+                    Some(url) => vec![("INNOLAB_DATABASE_URL", url.clone())],
+                };
+                one_process(&bin, dir.path(), &env)
+            } else {
+                separate(&bin, dir.path(), &database)
+            };
+            common::wait_ready(&suite.gateway).await;
+            let (get, initiative) = seed(&suite.gateway).await;
+            let direct = measure(
+                &suite.membership,
+                GET_ORGANIZATION,
+                &get,
+                requests,
+                &suite.membership_metrics,
+            );
+            let through = measure(
+                &suite.gateway,
+                GET_ORGANIZATION,
+                &get,
+                requests,
+                &suite.gateway_metrics,
+            );
+            let label = format!("{backend}, {topology}");
+            rows.push(Row {
+                path: format!("GetOrganization direct, {label}"),
+                m: direct,
+                against: format!("{:.2}x {ceiling_name}", direct.rate / ceiling.rate),
+            });
+            rows.push(Row {
+                path: format!("GetOrganization through the gateway, {label}"),
+                m: through,
+                against: format!(
+                    "{:.2}x direct; p50 {:.2}x, p99 {:.2}x",
+                    through.rate / direct.rate,
+                    through.p50 / direct.p50,
+                    through.p99 / direct.p99
+                ),
+            });
+            checks.push(format!(
+                "| {label}: direct at least 0.5x {ceiling_name} | {:.2}x | {} |",
+                direct.rate / ceiling.rate,
+                verdict(direct.rate / ceiling.rate >= 0.5)
+            ));
+            checks.push(format!(
+                "| {label}: gateway at least 0.8x direct, p50 and p99 at most 1.25x | {:.2}x, {:.2}x, {:.2}x | {} |",
+                through.rate / direct.rate,
+                through.p50 / direct.p50,
+                through.p99 / direct.p99,
+                verdict(
+                    through.rate / direct.rate >= 0.8
+                        && through.p50 / direct.p50 <= 1.25
+                        && through.p99 / direct.p99 <= 1.25
+                )
+            ));
+            if topology == "one process" {
+                let composed = [
+                    (
+                        "ListInitiatives `sdg = 9`, page size 50",
+                        "/innolab.initiatives.v1.InitiativesService/ListInitiatives",
+                        framed(&ini::ListInitiativesRequest {
+                            page_size: 50,
+                            filter: "sdg = 9".into(),
+                            ..Default::default()
+                        }),
+                    ),
+                    (
+                        "GetInitiativeDossier",
+                        "/innolab.gateway.v1.GatewayService/GetInitiativeDossier",
+                        framed(&gw::GetInitiativeDossierRequest { name: initiative }),
+                    ),
+                    (
+                        "CreateOrganization",
+                        "/innolab.membership.v1.MembershipService/CreateOrganization",
+                        framed(&mb::CreateOrganizationRequest {
+                            organization: organization_request().organization.map(|o| {
+                                mb::Organization {
+                                    identifiers: vec![],
+                                    ..o
+                                }
+                            }),
+                            request_id: String::new(),
+                        }),
+                    ),
+                ];
+                for (what, path, body) in composed {
+                    let m = measure(
+                        &suite.gateway,
+                        path,
+                        &body,
+                        requests / 4,
+                        &suite.gateway_metrics,
+                    );
+                    rows.push(Row {
+                        path: format!("{what} through the gateway, {label}"),
+                        m,
+                        against: "kept or better (see below)".into(),
+                    });
+                }
+                if let Some(process) = suite.processes.first() {
+                    let mib = memory_peak_mib(process.0.id());
+                    peak = peak.max(mib);
+                    checks.push(format!(
+                        "| {label}: suite peak resident memory under 100 MB (95.4 MiB) | {mib:.1} MiB | {} |",
+                        verdict(mib < 95.4)
+                    ));
+                }
+            }
+            drop(suite);
+        }
+    }
+    if let (Some(url), Some(base)) = (databases.last().and_then(|d| d.1.clone()), &postgres) {
+        let name = url
+            .split('?')
+            .next()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let pool = sqlx::AnyPool::connect(base).await.unwrap();
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&pool)
+            .await;
+        pool.close().await;
+    }
+
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mut report = String::new();
+    let _ = writeln!(report, "# The hot path against its ceilings\n");
+    let _ = writeln!(
+        report,
+        "`cargo bench -p innolab-gateway --bench hotpath`, {cpus} CPUs, release build. Load: \
+         `h2load -n {requests} -c 8 -m 4 -t 1` (after a warm-up of a tenth of that), the gRPC \
+         request as its body; p50 and p99 from h2load's per-request log; every request of every \
+         suite measurement counted as answered OK by the process's own metrics.\n"
+    );
+    let _ = writeln!(report, "| path | calls/s | p50 ms | p99 ms | against |");
+    let _ = writeln!(report, "|---|---|---|---|---|");
+    for row in &rows {
+        let _ = writeln!(
+            report,
+            "| {} | {:.0} | {:.2} | {:.2} | {} |",
+            row.path, row.m.rate, row.m.p50, row.m.p99, row.against
+        );
+    }
+    let _ = writeln!(report, "\n| target | measured | |\n|---|---|---|");
+    for check in &checks {
+        let _ = writeln!(report, "{check}");
+    }
+    let _ = peak;
+    print!("{report}");
+    if let Some(parent) = Path::new(&report_path).parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    std::fs::write(&report_path, &report).unwrap();
+    eprintln!("report written to {report_path}");
+}
+
+/// The bare server has no metrics: h2load's count of HTTP 200s, and one
+/// checked call, stand for its answers.
+fn measure_bare(addr: &str, requests: usize) -> Measured {
+    let work = tempfile::tempdir().unwrap();
+    h2load(
+        &format!("http://{addr}/grpc.health.v1.Health/Check"),
+        &framed(&tonic_health::pb::HealthCheckRequest::default()),
+        requests,
+        work.path(),
+    )
+}
