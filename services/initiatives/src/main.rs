@@ -44,10 +44,10 @@ async fn main() -> std::process::ExitCode {
             }
             Commands::Own(OwnCommand::Export { filter, release }) => {
                 let out_dir = &release.out_dir;
-                let count =
+                let counts =
                     innolab_initiatives::export(&settings, &filter, out_dir, &release.release()?)
                         .await?;
-                tracing::info!(count, dir = %out_dir.display(), "export written");
+                tracing::info!(?counts, dir = %out_dir.display(), "export written");
                 Ok(())
             }
             Commands::Common(Command::Serve) => {

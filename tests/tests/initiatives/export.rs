@@ -2,7 +2,10 @@
 
 use super::*;
 
-innolab_tests::on_both_backends!(export_streams_every_match_and_writes_files,);
+innolab_tests::on_both_backends!(
+    export_streams_every_match_and_writes_files,
+    an_export_is_one_snapshot,
+);
 
 async fn export_streams_every_match_and_writes_files(backend: Backend) {
     use tokio_stream::StreamExt;
@@ -57,7 +60,7 @@ async fn export_streams_every_match_and_writes_files(backend: Backend) {
     let written = innolab_initiatives::export(&settings, "", dir.path(), &release)
         .await
         .unwrap();
-    assert_eq!(written, 5);
+    assert_eq!(written.initiatives, 5);
     let json: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("initiatives.json")).unwrap(),
     )
@@ -114,12 +117,13 @@ async fn export_streams_every_match_and_writes_files(backend: Backend) {
                 .collect::<String>()
         }
     );
-    assert!(
-        dataset["owl:versionInfo"]
-            .as_str()
-            .unwrap()
-            .starts_with("change-log sequence ")
+    // The sequence read in the export's snapshot: every change so far (the
+    // 5 creations, the membership checks write nothing here).
+    assert_eq!(
+        dataset["owl:versionInfo"],
+        format!("change-log sequence {}", written.sequence)
     );
+    assert!(written.sequence >= 5);
     let first = (read("initiatives.dcat.jsonld"), read("catalogue.jsonld"));
     innolab_initiatives::export(&settings, "", dir.path(), &release)
         .await
@@ -133,6 +137,75 @@ async fn export_streams_every_match_and_writes_files(backend: Backend) {
         innolab_initiatives::export(&settings, "country_code = \"SE\"", dir.path(), &release)
             .await
             .unwrap();
-    assert_eq!(filtered, 1);
+    assert_eq!(filtered.initiatives, 1);
+    w.stop().await;
+}
+
+/// The export stream reads one snapshot: what is written after it began
+/// (a new initiative, an update of one not yet sent) is not in it, even
+/// well past the stream's buffer of 500 (page-by-page reads of 500 would
+/// have read the third page after the writes).
+async fn an_export_is_one_snapshot(backend: Backend) {
+    use tokio_stream::StreamExt;
+    let mut w = World::new(backend).await;
+    let rows: Vec<pb::Initiative> = (0..1200)
+        .map(|n| w.initiative(&format!("Case {n:04}")))
+        .collect();
+    let imported = w
+        .client
+        .import_initiatives(tokio_stream::iter(import_messages("snapshot", rows)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(imported.imported, 1200);
+    let last = imported.rows.last().unwrap().initiative.clone();
+    let mut stream = w
+        .client
+        .export_initiatives(pb::ExportInitiativesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let first = stream.next().await.unwrap().unwrap().initiative.unwrap();
+    assert_eq!(first.titles[0].text, "Case 0000");
+    assert_eq!(first.timeline.len(), 1, "each with its timeline");
+    // Written while the stream is open (past its buffer).
+    w.create(w.initiative("Written during the export")).await;
+    w.client
+        .update_initiative(pb::UpdateInitiativeRequest {
+            initiative: Some(pb::Initiative {
+                name: last.clone(),
+                titles: vec![pb::LocalizedText {
+                    language_code: "en".into(),
+                    text: "Renamed during the export".into(),
+                }],
+                ..Default::default()
+            }),
+            update_mask: mask(&["titles"]),
+        })
+        .await
+        .unwrap();
+    let mut exported = vec![first];
+    while let Some(item) = stream.next().await {
+        exported.push(item.unwrap().initiative.unwrap());
+    }
+    assert_eq!(exported.len(), 1200, "nothing created after the snapshot");
+    let sent_last = exported.iter().find(|i| i.name == last).unwrap();
+    assert_eq!(
+        sent_last.titles[0].text, "Case 1199",
+        "the snapshot's version, not the later update"
+    );
+    // A new export sees both.
+    let mut stream = w
+        .client
+        .export_initiatives(pb::ExportInitiativesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let mut count = 0;
+    while let Some(item) = stream.next().await {
+        item.unwrap();
+        count += 1;
+    }
+    assert_eq!(count, 1201);
     w.stop().await;
 }

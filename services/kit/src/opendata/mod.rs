@@ -3,10 +3,14 @@
 //! column of a CSV file, a DCAT-AP 3 dataset record per collection, and a
 //! DCAT-AP catalogue record for the release (JSON-LD). Deterministic: the
 //! same data gives the same bytes (no generation time; `modified` is the
-//! newest record's change).
+//! newest record's change). `table` writes a collection's files as its
+//! records stream by.
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+mod table;
+pub use table::{Collection, Entry, Seen, Table};
 
 /// CC BY 4.0, the licence the EU Public Sector Tech Watch publishes under.
 pub const CC_BY_4: &str = "http://creativecommons.org/licenses/by/4.0/";
@@ -21,6 +25,21 @@ pub struct Column {
     /// Its CSVW datatype: `string`, `date`, `datetime`, `integer` or `json`
     /// (a JSON array or object in the cell).
     pub datatype: &'static str,
+}
+
+impl Column {
+    /// A column named `name` of CSVW `datatype`, holding `description`.
+    pub const fn new(
+        name: &'static str,
+        datatype: &'static str,
+        description: &'static str,
+    ) -> Column {
+        Column {
+            name,
+            description,
+            datatype,
+        }
+    }
 }
 
 /// What every record of a release says of its publisher and licence, and
