@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Checks an open-data release folder (`innolab-membership export --out-dir DIR`
-# and `innolab-initiatives export --out-dir DIR`) with the tools portals and data users run, installed from PyPI into a
-# temporary venv at pinned versions:
+# Checks an open-data release folder (`innolab-<service> export --out-dir DIR`
+# of membership, initiatives, guidance and impact) with the tools portals and
+# data users run, installed from PyPI into a temporary venv at pinned versions:
 # - every `*.jsonld` record parses as RDF (rdflib) and conforms to the DCAT-AP 3
 #   shapes in scripts/opendata/dcat-ap-3.shapes.ttl (pyshacl), and the
 #   catalogue lists every dataset;
@@ -10,7 +10,11 @@
 # - each distribution's byte size and SHA-256 are the file's;
 # - no file names a person (`people/...`);
 # - the network's W3C ORG graph and Popolo document link every membership
-#   and post to organisations they hold.
+#   and post to organisations they hold;
+# - the collections link up: each accepted submission's initiative, each
+#   assessment's indicators and each indicator's measurements are in the
+#   release, and every collection the suite exports is there (with
+#   EXPECT_ALL=1, as CI runs it).
 #
 #   scripts/check-open-data.sh DIR
 set -euo pipefail
@@ -68,6 +72,47 @@ for distribution in graph.subjects(RDF.type, DCAT.Distribution):
         sys.exit(f"{name}: the record says {size} bytes, {digest}; the file differs")
     checked += 1
 print(f"ok   the catalogue lists {len(datasets)} dataset(s); {checked} distributions match their files")
+
+import csv
+def rows(name):
+    path = os.path.join(release, name)
+    if not os.path.exists(path):
+        return None
+    return list(csv.DictReader(open(path, encoding="utf-8", newline="")))
+
+if os.environ.get("EXPECT_ALL") == "1":
+    expected = ["organizations", "groups", "memberships", "posts", "initiatives", "challenges",
+                "calls", "submissions", "guidance", "assessments", "indicators", "measurements",
+                "capacity_rounds"]
+    listed = {str(graph.value(d, rdflib.URIRef("http://purl.org/dc/terms/identifier"))) for d in datasets}
+    missing = [e for e in expected if e not in listed]
+    if missing:
+        sys.exit(f"catalogue.jsonld: no dataset {missing}")
+    empty = [e for e in expected if not rows(f"{e}.csv")]
+    if empty:
+        sys.exit(f"no records in {empty}")
+    print(f"ok   all {len(expected)} collections are in the catalogue, none empty")
+
+# The collections link up.
+initiatives, submissions = rows("initiatives.csv"), rows("submissions.csv")
+if initiatives is not None and submissions is not None:
+    names = {r["name"] for r in initiatives}
+    for s in submissions:
+        if s["initiative"] not in names:
+            sys.exit(f"submissions.csv: {s['name']} became {s['initiative']}, not in initiatives.csv")
+    print(f"ok   {len(submissions)} accepted submission(s), each an initiative of initiatives.csv")
+assessments, indicators, measurements = rows("assessments.csv"), rows("indicators.csv"), rows("measurements.csv")
+if assessments is not None:
+    names = {r["name"] for r in assessments}
+    counted = {}
+    for m in measurements:
+        counted[m["indicator"]] = counted.get(m["indicator"], 0) + 1
+    for i in indicators:
+        if i["assessment"] not in names:
+            sys.exit(f"indicators.csv: {i['name']} belongs to {i['assessment']}, not in assessments.csv")
+        if int(i["measurements"]) != counted.get(i["name"], 0):
+            sys.exit(f"indicators.csv: {i['name']} says {i['measurements']} measurements, measurements.csv has {counted.get(i['name'], 0)}")
+    print(f"ok   {len(indicators)} indicator(s) of {len(assessments)} completed assessment(s), with all {len(measurements)} measurement(s)")
 
 # Nothing personal: no file names a person.
 for name in sorted(os.listdir(release)):

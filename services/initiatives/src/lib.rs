@@ -83,9 +83,10 @@ async fn backfill_words(store: store::Store) {
 
 /// Writes the service's open data into `dir` for `release` (the `export`
 /// command): the initiatives matching `filter` as `initiatives.csv` and
-/// `initiatives.json`, with their CSVW and DCAT-AP metadata, all read in one
-/// snapshot; says how many records were written and the change-log
-/// sequence they reflect.
+/// `initiatives.json`, and every challenge, call and accepted submission as
+/// CSV, with their CSVW and DCAT-AP metadata, all read in one snapshot;
+/// says how many records were written and the change-log sequence they
+/// reflect.
 pub async fn export(
     settings: &Settings,
     filter: &str,

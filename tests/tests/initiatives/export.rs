@@ -5,6 +5,7 @@ use super::*;
 innolab_tests::on_both_backends!(
     export_streams_every_match_and_writes_files,
     an_export_is_one_snapshot,
+    challenges_calls_and_accepted_submissions_are_exported,
 );
 
 async fn export_streams_every_match_and_writes_files(backend: Backend) {
@@ -51,12 +52,7 @@ async fn export_streams_every_match_and_writes_files(backend: Backend) {
     // The `export` command's files: one record per initiative.
     let dir = tempfile::tempdir().unwrap();
     let settings = innolab_kit::config::Settings::new(w.initiatives.db.settings.clone());
-    let release = innolab_kit::opendata::Release {
-        base_url: "https://data.example.gov/innolab/".into(),
-        publisher_uri: "https://sgg.gov.ro/".into(),
-        publisher_name: "Secretariatul General al Guvernului".into(),
-        licence: innolab_kit::opendata::CC_BY_4.into(),
-    };
+    let release = innolab_tests::fixtures::release();
     let written = innolab_initiatives::export(&settings, "", dir.path(), &release)
         .await
         .unwrap();
@@ -207,5 +203,109 @@ async fn an_export_is_one_snapshot(backend: Backend) {
         count += 1;
     }
     assert_eq!(count, 1201);
+    w.stop().await;
+}
+
+/// The cases' way into the library as files: challenges, calls, and only
+/// the accepted submissions, nobody named.
+async fn challenges_calls_and_accepted_submissions_are_exported(backend: Backend) {
+    let mut w = World::new(backend).await;
+    let challenge = w
+        .client
+        .create_challenge(pb::CreateChallengeRequest {
+            challenge: Some(pb::Challenge {
+                title: "Slow building permits".into(),
+                description: "Paper forms, \"everywhere\", at every counter.".into(),
+                process: "building permits".into(),
+                raised_by: w.ministry.clone(),
+                country_code: "RO".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .accepted("create challenge");
+    let call = create_call(&mut w, Some(date(2020, 1, 1)), Some(date(2999, 12, 31))).await;
+    let accepted = w
+        .submit(&call.name, w.initiative("Accepted case"))
+        .await
+        .unwrap();
+    let rejected = w
+        .submit(&call.name, w.initiative("Rejected case"))
+        .await
+        .unwrap();
+    let pending = w
+        .submit(&call.name, w.initiative("Pending case"))
+        .await
+        .unwrap();
+    let accepted = screen(
+        &mut w,
+        &accepted.name,
+        "",
+        screening(pb::ScreeningDecision::Accept, true),
+    )
+    .await
+    .unwrap();
+    screen(
+        &mut w,
+        &rejected.name,
+        "",
+        screening(pb::ScreeningDecision::Reject, false),
+    )
+    .await
+    .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let settings = innolab_kit::config::Settings::new(w.initiatives.db.settings.clone());
+    let release = innolab_tests::fixtures::release();
+    let counts = innolab_initiatives::export(&settings, "", dir.path(), &release)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            counts.initiatives,
+            counts.challenges,
+            counts.calls,
+            counts.submissions
+        ),
+        (1, 1, 1, 1),
+        "the accepted submission's initiative, and only that submission"
+    );
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    let challenges = read("challenges.csv");
+    assert!(challenges.starts_with("name,title,description,process,raised_by,"));
+    assert!(challenges.contains(&format!(
+        "{},Slow building permits,\"Paper forms, \"\"everywhere\"\", at every counter.\",building permits,{},RO,",
+        challenge.name, w.ministry
+    )));
+    assert!(read("calls.csv").contains(&format!(
+        "{},Call for Innovations,Public sector innovations of the year.,2020-01-01,2999-12-31,",
+        call.name
+    )));
+    let submissions = read("submissions.csv");
+    assert!(submissions.contains(&format!(
+        "{},{},{},",
+        accepted.name, call.name, accepted.accepted_initiative
+    )));
+    assert!(!submissions.contains(&rejected.name));
+    assert!(!submissions.contains(&pending.name));
+    for name in std::fs::read_dir(dir.path()).unwrap() {
+        let name = name.unwrap().file_name().into_string().unwrap();
+        let text = read(&name);
+        for personal in ["people/", "opsi-screening-panel"] {
+            assert!(!text.contains(personal), "{name} holds {personal:?}");
+        }
+    }
+    let calls: serde_json::Value = serde_json::from_str(&read("calls.dcat.jsonld")).unwrap();
+    assert_eq!(
+        calls["dct:temporal"]["dcat:endDate"]["@value"],
+        "2999-12-31"
+    );
+    assert_eq!(
+        calls["owl:versionInfo"],
+        format!("change-log sequence {}", counts.sequence)
+    );
+    let catalogue: serde_json::Value = serde_json::from_str(&read("catalogue.jsonld")).unwrap();
+    assert_eq!(catalogue["dcat:dataset"].as_array().unwrap().len(), 4);
     w.stop().await;
 }

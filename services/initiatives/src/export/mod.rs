@@ -20,6 +20,9 @@ use tokio::sync::mpsc;
 use crate::domain::{Initiative, InitiativeQuery};
 use crate::store::{Store, export as read};
 
+mod cases;
+pub use cases::{CALLS, CHALLENGES, SUBMISSIONS};
+
 /// Every column, in order, with its description.
 pub const COLUMNS: &[Column] = &[
     Column::new("name", "string", "Resource name, `initiatives/{id}`."),
@@ -254,6 +257,12 @@ pub fn stream(store: Store, query: InitiativeQuery) -> mpsc::Receiver<Result<Ini
 pub struct Counts {
     /// Initiatives (those matching the filter).
     pub initiatives: usize,
+    /// Challenges.
+    pub challenges: usize,
+    /// Calls for innovations.
+    pub calls: usize,
+    /// Accepted submissions.
+    pub submissions: usize,
     /// The change-log sequence the files reflect.
     pub sequence: i64,
 }
@@ -261,8 +270,8 @@ pub struct Counts {
 /// Writes the service's open data into `dir` for `release`, every collection
 /// read in one snapshot: the initiatives matching `query`
 /// (`initiatives.csv`, `initiatives.json`), and every challenge, call and
-/// accepted submission; each with its CSVW and DCAT-AP records, and the
-/// folder's catalogue.
+/// accepted submission (`challenges.csv`, `calls.csv`, `submissions.csv`);
+/// each with its CSVW and DCAT-AP records, and the folder's catalogue.
 pub async fn write_files(
     store: &Store,
     query: &InitiativeQuery,
@@ -279,10 +288,14 @@ pub async fn write_files(
     )
     .await?;
     let initiatives = table.finish(release, sequence, &[])?.records;
+    let (challenges, calls, submissions) = cases::write(&mut snapshot, dir, release).await?;
     snapshot.end().await?;
     opendata::write_catalogue(dir, release)?;
     Ok(Counts {
         initiatives,
+        challenges,
+        calls,
+        submissions,
         sequence,
     })
 }

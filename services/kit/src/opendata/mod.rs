@@ -42,6 +42,20 @@ impl Column {
     }
 }
 
+/// The `create_time` column most collections end with.
+pub const CREATED: Column = Column::new(
+    "create_time",
+    "datetime",
+    "When the record was created, RFC 3339 UTC.",
+);
+
+/// The `update_time` column most collections end with.
+pub const UPDATED: Column = Column::new(
+    "update_time",
+    "datetime",
+    "When the record last changed, RFC 3339 UTC.",
+);
+
 /// What every record of a release says of its publisher and licence, and
 /// where its files are published.
 #[derive(Debug, Clone)]

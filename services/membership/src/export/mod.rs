@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use innolab_kit::opendata::{self, Collection, Column, Release};
+use innolab_kit::opendata::{self, CREATED, Collection, Column, Release, UPDATED};
 use innolab_kit::store::ChangeLog as _;
 use serde_json::{Value, json};
 
@@ -23,17 +23,6 @@ pub use linked::{org_graph, popolo};
 const fn column(name: &'static str, datatype: &'static str, description: &'static str) -> Column {
     Column::new(name, datatype, description)
 }
-
-const CREATED: Column = column(
-    "create_time",
-    "datetime",
-    "When the record was created, RFC 3339 UTC.",
-);
-const UPDATED: Column = column(
-    "update_time",
-    "datetime",
-    "When the record last changed, RFC 3339 UTC.",
-);
 
 /// The organisations' columns.
 pub const ORGANIZATIONS: &[Column] = &[
