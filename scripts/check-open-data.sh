@@ -9,6 +9,10 @@
 #   validates against it (csvw's csvwvalidate: columns, datatypes, rows);
 # - each distribution's byte size and SHA-256 are the file's;
 # - no file names a person (`people/...`);
+# - `iati-activities.xml` (`innolab-gateway export-iati`), when present, is
+#   valid against the official IATI 2.03 activity schema
+#   (scripts/opendata/iati-2.03/, lxml), and names only initiatives of
+#   initiatives.csv;
 # - the network's W3C ORG graph and Popolo document link every membership
 #   and post to organisations they hold;
 # - the collections link up: each accepted submission's initiative, each
@@ -20,6 +24,7 @@
 set -euo pipefail
 PYSHACL_VERSION=0.40.1
 CSVW_VERSION=4.1.1
+LXML_VERSION=6.1.3
 
 if (($# != 1)); then
   echo "usage: $0 <release-folder>" >&2
@@ -27,11 +32,12 @@ if (($# != 1)); then
 fi
 release=$(realpath "$1")
 shapes=$(realpath "$(dirname "$0")/opendata/dcat-ap-3.shapes.ttl")
+iati_schema=$(realpath "$(dirname "$0")/opendata/iati-2.03/iati-activities-schema.xsd")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install -q --disable-pip-version-check \
-  "pyshacl==$PYSHACL_VERSION" "csvw==$CSVW_VERSION"
+  "pyshacl==$PYSHACL_VERSION" "csvw==$CSVW_VERSION" "lxml==$LXML_VERSION"
 
 for record in "$release"/*.jsonld; do
   if ! "$work/venv/bin/pyshacl" -s "$shapes" -sf turtle -df json-ld -f human "$record" \
@@ -48,7 +54,7 @@ for metadata in "$release"/*-metadata.json; do
   echo "ok   $(basename "$metadata") validates its CSV (csvwvalidate)"
 done
 
-"$work/venv/bin/python" - "$release" <<'PY'
+"$work/venv/bin/python" - "$release" "$iati_schema" <<'PY'
 import hashlib, os, sys, urllib.parse
 import rdflib
 from rdflib.namespace import DCAT, RDF
@@ -119,6 +125,29 @@ for name in sorted(os.listdir(release)):
     if b"people/" in open(os.path.join(release, name), "rb").read():
         sys.exit(f"{name}: names a person (people/...)")
 print("ok   no file names a person")
+
+# IATI activity XML 2.03: valid against the official schema, and every
+# activity an initiative of the release.
+iati_file = os.path.join(release, "iati-activities.xml")
+if os.path.exists(iati_file):
+    from lxml import etree
+    schema = etree.XMLSchema(etree.parse(sys.argv[2]))
+    document = etree.parse(iati_file)
+    if not schema.validate(document):
+        for error in schema.error_log:
+            print(f"{error.line}: {error.message}")
+        sys.exit("iati-activities.xml: not valid against the IATI 2.03 activity schema")
+    activities = document.getroot().findall("iati-activity")
+    results = document.getroot().findall("iati-activity/result")
+    if initiatives is not None:
+        ids = {r["name"].split("/", 1)[1] for r in initiatives}
+        for a in activities:
+            identifier = a.findtext("iati-identifier")
+            if not any(identifier.endswith("-" + i) for i in ids):
+                sys.exit(f"iati-activities.xml: {identifier} is no initiative of initiatives.csv")
+    print(f"ok   iati-activities.xml: {len(activities)} activities, {len(results)} results, valid IATI 2.03 (lxml)")
+elif os.environ.get("EXPECT_ALL") == "1":
+    sys.exit("no iati-activities.xml")
 
 # The network as W3C ORG: every membership's member and group, and every
 # post's group, is an organisation of the graph.
