@@ -10,6 +10,7 @@ pub mod demo;
 pub mod edge;
 pub mod feed;
 pub mod hooks;
+pub mod iati;
 pub mod json;
 pub mod openapi;
 pub mod proxy;
@@ -143,6 +144,28 @@ fn channel(upstream: &UpstreamAddr, connect_timeout: Duration) -> anyhow::Result
         max_header_list: proxy::UPSTREAM_MAX_HEADER_LIST,
     };
     Channel::lazy(&upstream.url, options).map_err(|e| anyhow::anyhow!("{}: {e}", upstream.env))
+}
+
+/// Writes the initiatives matching `filter` as IATI activity XML 2.03 into
+/// `dir` (the `export-iati` command), read from the membership,
+/// initiatives and impact services at `upstreams`.
+pub async fn export_iati(
+    upstreams: &[UpstreamAddr],
+    connect_timeout: Duration,
+    filter: &str,
+    reporter: &iati::Reporter,
+    dir: &std::path::Path,
+) -> anyhow::Result<iati::Counts> {
+    let find = |name: &str| -> anyhow::Result<Channel> {
+        let upstream = upstreams
+            .iter()
+            .find(|u| u.service == name)
+            .ok_or_else(|| anyhow::anyhow!("no {name} service configured"))?;
+        channel(upstream, connect_timeout)
+    };
+    let (membership, initiatives, impact) =
+        (find("membership")?, find("initiatives")?, find("impact")?);
+    iati::write(membership, initiatives, impact, filter, reporter, dir).await
 }
 
 /// Serves the gateway on `listener` until `shutdown` completes.

@@ -45,6 +45,22 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Write the case library as IATI activity XML 2.03
+    /// (`iati-activities.xml`) into a release folder, with the results and
+    /// indicators of completed impact assessments, read from the services at
+    /// INNOLAB_MEMBERSHIP_URL, INNOLAB_INITIATIVES_URL and
+    /// INNOLAB_IMPACT_URL; then exit.
+    ExportIati {
+        /// Folder to write into (created if missing).
+        #[arg(long, default_value = "innolab-export")]
+        out_dir: std::path::PathBuf,
+        /// Only initiatives matching this filter (as in ListInitiatives).
+        #[arg(long, default_value = "")]
+        filter: String,
+        /// Who reports the activities.
+        #[command(flatten)]
+        reporter: innolab_gateway::iati::Reporter,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -173,6 +189,34 @@ async fn main() -> std::process::ExitCode {
     }) = cli.command
     {
         return verify().await;
+    }
+    if let Some(Command::ExportIati {
+        out_dir,
+        filter,
+        reporter,
+    }) = &cli.command
+    {
+        let connect_timeout = Duration::from_millis(cli.connect_timeout_ms);
+        let upstreams = innolab_gateway::upstreams("127.0.0.1");
+        return match innolab_gateway::export_iati(
+            &upstreams,
+            connect_timeout,
+            filter,
+            reporter,
+            out_dir,
+        )
+        .await
+        {
+            Ok(counts) => {
+                tracing::info!(?counts, dir = %out_dir.display(), "IATI activities written");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                tracing::error!(error = format!("{e:#}"), "export-iati failed");
+                eprintln!("innolab-gateway: export-iati: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
     }
     let security = match innolab_gateway::security::from_env() {
         Ok(security) => security,

@@ -184,3 +184,13 @@ pub async fn publish(
         .accepted("PublishEdition");
     edition.name
 }
+
+/// Where a test's open-data release says it is published, and by whom.
+pub fn release() -> innolab_kit::opendata::Release {
+    innolab_kit::opendata::Release {
+        base_url: "https://data.example.gov/innolab/".into(),
+        publisher_uri: "https://sgg.gov.ro/".into(),
+        publisher_name: "Secretariatul General al Guvernului".into(),
+        licence: innolab_kit::opendata::CC_BY_4.into(),
+    }
+}

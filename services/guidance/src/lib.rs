@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod domain;
+pub mod export;
 pub mod store;
 pub mod upload;
 
@@ -70,4 +71,21 @@ pub async fn serve_with(
         Ok(Routes::new(GuidanceServiceServer::new(api)))
     };
     server::serve(listener, &settings, SPEC, routes, shutdown).await
+}
+
+/// Writes the published guidance as open data into `dir` for `release` (the
+/// `export` command): `guidance.csv` and `guidance.json` with their CSVW and
+/// DCAT-AP records, read in one snapshot.
+pub async fn export(
+    settings: &Settings,
+    dir: &std::path::Path,
+    release: &innolab_kit::opendata::Release,
+) -> anyhow::Result<export::Counts> {
+    innolab_kit::db::Database::with_migrated(
+        &settings.database,
+        &SPEC.migrations,
+        "innolab-guidance",
+        |db| async move { export::write_files(&store::Store::new(db), dir, release).await },
+    )
+    .await
 }

@@ -1,6 +1,7 @@
-//! `innolab-guidance`: serve the guidance service, or migrate its database.
+//! `innolab-guidance`: serve the guidance service, migrate its database, or
+//! write the published guidance as open data.
 
-use innolab_kit::cli::{self, Cli, Command, Commands, NoCommands};
+use innolab_kit::cli::{self, Cli, Command, Commands, ExportCommand};
 
 /// Settings of the guidance service beyond every service's.
 #[derive(Debug, clap::Args)]
@@ -18,7 +19,7 @@ struct Own {
 async fn main() -> std::process::ExitCode {
     let defaults = innolab_guidance::DEFAULTS;
     let mut parsed =
-        Cli::<NoCommands, Own>::parse_for(&defaults, "innolab guidance service (gRPC).");
+        Cli::<ExportCommand, Own>::parse_for(&defaults, "innolab guidance service (gRPC).");
     let command = parsed.take_command();
     let extra = if parsed.own.max_attachment_bytes == 0 {
         Err("INNOLAB_GUIDANCE_MAX_ATTACHMENT_BYTES must be at least 1".to_string())
@@ -39,7 +40,12 @@ async fn main() -> std::process::ExitCode {
                 })
                 .await
             }
-            Commands::Own(never) => match never {},
+            Commands::Own(ExportCommand::Export { release }) => {
+                cli::export(&release, async |r| {
+                    innolab_guidance::export(&settings, &release.out_dir, &r).await
+                })
+                .await
+            }
         }
     })
     .await

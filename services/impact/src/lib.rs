@@ -5,6 +5,7 @@
 pub mod api;
 pub mod chart;
 pub mod domain;
+pub mod export;
 pub mod store;
 
 use std::future::Future;
@@ -42,4 +43,22 @@ pub async fn serve(
         Ok(Routes::new(ImpactServiceServer::new(api)))
     };
     server::serve(listener, &settings, SPEC, routes, shutdown).await
+}
+
+/// Writes what was learnt as open data into `dir` for `release` (the
+/// `export` command): completed assessments, their indicators and
+/// measurements, and capacity rounds as CSV with their CSVW and DCAT-AP
+/// records, read in one snapshot.
+pub async fn export(
+    settings: &Settings,
+    dir: &std::path::Path,
+    release: &innolab_kit::opendata::Release,
+) -> anyhow::Result<export::Counts> {
+    innolab_kit::db::Database::with_migrated(
+        &settings.database,
+        &SPEC.migrations,
+        "innolab-impact",
+        |db| async move { export::write_files(&store::Store::new(db), dir, release).await },
+    )
+    .await
 }

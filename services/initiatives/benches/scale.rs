@@ -11,6 +11,11 @@
 //!   three title words in Romanian or English, of a query with a word every
 //!   initiative has (the generated problem statement), and of queries by an
 //!   initiative (target: p99 under 50 ms).
+//! - the open-data export (issue 19): the real `innolab-initiatives export`
+//!   binary, in a process of its own, writing every initiative (and the
+//!   other collections) from one snapshot: rows/s and its peak resident
+//!   memory (VmHWM), which must not grow with the library.
+//!   `BENCH_EXPORT_ONLY=1` stops after it.
 //!
 //! Run: `cargo bench -p innolab-initiatives --bench scale`; PostgreSQL is
 //! measured too when `INNOLAB_BENCH_POSTGRES_URL` is set (a fresh schema is
@@ -266,6 +271,62 @@ async fn find_similar(
     out
 }
 
+/// Runs the `export` command's binary on the library at `url`, sampling its
+/// peak resident memory (`VmHWM` of /proc/<pid>/status) while it runs; the
+/// report's lines.
+fn export(url: &str, schema: &str, dir: &std::path::Path, rows: i64) -> String {
+    let out = dir.join("open-data");
+    let started = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_innolab-initiatives"))
+        .args(["export", "--out-dir"])
+        .arg(&out)
+        .env("INNOLAB_DATABASE_URL", url)
+        .env("INNOLAB_DATABASE_SCHEMA", schema)
+        .env("INNOLAB_LOG_FORMAT", "text")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak_kib: u64 = 0;
+    let exit = loop {
+        if let Ok(text) = std::fs::read_to_string(&status) {
+            let hwm = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok());
+            peak_kib = peak_kib.max(hwm.unwrap_or(0));
+        }
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let took = started.elapsed();
+    assert!(exit.success(), "export failed: {exit}");
+    let csv = std::fs::metadata(out.join("initiatives.csv"))
+        .unwrap()
+        .len();
+    let json = std::fs::metadata(out.join("initiatives.json"))
+        .unwrap()
+        .len();
+    let lines = std::fs::read(out.join("initiatives.csv"))
+        .unwrap()
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count();
+    assert_eq!(lines as i64, rows + 1, "a header and every initiative");
+    format!(
+        "- Open-data export (`innolab-initiatives export`, its own process, one snapshot): \
+         {rows} initiatives in {:.1} s = **{:.0} initiatives/s**, peak RSS **{:.1} MiB** \
+         (initiatives.csv {:.0} MiB, initiatives.json {:.0} MiB)\n",
+        took.as_secs_f64(),
+        rows as f64 / took.as_secs_f64(),
+        peak_kib as f64 / 1024.0,
+        csv as f64 / 1048576.0,
+        json as f64 / 1048576.0,
+    )
+}
+
 async fn run_backend(
     name: &str,
     url: &str,
@@ -347,6 +408,21 @@ async fn run_backend(
     let import_time = started.elapsed();
     let rate = imported as f64 / import_time.as_secs_f64();
 
+    let export = export(url, schema, dir.path(), imported);
+    if std::env::var_os("BENCH_EXPORT_ONLY").is_some() {
+        writeln!(
+            report,
+            "\n## {name}\n\n- Bulk import: {imported} initiatives in {:.1} s = **{rate:.0} initiatives/s**\n{export}",
+            import_time.as_secs_f64()
+        )
+        .unwrap();
+        let _ = initiatives.stop.send(());
+        let _ = membership.stop.send(());
+        initiatives.task.await.unwrap().unwrap();
+        membership.task.await.unwrap().unwrap();
+        return;
+    }
+
     let mut results = Vec::new();
     for filter in [
         "status = PILOT",
@@ -415,6 +491,7 @@ async fn run_backend(
             "n/a"
         }
     );
+    report.push_str(&export);
     let _ = writeln!(
         report,
         "- Portfolio summary, whole library: **{:.1} ms** median of 11 (target < 100 ms: {}); \

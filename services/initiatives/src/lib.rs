@@ -81,28 +81,24 @@ async fn backfill_words(store: store::Store) {
     }
 }
 
-/// Writes the open-data export of the initiatives matching `filter` as
-/// `initiatives.csv` and `initiatives.json` into `dir`, with their CSVW and
-/// DCAT-AP metadata for `release` (the `export` command); returns how many
-/// initiatives were written.
+/// Writes the service's open data into `dir` for `release` (the `export`
+/// command): the initiatives matching `filter` as `initiatives.csv` and
+/// `initiatives.json`, and every challenge, call and accepted submission as
+/// CSV, with their CSVW and DCAT-AP metadata, all read in one snapshot;
+/// says how many records were written and the change-log sequence they
+/// reflect.
 pub async fn export(
     settings: &Settings,
     filter: &str,
     dir: &std::path::Path,
     release: &innolab_kit::opendata::Release,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<export::Counts> {
     let query = domain::InitiativeQuery::from_filter(filter).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let db = Database::connect_lazy(&settings.database)?;
-    if !db.is_migrated(&SPEC.migrations).await? {
-        anyhow::bail!(
-            "the database is not migrated to this release; run `innolab-initiatives migrate` first"
-        );
-    }
-    // Every change up to this sequence is in the files (later ones may be).
-    let sequence = innolab_kit::changes::head(&db).await;
-    let written = export::write_files(&store::Store::new(db.clone()), &query, dir).await;
-    db.close().await;
-    let written = written?;
-    export::write_metadata(dir, release, &written, sequence?)?;
-    Ok(written.count)
+    Database::with_migrated(
+        &settings.database,
+        &SPEC.migrations,
+        "innolab-initiatives",
+        |db| async move { export::write_files(&store::Store::new(db), &query, dir, release).await },
+    )
+    .await
 }

@@ -14,11 +14,13 @@ struct Own {
 /// Commands of the initiatives service beyond every service's.
 #[derive(Debug, clap::Subcommand)]
 enum OwnCommand {
-    /// Write the open-data export (initiatives.csv and initiatives.json, their
-    /// CSVW metadata, a DCAT-AP dataset record and the release's catalogue),
+    /// Write the open-data export (initiatives.csv and initiatives.json,
+    /// challenges.csv, calls.csv and submissions.csv (accepted ones), their
+    /// CSVW metadata, DCAT-AP dataset records and the release's catalogue),
     /// then exit.
     Export {
-        /// Only initiatives matching this filter (as in ListInitiatives).
+        /// Only initiatives matching this filter (as in ListInitiatives);
+        /// the other collections are written whole.
         #[arg(long, default_value = "")]
         filter: String,
         /// Where to write, and where and by whom it will be published.
@@ -43,12 +45,10 @@ async fn main() -> std::process::ExitCode {
                 cli::migrate_with(&settings, &innolab_initiatives::SPEC.migrations).await
             }
             Commands::Own(OwnCommand::Export { filter, release }) => {
-                let out_dir = &release.out_dir;
-                let count =
-                    innolab_initiatives::export(&settings, &filter, out_dir, &release.release()?)
-                        .await?;
-                tracing::info!(count, dir = %out_dir.display(), "export written");
-                Ok(())
+                cli::export(&release, async |r| {
+                    innolab_initiatives::export(&settings, &filter, &release.out_dir, &r).await
+                })
+                .await
             }
             Commands::Common(Command::Serve) => {
                 cli::serve(

@@ -51,6 +51,36 @@ pub enum Commands<C: clap::Subcommand> {
 #[derive(Debug, Clone, Copy, clap::Subcommand)]
 pub enum NoCommands {}
 
+/// The `export` command of a service whose open data takes no options of
+/// its own (`innolab-<service> export --out-dir DIR ...`).
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ExportCommand {
+    /// Write the service's open data (CSV files with their CSVW metadata,
+    /// DCAT-AP dataset records and the release folder's catalogue; nothing
+    /// personal), read in one snapshot, then exit.
+    Export {
+        /// Where to write, and where and by whom it will be published.
+        #[command(flatten)]
+        release: crate::opendata::ReleaseArgs,
+    },
+}
+
+/// Runs an `export` command: `write` writes the release described by
+/// `release` and says what it wrote, which is logged.
+pub async fn export<T, F, Fut>(
+    release: &crate::opendata::ReleaseArgs,
+    write: F,
+) -> anyhow::Result<()>
+where
+    T: std::fmt::Debug,
+    F: FnOnce(crate::opendata::Release) -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    let written = write(release.release()?).await?;
+    tracing::info!(?written, dir = %release.out_dir.display(), "export written");
+    Ok(())
+}
+
 /// No settings beyond every service's.
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct NoArgs {}
@@ -72,33 +102,6 @@ impl<C: clap::Subcommand, A: clap::Args> Cli<C, A> {
             .take()
             .unwrap_or(Commands::Common(Command::Serve))
     }
-}
-
-/// The whole `main` of a service binary with no commands or settings of its
-/// own: `serve` (the default) runs `serve_service` on the listener, `migrate`
-/// applies `migrations`.
-pub async fn run<F, Fut>(
-    defaults: Defaults,
-    about: &'static str,
-    migrations: Migrations,
-    serve_service: F,
-) -> ExitCode
-where
-    F: FnOnce(TcpListener, Settings, std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
-    Fut: Future<Output = anyhow::Result<()>>,
-{
-    let mut cli = Cli::<NoCommands, NoArgs>::parse_for(&defaults, about);
-    let command = cli.take_command();
-    main(&defaults, &cli.args, Ok(()), |settings| async move {
-        match command {
-            Commands::Common(Command::Migrate) => migrate_with(&settings, &migrations).await,
-            Commands::Common(Command::Serve) => {
-                serve(defaults.service, settings, serve_service).await
-            }
-            Commands::Own(never) => match never {},
-        }
-    })
-    .await
 }
 
 /// `migrate`: applies `migrations` to the configured database, and says so.

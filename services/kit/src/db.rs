@@ -345,6 +345,31 @@ impl Database {
         Ok(())
     }
 
+    /// Runs `read` (a command's work: an export) on the configured
+    /// database, refused unless this release's migrations are all applied
+    /// (`binary migrate` first), then closes the pool.
+    pub async fn with_migrated<T, F, Fut>(
+        settings: &DatabaseSettings,
+        migrations: &Migrations,
+        binary: &str,
+        read: F,
+    ) -> anyhow::Result<T>
+    where
+        F: FnOnce(Database) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<T>>,
+    {
+        let db = Database::connect_lazy(settings)?;
+        let result = match db.is_migrated(migrations).await {
+            Ok(true) => read(db.clone()).await,
+            Ok(false) => Err(anyhow::anyhow!(
+                "the database is not migrated to this release; run `{binary} migrate` first"
+            )),
+            Err(e) => Err(e),
+        };
+        db.close().await;
+        result
+    }
+
     /// Whether every migration of this release has been applied.
     pub async fn is_migrated(&self, migrations: &Migrations) -> anyhow::Result<bool> {
         self.check_search_path().await?;

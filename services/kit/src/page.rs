@@ -125,6 +125,27 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+/// Every item of a list, read page by page ([`MAX_PAGE_SIZE`] at a time)
+/// with `list`: for collections small enough to hold whole (an export's
+/// network of a few thousand records).
+pub async fn all<T, E>(
+    mut list: impl AsyncFnMut(&PageRequest) -> Result<Page<T>, E>,
+) -> Result<Vec<T>, E> {
+    let mut items = Vec::new();
+    let mut page = PageRequest {
+        size: MAX_PAGE_SIZE,
+        after: None,
+    };
+    loop {
+        let found = list(&page).await?;
+        items.extend(found.items);
+        match found.next {
+            Some(next) => page.after = Some(next),
+            None => return Ok(items),
+        }
+    }
+}
+
 /// What a List call asked for, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageRequest {

@@ -20,6 +20,11 @@ pub trait ChangeLog {
     fn changes(&self, after: i64, follow: bool) -> Feed {
         changes::stream(self.database().clone(), after, follow)
     }
+
+    /// A read-only snapshot of the database, for an export (see [`Snapshot`]).
+    fn snapshot(&self) -> impl std::future::Future<Output = Result<Snapshot, Error>> + Send + '_ {
+        Snapshot::begin(self.database())
+    }
 }
 
 /// Bumps a row's revision from `current`, appending the update to the change
@@ -190,6 +195,105 @@ pub fn conflict(error: sqlx::Error, on_conflict: Error) -> Error {
         on_conflict
     } else {
         error.into()
+    }
+}
+
+/// A read-only view of a service's database as of one moment, for an
+/// export: every read made in it sees the same committed state, whatever
+/// commits meanwhile, and [`Snapshot::sequence`] is the change-log head of
+/// that state (read inside it, so the export reflects exactly the changes up
+/// to it). On PostgreSQL a `REPEATABLE READ, READ ONLY` transaction; on
+/// SQLite a deferred read transaction, whose snapshot is taken by its first
+/// read (the head's). It holds one pooled connection until dropped or
+/// [`Snapshot::end`]ed; writers are not held up (PostgreSQL's MVCC, SQLite's
+/// WAL), though PostgreSQL cannot vacuum, nor SQLite checkpoint, past it
+/// meanwhile.
+pub struct Snapshot {
+    /// The read transaction every read of the snapshot goes through.
+    tx: Transaction<'static, Any>,
+    /// The change-log sequence the snapshot reflects.
+    sequence: i64,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("sequence", &self.sequence)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Snapshot {
+    /// Opens a snapshot of `db` and reads the change log's head in it.
+    pub async fn begin(db: &Database) -> Result<Snapshot, Error> {
+        let mut tx = match db.backend() {
+            crate::db::Backend::Sqlite => db.pool().begin_with("BEGIN DEFERRED").await?,
+            crate::db::Backend::Postgres => {
+                db.pool()
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    .await?
+            }
+        };
+        let sequence = sqlx::query("SELECT COALESCE(MAX(sequence), 0) AS head FROM change_log")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("head")?;
+        Ok(Snapshot { tx, sequence })
+    }
+
+    /// The change-log sequence the snapshot reflects: every change up to it,
+    /// none after.
+    pub fn sequence(&self) -> i64 {
+        self.sequence
+    }
+
+    /// The snapshot's connection, for a store's queries (pages and their
+    /// hydration read the same state).
+    pub fn connection(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+
+    /// The rows of `sql`, as the database sends them: one at a time, never
+    /// the whole result in memory (PostgreSQL's rows wait in the socket,
+    /// SQLite's statement steps as they are taken).
+    pub fn rows<'s>(
+        &'s mut self,
+        sql: &'s crate::sql::Sql,
+    ) -> impl tokio_stream::Stream<Item = Result<AnyRow, Error>> + Send + Unpin + 's {
+        use tokio_stream::StreamExt as _;
+        sql.build()
+            .fetch(&mut *self.tx)
+            .map(|row| row.map_err(Error::from))
+    }
+
+    /// Reads each row of `sql` with `read` and hands it to `sink`, in order,
+    /// one at a time; stops at the first error (a read's or the sink's).
+    /// Returns how many were handed over.
+    pub async fn each<T, E, F, Fut>(
+        &mut self,
+        sql: &crate::sql::Sql,
+        read: fn(&AnyRow) -> Result<T, Error>,
+        mut sink: F,
+    ) -> Result<u64, E>
+    where
+        E: From<Error>,
+        F: FnMut(T) -> Fut,
+        Fut: std::future::Future<Output = Result<(), E>>,
+    {
+        use tokio_stream::StreamExt as _;
+        let mut rows = self.rows(sql);
+        let mut count = 0;
+        while let Some(row) = rows.next().await {
+            sink(read(&row?)?).await?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Ends the snapshot (a read-only transaction has nothing to commit).
+    pub async fn end(self) -> Result<(), Error> {
+        self.tx.rollback().await?;
+        Ok(())
     }
 }
 

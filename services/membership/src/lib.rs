@@ -45,26 +45,18 @@ pub async fn serve(
 
 /// Writes the network's open data into `dir` for `release` (the `export`
 /// command): organisations, groups, memberships and posts as CSV with their
-/// CSVW and DCAT-AP records, Popolo JSON and W3C ORG JSON-LD.
+/// CSVW and DCAT-AP records, Popolo JSON and W3C ORG JSON-LD, all read in
+/// one snapshot.
 pub async fn export(
     settings: &Settings,
     dir: &std::path::Path,
     release: &innolab_kit::opendata::Release,
 ) -> anyhow::Result<export::Counts> {
-    let db = innolab_kit::db::Database::connect_lazy(&settings.database)?;
-    if !db.is_migrated(&SPEC.migrations).await? {
-        anyhow::bail!(
-            "the database is not migrated to this release; run `innolab-membership migrate` first"
-        );
-    }
-    // Every change up to this sequence is in the files (later ones may be).
-    let sequence = innolab_kit::changes::head(&db).await;
-    let counts = match sequence {
-        Ok(sequence) => {
-            export::write_files(&store::Store::new(db.clone()), dir, release, sequence).await
-        }
-        Err(e) => Err(anyhow::anyhow!("{e}")),
-    };
-    db.close().await;
-    counts
+    innolab_kit::db::Database::with_migrated(
+        &settings.database,
+        &SPEC.migrations,
+        "innolab-membership",
+        |db| async move { export::write_files(&store::Store::new(db), dir, release).await },
+    )
+    .await
 }

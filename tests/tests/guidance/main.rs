@@ -12,6 +12,7 @@
 mod attachments;
 mod documents;
 mod editions;
+mod export;
 mod search;
 
 use std::collections::BTreeSet;

@@ -12,6 +12,7 @@
 mod assessments;
 mod capacity;
 mod changes;
+mod export;
 mod indicators;
 mod rollups;
 mod workflow;

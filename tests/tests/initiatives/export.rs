@@ -2,7 +2,11 @@
 
 use super::*;
 
-innolab_tests::on_both_backends!(export_streams_every_match_and_writes_files,);
+innolab_tests::on_both_backends!(
+    export_streams_every_match_and_writes_files,
+    an_export_is_one_snapshot,
+    challenges_calls_and_accepted_submissions_are_exported,
+);
 
 async fn export_streams_every_match_and_writes_files(backend: Backend) {
     use tokio_stream::StreamExt;
@@ -48,16 +52,11 @@ async fn export_streams_every_match_and_writes_files(backend: Backend) {
     // The `export` command's files: one record per initiative.
     let dir = tempfile::tempdir().unwrap();
     let settings = innolab_kit::config::Settings::new(w.initiatives.db.settings.clone());
-    let release = innolab_kit::opendata::Release {
-        base_url: "https://data.example.gov/innolab/".into(),
-        publisher_uri: "https://sgg.gov.ro/".into(),
-        publisher_name: "Secretariatul General al Guvernului".into(),
-        licence: innolab_kit::opendata::CC_BY_4.into(),
-    };
+    let release = innolab_tests::fixtures::release();
     let written = innolab_initiatives::export(&settings, "", dir.path(), &release)
         .await
         .unwrap();
-    assert_eq!(written, 5);
+    assert_eq!(written.initiatives, 5);
     let json: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("initiatives.json")).unwrap(),
     )
@@ -114,12 +113,13 @@ async fn export_streams_every_match_and_writes_files(backend: Backend) {
                 .collect::<String>()
         }
     );
-    assert!(
-        dataset["owl:versionInfo"]
-            .as_str()
-            .unwrap()
-            .starts_with("change-log sequence ")
+    // The sequence read in the export's snapshot: every change so far (the
+    // 5 creations, the membership checks write nothing here).
+    assert_eq!(
+        dataset["owl:versionInfo"],
+        format!("change-log sequence {}", written.sequence)
     );
+    assert!(written.sequence >= 5);
     let first = (read("initiatives.dcat.jsonld"), read("catalogue.jsonld"));
     innolab_initiatives::export(&settings, "", dir.path(), &release)
         .await
@@ -133,6 +133,179 @@ async fn export_streams_every_match_and_writes_files(backend: Backend) {
         innolab_initiatives::export(&settings, "country_code = \"SE\"", dir.path(), &release)
             .await
             .unwrap();
-    assert_eq!(filtered, 1);
+    assert_eq!(filtered.initiatives, 1);
+    w.stop().await;
+}
+
+/// The export stream reads one snapshot: what is written after it began
+/// (a new initiative, an update of one not yet sent) is not in it, even
+/// well past the stream's buffer of 500 (page-by-page reads of 500 would
+/// have read the third page after the writes).
+async fn an_export_is_one_snapshot(backend: Backend) {
+    use tokio_stream::StreamExt;
+    let mut w = World::new(backend).await;
+    let rows: Vec<pb::Initiative> = (0..1200)
+        .map(|n| w.initiative(&format!("Case {n:04}")))
+        .collect();
+    let imported = w
+        .client
+        .import_initiatives(tokio_stream::iter(import_messages("snapshot", rows)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(imported.imported, 1200);
+    let last = imported.rows.last().unwrap().initiative.clone();
+    let mut stream = w
+        .client
+        .export_initiatives(pb::ExportInitiativesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let first = stream.next().await.unwrap().unwrap().initiative.unwrap();
+    assert_eq!(first.titles[0].text, "Case 0000");
+    assert_eq!(first.timeline.len(), 1, "each with its timeline");
+    // Written while the stream is open (past its buffer).
+    w.create(w.initiative("Written during the export")).await;
+    w.client
+        .update_initiative(pb::UpdateInitiativeRequest {
+            initiative: Some(pb::Initiative {
+                name: last.clone(),
+                titles: vec![pb::LocalizedText {
+                    language_code: "en".into(),
+                    text: "Renamed during the export".into(),
+                }],
+                ..Default::default()
+            }),
+            update_mask: mask(&["titles"]),
+        })
+        .await
+        .unwrap();
+    let mut exported = vec![first];
+    while let Some(item) = stream.next().await {
+        exported.push(item.unwrap().initiative.unwrap());
+    }
+    assert_eq!(exported.len(), 1200, "nothing created after the snapshot");
+    let sent_last = exported.iter().find(|i| i.name == last).unwrap();
+    assert_eq!(
+        sent_last.titles[0].text, "Case 1199",
+        "the snapshot's version, not the later update"
+    );
+    // A new export sees both.
+    let mut stream = w
+        .client
+        .export_initiatives(pb::ExportInitiativesRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let mut count = 0;
+    while let Some(item) = stream.next().await {
+        item.unwrap();
+        count += 1;
+    }
+    assert_eq!(count, 1201);
+    w.stop().await;
+}
+
+/// The cases' way into the library as files: challenges, calls, and only
+/// the accepted submissions, nobody named.
+async fn challenges_calls_and_accepted_submissions_are_exported(backend: Backend) {
+    let mut w = World::new(backend).await;
+    let challenge = w
+        .client
+        .create_challenge(pb::CreateChallengeRequest {
+            challenge: Some(pb::Challenge {
+                title: "Slow building permits".into(),
+                description: "Paper forms, \"everywhere\", at every counter.".into(),
+                process: "building permits".into(),
+                raised_by: w.ministry.clone(),
+                country_code: "RO".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .accepted("create challenge");
+    let call = create_call(&mut w, Some(date(2020, 1, 1)), Some(date(2999, 12, 31))).await;
+    let accepted = w
+        .submit(&call.name, w.initiative("Accepted case"))
+        .await
+        .unwrap();
+    let rejected = w
+        .submit(&call.name, w.initiative("Rejected case"))
+        .await
+        .unwrap();
+    let pending = w
+        .submit(&call.name, w.initiative("Pending case"))
+        .await
+        .unwrap();
+    let accepted = screen(
+        &mut w,
+        &accepted.name,
+        "",
+        screening(pb::ScreeningDecision::Accept, true),
+    )
+    .await
+    .unwrap();
+    screen(
+        &mut w,
+        &rejected.name,
+        "",
+        screening(pb::ScreeningDecision::Reject, false),
+    )
+    .await
+    .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let settings = innolab_kit::config::Settings::new(w.initiatives.db.settings.clone());
+    let release = innolab_tests::fixtures::release();
+    let counts = innolab_initiatives::export(&settings, "", dir.path(), &release)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            counts.initiatives,
+            counts.challenges,
+            counts.calls,
+            counts.submissions
+        ),
+        (1, 1, 1, 1),
+        "the accepted submission's initiative, and only that submission"
+    );
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    let challenges = read("challenges.csv");
+    assert!(challenges.starts_with("name,title,description,process,raised_by,"));
+    assert!(challenges.contains(&format!(
+        "{},Slow building permits,\"Paper forms, \"\"everywhere\"\", at every counter.\",building permits,{},RO,",
+        challenge.name, w.ministry
+    )));
+    assert!(read("calls.csv").contains(&format!(
+        "{},Call for Innovations,Public sector innovations of the year.,2020-01-01,2999-12-31,",
+        call.name
+    )));
+    let submissions = read("submissions.csv");
+    assert!(submissions.contains(&format!(
+        "{},{},{},",
+        accepted.name, call.name, accepted.accepted_initiative
+    )));
+    assert!(!submissions.contains(&rejected.name));
+    assert!(!submissions.contains(&pending.name));
+    for name in std::fs::read_dir(dir.path()).unwrap() {
+        let name = name.unwrap().file_name().into_string().unwrap();
+        let text = read(&name);
+        for personal in ["people/", "opsi-screening-panel"] {
+            assert!(!text.contains(personal), "{name} holds {personal:?}");
+        }
+    }
+    let calls: serde_json::Value = serde_json::from_str(&read("calls.dcat.jsonld")).unwrap();
+    assert_eq!(
+        calls["dct:temporal"]["dcat:endDate"]["@value"],
+        "2999-12-31"
+    );
+    assert_eq!(
+        calls["owl:versionInfo"],
+        format!("change-log sequence {}", counts.sequence)
+    );
+    let catalogue: serde_json::Value = serde_json::from_str(&read("catalogue.jsonld")).unwrap();
+    assert_eq!(catalogue["dcat:dataset"].as_array().unwrap().len(), 4);
     w.stop().await;
 }

@@ -21,12 +21,7 @@ async fn the_network_is_exported_without_personal_data(backend: Backend) {
 
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings::new(server.db.settings.clone());
-    let release = innolab_kit::opendata::Release {
-        base_url: "https://data.example.gov/innolab/".into(),
-        publisher_uri: "https://sgg.gov.ro/".into(),
-        publisher_name: "Secretariatul General al Guvernului".into(),
-        licence: innolab_kit::opendata::CC_BY_4.into(),
-    };
+    let release = innolab_tests::fixtures::release();
     let counts = innolab_membership::export(&settings, dir.path(), &release)
         .await
         .unwrap();

@@ -16,6 +16,7 @@
 mod attachments;
 mod documents;
 mod editions;
+pub mod export;
 mod search;
 
 pub use attachments::{Upload, UploadStart};

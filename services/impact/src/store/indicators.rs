@@ -12,9 +12,10 @@ use crate::domain::{Indicator, IndicatorFields, IndicatorQuery, indicator_day};
 use innolab_kit::db::Database;
 
 /// The columns of an indicator, from `indicators i JOIN indicator_documents d`.
-const COLUMNS: &str = "i.id, i.assessment_id, d.body, i.revision, i.create_time, i.update_time";
+pub(super) const COLUMNS: &str =
+    "i.id, i.assessment_id, d.body, i.revision, i.create_time, i.update_time";
 /// The tables the columns come from.
-const FROM: &str = "indicators i JOIN indicator_documents d ON d.id = i.id";
+pub(super) const FROM: &str = "indicators i JOIN indicator_documents d ON d.id = i.id";
 
 /// The copies of an indicator's values that rollups aggregate.
 struct Derived {
@@ -292,7 +293,7 @@ async fn read<'e>(
     indicator(&row)
 }
 
-fn indicator(row: &AnyRow) -> Result<Indicator, Error> {
+pub(super) fn indicator(row: &AnyRow) -> Result<Indicator, Error> {
     Ok(Indicator {
         assessment_id: row.try_get("assessment_id")?,
         id: row.try_get("id")?,

@@ -6,6 +6,7 @@
 
 mod assessments;
 mod capacity;
+pub mod export;
 mod indicators;
 mod load;
 mod references;

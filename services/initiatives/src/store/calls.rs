@@ -13,7 +13,7 @@ use crate::domain::{
     CallFields, Date, InnovationCall, Screening, Stage, Status, Submission, SubmissionState,
 };
 
-const CALL_COLUMNS: &str =
+pub(super) const CALL_COLUMNS: &str =
     "id, title, description, open_date, close_date, revision, create_time, update_time";
 pub(super) const SUBMISSION_COLUMNS: &str = "id, call_id, body, stage, status, submitted_by, state, \
     screening, initiative_id, revision, create_time, update_time";
@@ -269,7 +269,7 @@ impl Store {
     }
 }
 
-fn call(row: &AnyRow) -> Result<InnovationCall, Error> {
+pub(super) fn call(row: &AnyRow) -> Result<InnovationCall, Error> {
     Ok(InnovationCall {
         id: row.try_get("id")?,
         fields: CallFields {

@@ -476,7 +476,7 @@ pub(super) fn and_query(sql: &mut Sql, q: &InitiativeQuery, after: Option<&str>)
     and_text(sql, "search_text", &q.text);
 }
 
-fn initiative(row: &AnyRow) -> Result<Initiative, Error> {
+pub(super) fn initiative(row: &AnyRow) -> Result<Initiative, Error> {
     Ok(Initiative {
         id: row.try_get("id")?,
         fields: from_json(&row.try_get::<String, _>("body")?)?,
@@ -487,7 +487,7 @@ fn initiative(row: &AnyRow) -> Result<Initiative, Error> {
     })
 }
 
-fn event(row: &AnyRow) -> Result<InitiativeEvent, Error> {
+pub(super) fn event(row: &AnyRow) -> Result<InitiativeEvent, Error> {
     let optional = |column: &str| -> Result<Option<String>, Error> {
         Ok(opt(&text(row, column)?).map(str::to_string))
     };

@@ -17,6 +17,7 @@
 mod adoptions;
 mod calls;
 mod challenges;
+pub mod export;
 mod import;
 mod initiatives;
 mod references;

@@ -3,65 +3,26 @@
 //! DCAT-AP record, and the whole network as Popolo JSON (`popolo.json`) and
 //! as W3C ORG / Core Public Organisation Vocabulary JSON-LD
 //! (`organizations.org.jsonld`). Nothing personal: people are not exported,
-//! nor who decided a membership step or holds a post. The network is small
-//! (thousands of records), so each collection is read whole, page by page.
+//! nor who decided a membership step or holds a post. The network is read
+//! whole in one snapshot (`store::export`), so every file reflects the same
+//! change-log sequence.
 
-use std::future::Future;
 use std::path::Path;
 
-use innolab_kit::Error;
-use innolab_kit::opendata::{self, Column, Dataset, Release};
-use innolab_kit::page::{Page, PageRequest};
+use innolab_kit::opendata::{self, CREATED, Collection, Column, Release, UPDATED};
+use innolab_kit::store::ChangeLog as _;
 use serde_json::{Value, json};
 
-use crate::domain::{
-    Group, GroupQuery, LocalizedText, Membership, MembershipQuery, Organization, OrganizationQuery,
-    Post, PostQuery,
-};
+use crate::domain::{Group, LocalizedText, Membership, Organization, Post};
 use crate::store::Store;
+use crate::store::export::{self as read, Network};
 
 mod linked;
 pub use linked::{org_graph, popolo};
 
-/// Every record of a list, page by page.
-async fn all<T, F, Fut>(mut list: F) -> Result<Vec<T>, Error>
-where
-    F: FnMut(PageRequest) -> Fut,
-    Fut: Future<Output = Result<Page<T>, Error>>,
-{
-    let mut items = Vec::new();
-    let mut page = PageRequest {
-        size: 500,
-        after: None,
-    };
-    loop {
-        let found = list(page.clone()).await?;
-        items.extend(found.items);
-        match found.next {
-            Some(next) => page.after = Some(next),
-            None => return Ok(items),
-        }
-    }
-}
-
 const fn column(name: &'static str, datatype: &'static str, description: &'static str) -> Column {
-    Column {
-        name,
-        description,
-        datatype,
-    }
+    Column::new(name, datatype, description)
 }
-
-const CREATED: Column = column(
-    "create_time",
-    "datetime",
-    "When the record was created, RFC 3339 UTC.",
-);
-const UPDATED: Column = column(
-    "update_time",
-    "datetime",
-    "When the record last changed, RFC 3339 UTC.",
-);
 
 /// The organisations' columns.
 pub const ORGANIZATIONS: &[Column] = &[
@@ -248,32 +209,73 @@ fn post_record(p: &Post) -> Value {
     })
 }
 
-/// Writes one collection's CSV and returns the newest change among `records`.
-fn write_csv(
+/// The organisations as a collection of the release (also published as
+/// Popolo JSON and W3C ORG / CPOV JSON-LD).
+const ORGANIZATION_COLLECTION: Collection = Collection {
+    id: "organizations",
+    titles: &[("en", "Organisations of the innovation network")],
+    descriptions: &[(
+        "en",
+        "The public bodies and partners of the network, with their identifiers in public \
+         registers, kind, level of government, country, NUTS region and COFOG sector. \
+         Also as Popolo JSON (with groups, memberships and posts) and as W3C ORG / CPOV \
+         JSON-LD.",
+    )],
+    columns: ORGANIZATIONS,
+    json: false,
+};
+
+const GROUP_COLLECTION: Collection = Collection {
+    id: "groups",
+    titles: &[("en", "Groups of the innovation network")],
+    descriptions: &[(
+        "en",
+        "The network itself, its task force, working groups and boards.",
+    )],
+    columns: GROUPS,
+    json: false,
+};
+
+const MEMBERSHIP_COLLECTION: Collection = Collection {
+    id: "memberships",
+    titles: &[("en", "Memberships of the innovation network")],
+    descriptions: &[(
+        "en",
+        "Which organisation belongs to which group, in which role, since when and in \
+         which state.",
+    )],
+    columns: MEMBERSHIPS,
+    json: false,
+};
+
+const POST_COLLECTION: Collection = Collection {
+    id: "posts",
+    titles: &[("en", "Posts of the innovation network")],
+    descriptions: &[(
+        "en",
+        "The network's posts, such as each country's national contact point (whether \
+         held, not by whom).",
+    )],
+    columns: POSTS,
+    json: false,
+};
+
+/// Writes `collection` from `records` (each with its last change);
+/// `extra` names other files publishing the same dataset.
+fn write_collection(
     dir: &Path,
-    file: &str,
-    columns: &[Column],
-    records: &[(Value, i64)],
-) -> std::io::Result<Option<i64>> {
-    let mut text = opendata::csv_header(columns);
-    for (record, _) in records {
-        text.push_str(&opendata::csv_line(columns, record));
+    release: &Release,
+    sequence: i64,
+    collection: &Collection,
+    records: impl Iterator<Item = (Value, i64)>,
+    extra: &[(&str, &'static str)],
+) -> std::io::Result<usize> {
+    let mut table = collection.create(dir)?;
+    for (record, updated) in records {
+        table.write(&record, updated, (None, None))?;
     }
-    std::fs::write(dir.join(file), text)?;
-    Ok(records.iter().map(|(_, updated)| *updated).max())
+    Ok(table.finish(release, sequence, extra)?.records)
 }
-
-/// A title or a description, in English.
-type Texts = [(&'static str, &'static str); 1];
-
-/// A collection as written: its file stem, columns, records (with their last
-/// change), and title and description.
-type Collection = (
-    &'static str,
-    &'static [Column],
-    Vec<(Value, i64)>,
-    (Texts, Texts),
-);
 
 /// How many records of each collection an export wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -286,91 +288,24 @@ pub struct Counts {
     pub memberships: usize,
     /// Posts.
     pub posts: usize,
+    /// The change-log sequence the files reflect.
+    pub sequence: i64,
 }
 
-/// Writes the network's open data into `dir` for `release`, reflecting at
-/// least the change-log sequence `sequence`; adds its datasets to the
-/// folder's catalogue.
-pub async fn write_files(
-    store: &Store,
-    dir: &Path,
-    release: &Release,
-    sequence: i64,
-) -> anyhow::Result<Counts> {
-    let organizations = all(|p| async move {
-        store
-            .list_organizations(&OrganizationQuery::default(), &p)
-            .await
-    })
-    .await?;
-    let groups =
-        all(|p| async move { store.list_groups(&GroupQuery::default(), &p).await }).await?;
-    let memberships = all(|p| async move {
-        store
-            .list_memberships(&MembershipQuery::default(), &p)
-            .await
-    })
-    .await?;
-    let posts = all(|p| async move { store.list_posts(&PostQuery::default(), &p).await }).await?;
-
+/// Writes the network's open data into `dir` for `release`, read in one
+/// snapshot; adds its datasets to the folder's catalogue.
+pub async fn write_files(store: &Store, dir: &Path, release: &Release) -> anyhow::Result<Counts> {
+    let mut snapshot = store.snapshot().await?;
+    let sequence = snapshot.sequence();
+    let network = read::network(&mut snapshot).await;
+    snapshot.end().await?;
+    let Network {
+        organizations,
+        groups,
+        memberships,
+        posts,
+    } = network?;
     std::fs::create_dir_all(dir)?;
-    let en =
-        |title: &'static str, description: &'static str| ([("en", title)], [("en", description)]);
-    let collections: [Collection; 4] = [
-        (
-            "organizations",
-            ORGANIZATIONS,
-            organizations
-                .iter()
-                .map(|o| (organization_record(o), o.meta.update_time))
-                .collect(),
-            en(
-                "Organisations of the innovation network",
-                "The public bodies and partners of the network, with their identifiers in public \
-                 registers, kind, level of government, country, NUTS region and COFOG sector. \
-                 Also as Popolo JSON (with groups, memberships and posts) and as W3C ORG / CPOV \
-                 JSON-LD.",
-            ),
-        ),
-        (
-            "groups",
-            GROUPS,
-            groups
-                .iter()
-                .map(|g| (group_record(g), g.meta.update_time))
-                .collect(),
-            en(
-                "Groups of the innovation network",
-                "The network itself, its task force, working groups and boards.",
-            ),
-        ),
-        (
-            "memberships",
-            MEMBERSHIPS,
-            memberships
-                .iter()
-                .map(|m| (membership_record(m), m.meta.update_time))
-                .collect(),
-            en(
-                "Memberships of the innovation network",
-                "Which organisation belongs to which group, in which role, since when and in \
-                 which state.",
-            ),
-        ),
-        (
-            "posts",
-            POSTS,
-            posts
-                .iter()
-                .map(|p| (post_record(p), p.meta.update_time))
-                .collect(),
-            en(
-                "Posts of the innovation network",
-                "The network's posts, such as each country's national contact point (whether \
-                 held, not by whom).",
-            ),
-        ),
-    ];
     std::fs::write(
         dir.join("popolo.json"),
         format!(
@@ -382,31 +317,48 @@ pub async fn write_files(
         &dir.join("organizations.org.jsonld"),
         &org_graph(release, &organizations, &groups, &memberships, &posts),
     )?;
-    for (id, columns, records, (titles, descriptions)) in &collections {
-        let csv = format!("{id}.csv");
-        let modified = write_csv(dir, &csv, columns, records)?;
-        let mut files: Vec<(&str, &'static str)> = vec![(csv.as_str(), "text/csv")];
-        if *id == "organizations" {
-            files.push(("popolo.json", "application/json"));
-            files.push(("organizations.org.jsonld", "application/ld+json"));
-        }
-        let dataset = Dataset {
-            id,
-            titles,
-            descriptions,
-            columns,
-            modified: modified.map(rfc3339),
-            temporal: (None, None),
+    let counts = Counts {
+        organizations: write_collection(
+            dir,
+            release,
             sequence,
-            records: records.len(),
-        };
-        opendata::write_dataset(dir, release, &dataset, &files)?;
-    }
+            &ORGANIZATION_COLLECTION,
+            organizations
+                .iter()
+                .map(|o| (organization_record(o), o.meta.update_time)),
+            &[
+                ("popolo.json", "application/json"),
+                ("organizations.org.jsonld", "application/ld+json"),
+            ],
+        )?,
+        groups: write_collection(
+            dir,
+            release,
+            sequence,
+            &GROUP_COLLECTION,
+            groups.iter().map(|g| (group_record(g), g.meta.update_time)),
+            &[],
+        )?,
+        memberships: write_collection(
+            dir,
+            release,
+            sequence,
+            &MEMBERSHIP_COLLECTION,
+            memberships
+                .iter()
+                .map(|m| (membership_record(m), m.meta.update_time)),
+            &[],
+        )?,
+        posts: write_collection(
+            dir,
+            release,
+            sequence,
+            &POST_COLLECTION,
+            posts.iter().map(|p| (post_record(p), p.meta.update_time)),
+            &[],
+        )?,
+        sequence,
+    };
     opendata::write_catalogue(dir, release)?;
-    Ok(Counts {
-        organizations: organizations.len(),
-        groups: groups.len(),
-        memberships: memberships.len(),
-        posts: posts.len(),
-    })
+    Ok(counts)
 }

@@ -76,6 +76,15 @@ impl Store {
         query: &GroupQuery,
         page: &PageRequest,
     ) -> Result<Page<Group>, Error> {
+        Self::groups_in(&mut *self.db.pool().acquire().await?, query, page).await
+    }
+
+    /// [`Store::list_groups`] on `conn` (a snapshot's, for an export).
+    pub(super) async fn groups_in(
+        conn: &mut sqlx::AnyConnection,
+        query: &GroupQuery,
+        page: &PageRequest,
+    ) -> Result<Page<Group>, Error> {
         let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM network_groups WHERE 1 = 1"));
         and_in(&mut sql, "kind", &query.kinds, |k| k.as_str().into());
         and_in(&mut sql, "parent_id", &query.parent_ids, |p| {
@@ -83,7 +92,7 @@ impl Store {
         });
         and_text(&mut sql, "search_text", &query.text);
         and_page(&mut sql, "id", page);
-        let rows = sql.build().fetch_all(self.db.pool()).await?;
+        let rows = sql.build().fetch_all(conn).await?;
         let items = rows.iter().map(group).collect::<Result<Vec<_>, _>>()?;
         Ok(paginate(items, page, |g| g.id.as_str()))
     }

@@ -95,7 +95,8 @@ impl Store {
             .fetch_optional(self.db.pool())
             .await?
             .ok_or_else(|| Error::not_found(format!("memberships/{id}")))?;
-        let mut list = self.hydrate_memberships(vec![row]).await?;
+        let mut list =
+            Self::hydrate_memberships(&mut *self.db.pool().acquire().await?, vec![row]).await?;
         list.pop()
             .ok_or_else(|| Error::Internal("membership vanished".into()))
     }
@@ -103,6 +104,15 @@ impl Store {
     /// Lists memberships matching `query`, in id order.
     pub async fn list_memberships(
         &self,
+        query: &MembershipQuery,
+        page: &PageRequest,
+    ) -> Result<Page<Membership>, Error> {
+        Self::memberships_in(&mut *self.db.pool().acquire().await?, query, page).await
+    }
+
+    /// [`Store::list_memberships`] on `conn` (a snapshot's, for an export).
+    pub(super) async fn memberships_in(
+        conn: &mut sqlx::AnyConnection,
         query: &MembershipQuery,
         page: &PageRequest,
     ) -> Result<Page<Membership>, Error> {
@@ -114,8 +124,8 @@ impl Store {
         and_in(&mut sql, "role", &query.roles, |r| r.as_str().into());
         and_in(&mut sql, "state", &query.states, |s| s.as_str().into());
         and_page(&mut sql, "id", page);
-        let rows = sql.build().fetch_all(self.db.pool()).await?;
-        let items = self.hydrate_memberships(rows).await?;
+        let rows = sql.build().fetch_all(&mut *conn).await?;
+        let items = Self::hydrate_memberships(conn, rows).await?;
         Ok(paginate(items, page, |m| m.id.as_str()))
     }
 
@@ -167,7 +177,10 @@ impl Store {
         self.get_membership(id).await
     }
 
-    async fn hydrate_memberships(&self, rows: Vec<AnyRow>) -> Result<Vec<Membership>, Error> {
+    async fn hydrate_memberships(
+        conn: &mut sqlx::AnyConnection,
+        rows: Vec<AnyRow>,
+    ) -> Result<Vec<Membership>, Error> {
         let mut list = rows.iter().map(membership).collect::<Result<Vec<_>, _>>()?;
         if list.is_empty() {
             return Ok(list);
@@ -178,7 +191,7 @@ impl Store {
         );
         sql.bind_list(list.iter().map(|m| Value::from(m.id.as_str())));
         sql.push(" ORDER BY membership_id, seq");
-        for row in sql.build().fetch_all(self.db.pool()).await? {
+        for row in sql.build().fetch_all(conn).await? {
             let membership_id: String = row.try_get("membership_id")?;
             if let Some(m) = list.iter_mut().find(|m| m.id == membership_id) {
                 m.history.push(MembershipEvent {

@@ -4,6 +4,7 @@
 //! driver: the SQL is written in the dialect both accept, and the shared test
 //! suite runs against both.
 
+pub mod export;
 mod groups;
 mod memberships;
 mod organizations;

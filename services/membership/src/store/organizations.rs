@@ -121,6 +121,15 @@ impl Store {
         query: &OrganizationQuery,
         page: &PageRequest,
     ) -> Result<Page<Organization>, Error> {
+        Self::organizations_in(&mut *self.db.pool().acquire().await?, query, page).await
+    }
+
+    /// [`Store::list_organizations`] on `conn` (a snapshot's, for an export).
+    pub(super) async fn organizations_in(
+        conn: &mut sqlx::AnyConnection,
+        query: &OrganizationQuery,
+        page: &PageRequest,
+    ) -> Result<Page<Organization>, Error> {
         let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM organizations WHERE 1 = 1"));
         and_in(&mut sql, "kind", &query.kinds, |k| k.as_str().into());
         and_in(&mut sql, "country_code", &query.countries, |c| {
@@ -147,8 +156,8 @@ impl Store {
         }
         and_text(&mut sql, "search_text", &query.text);
         and_page(&mut sql, "id", page);
-        let rows = sql.build().fetch_all(self.db.pool()).await?;
-        let items = self.hydrate(rows).await?;
+        let rows = sql.build().fetch_all(&mut *conn).await?;
+        let items = Self::hydrate(conn, rows).await?;
         Ok(paginate(items, page, |o| o.id.as_str()))
     }
 
@@ -217,7 +226,10 @@ impl Store {
     }
 
     /// Turns rows into organisations, loading their identifiers in one query.
-    async fn hydrate(&self, rows: Vec<AnyRow>) -> Result<Vec<Organization>, Error> {
+    async fn hydrate(
+        conn: &mut sqlx::AnyConnection,
+        rows: Vec<AnyRow>,
+    ) -> Result<Vec<Organization>, Error> {
         let mut orgs = rows
             .iter()
             .map(organization)
@@ -231,7 +243,7 @@ impl Store {
         );
         sql.bind_list(orgs.iter().map(|o| Value::from(o.id.as_str())));
         sql.push(" ORDER BY organization_id, position");
-        for row in sql.build().fetch_all(self.db.pool()).await? {
+        for row in sql.build().fetch_all(conn).await? {
             let org_id: String = row.try_get("organization_id")?;
             if let Some(org) = orgs.iter_mut().find(|o| o.id == org_id) {
                 org.fields.identifiers.push(Identifier {

@@ -76,7 +76,8 @@ impl Store {
             .fetch_optional(self.db.pool())
             .await?
             .ok_or_else(|| Error::not_found(format!("posts/{id}")))?;
-        let mut list = self.hydrate_posts(vec![row]).await?;
+        let mut list =
+            Self::hydrate_posts(&mut *self.db.pool().acquire().await?, vec![row]).await?;
         list.pop()
             .ok_or_else(|| Error::Internal("post vanished".into()))
     }
@@ -84,6 +85,15 @@ impl Store {
     /// Lists posts matching `query`, in id order.
     pub async fn list_posts(
         &self,
+        query: &PostQuery,
+        page: &PageRequest,
+    ) -> Result<Page<Post>, Error> {
+        Self::posts_in(&mut *self.db.pool().acquire().await?, query, page).await
+    }
+
+    /// [`Store::list_posts`] on `conn` (a snapshot's, for an export).
+    pub(super) async fn posts_in(
+        conn: &mut sqlx::AnyConnection,
         query: &PostQuery,
         page: &PageRequest,
     ) -> Result<Page<Post>, Error> {
@@ -99,8 +109,8 @@ impl Store {
             h.as_str().into()
         });
         and_page(&mut sql, "id", page);
-        let rows = sql.build().fetch_all(self.db.pool()).await?;
-        let items = self.hydrate_posts(rows).await?;
+        let rows = sql.build().fetch_all(&mut *conn).await?;
+        let items = Self::hydrate_posts(conn, rows).await?;
         Ok(paginate(items, page, |p| p.id.as_str()))
     }
 
@@ -158,7 +168,10 @@ impl Store {
         self.get_post(id).await
     }
 
-    async fn hydrate_posts(&self, rows: Vec<AnyRow>) -> Result<Vec<Post>, Error> {
+    async fn hydrate_posts(
+        conn: &mut sqlx::AnyConnection,
+        rows: Vec<AnyRow>,
+    ) -> Result<Vec<Post>, Error> {
         let mut list = rows.iter().map(post).collect::<Result<Vec<_>, _>>()?;
         if list.is_empty() {
             return Ok(list);
@@ -169,7 +182,7 @@ impl Store {
         );
         sql.bind_list(list.iter().map(|p| Value::from(p.id.as_str())));
         sql.push(" ORDER BY post_id, seq");
-        for row in sql.build().fetch_all(self.db.pool()).await? {
+        for row in sql.build().fetch_all(conn).await? {
             let post_id: String = row.try_get("post_id")?;
             if let Some(p) = list.iter_mut().find(|p| p.id == post_id) {
                 p.holdings.push(PostHolding {

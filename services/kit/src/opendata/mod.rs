@@ -3,10 +3,14 @@
 //! column of a CSV file, a DCAT-AP 3 dataset record per collection, and a
 //! DCAT-AP catalogue record for the release (JSON-LD). Deterministic: the
 //! same data gives the same bytes (no generation time; `modified` is the
-//! newest record's change).
+//! newest record's change). `table` writes a collection's files as its
+//! records stream by.
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+mod table;
+pub use table::{Collection, Entry, Seen, Table};
 
 /// CC BY 4.0, the licence the EU Public Sector Tech Watch publishes under.
 pub const CC_BY_4: &str = "http://creativecommons.org/licenses/by/4.0/";
@@ -22,6 +26,35 @@ pub struct Column {
     /// (a JSON array or object in the cell).
     pub datatype: &'static str,
 }
+
+impl Column {
+    /// A column named `name` of CSVW `datatype`, holding `description`.
+    pub const fn new(
+        name: &'static str,
+        datatype: &'static str,
+        description: &'static str,
+    ) -> Column {
+        Column {
+            name,
+            description,
+            datatype,
+        }
+    }
+}
+
+/// The `create_time` column most collections end with.
+pub const CREATED: Column = Column::new(
+    "create_time",
+    "datetime",
+    "When the record was created, RFC 3339 UTC.",
+);
+
+/// The `update_time` column most collections end with.
+pub const UPDATED: Column = Column::new(
+    "update_time",
+    "datetime",
+    "When the record last changed, RFC 3339 UTC.",
+);
 
 /// What every record of a release says of its publisher and licence, and
 /// where its files are published.
