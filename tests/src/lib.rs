@@ -94,10 +94,8 @@ impl TestDb {
         }
     }
 
-    /// Runs `statements` on the database behind the service's back (its
-    /// schema on PostgreSQL): how a test writes what an earlier release
-    /// stored, or runs a migration again.
-    pub async fn run(&self, statements: &str) {
+    /// A connection to the database (its schema on PostgreSQL).
+    async fn connect(&self) -> sqlx::AnyConnection {
         use sqlx::Connection as _;
         sqlx::any::install_default_drivers();
         let mut conn = sqlx::AnyConnection::connect(self.settings.url.expose())
@@ -110,11 +108,33 @@ impl TestDb {
                 .await
                 .expect("search_path");
         }
+        conn
+    }
+
+    /// Runs `statements` on the database behind the service's back (its
+    /// schema on PostgreSQL): how a test writes what an earlier release
+    /// stored, or runs a migration again.
+    pub async fn run(&self, statements: &str) {
+        use sqlx::Connection as _;
+        let mut conn = self.connect().await;
         sqlx::raw_sql(statements)
             .execute(&mut conn)
             .await
             .expect("statements");
         conn.close().await.expect("close");
+    }
+
+    /// The number `query` (one row, one integer column) answers, read
+    /// behind the service's back like `run`.
+    pub async fn count(&self, query: &str) -> i64 {
+        use sqlx::Connection as _;
+        let mut conn = self.connect().await;
+        let (n,): (i64,) = sqlx::query_as(query)
+            .fetch_one(&mut conn)
+            .await
+            .expect("count");
+        conn.close().await.expect("close");
+        n
     }
 
     /// Drops the PostgreSQL schema (the SQLite folder goes with the value).

@@ -143,7 +143,9 @@ async fn the_gateway_finds_cases_guidance_and_organisations(backend: Backend) {
         })
         .await
         .unwrap_err();
-    assert_invalid(&status, "text");
+    // Named as the caller sees them, within the gateway's request.
+    assert_invalid(&status, "query.text");
+    assert_invalid(&status, "query.initiative");
     suite.stop().await;
 }
 

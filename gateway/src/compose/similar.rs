@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use innolab_kit::text::keywords;
+use innolab_kit::{Error, FieldViolation};
 
 use super::*;
 
@@ -34,6 +35,7 @@ impl Compose {
             .map_err(required)?
             .find_similar(ctx.call(query))
             .await
+            .map_err(within_query)
             .map_err(failed("initiatives"))
             .map_err(required)?
             .into_inner();
@@ -58,7 +60,29 @@ impl Compose {
         }
         Ok(answer)
     }
+}
 
+/// The initiatives service's INVALID_ARGUMENT about the `query` it was sent,
+/// its fields named as the caller sees them (`text` -> `query.text`).
+fn within_query(status: Status) -> Status {
+    if status.code() != Code::InvalidArgument {
+        return status;
+    }
+    let Some(bad) = status.get_details_bad_request() else {
+        return status;
+    };
+    let violations = bad
+        .field_violations
+        .into_iter()
+        .map(|v| FieldViolation {
+            field: v.field,
+            description: v.description,
+        })
+        .collect();
+    Error::InvalidArgument(violations).within("query").into()
+}
+
+impl Compose {
     /// The guidance documents matching any of `words`, each searched alone,
     /// by the sum of their hits' scores.
     async fn documents_about(

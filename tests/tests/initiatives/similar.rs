@@ -350,16 +350,31 @@ async fn find_similar_refuses_bad_requests(backend: Backend) {
 async fn initiatives_stored_before_the_index_are_indexed_at_start(backend: Backend) {
     let mut w = World::new(backend).await;
     let c = corpus(&mut w).await;
-    // As a library from before the index: no word terms, migration 7's row.
+    let by_case = pb::FindSimilarRequest {
+        initiative: c.finnish.name.clone(),
+        ..Default::default()
+    };
+    let indexed = similar(&mut w, by_case.clone()).await;
+    assert!(names(&indexed).contains(&c.swedish.name.as_str()));
+    // As a library from before the index: no word terms and no stored
+    // profiles (migration 8), the backfill's row.
     w.initiatives
         .db
         .run(
             "DELETE FROM initiative_terms WHERE term = 'word'; \
-             INSERT INTO word_backfill (after) VALUES ('')",
+             UPDATE initiatives SET similar_profile = NULL; \
+             DELETE FROM word_backfill; INSERT INTO word_backfill (after) VALUES ('')",
         )
         .await;
     let found = similar_text(&mut w, "bygglov", "sv").await;
     assert!(found.matches.is_empty());
+    // A case found by its tag alone is scored from its body meanwhile,
+    // words included, as when indexed.
+    let unindexed = similar(&mut w, by_case.clone()).await;
+    assert!(!unindexed.matches.is_empty());
+    for m in &unindexed.matches {
+        assert!(indexed.matches.contains(m), "{m:?} not in {indexed:?}");
+    }
     // A server starting on it indexes them in the background.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel();
@@ -378,6 +393,19 @@ async fn initiatives_stored_before_the_index_are_indexed_at_start(backend: Backe
         assert!(std::time::Instant::now() < deadline, "never indexed");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    while w
+        .initiatives
+        .db
+        .count("SELECT COUNT(*) FROM word_backfill")
+        .await
+        > 0
+    {
+        assert!(std::time::Instant::now() < deadline, "never finished");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let unprofiled = "SELECT COUNT(*) FROM initiatives WHERE similar_profile IS NULL";
+    assert_eq!(w.initiatives.db.count(unprofiled).await, 0);
+    assert_eq!(similar(&mut w, by_case).await, indexed);
     let _ = stop.send(());
     restarted.await.unwrap().unwrap();
     w.stop().await;

@@ -35,7 +35,7 @@ impl InitiativesApi {
                 } => (profile, language, text, None, None),
             };
         let mut found = self
-            .similar_initiatives(&profile, language.as_deref(), except_initiative.as_deref())
+            .similar_initiatives(&profile, except_initiative.as_deref())
             .await?;
         found.extend(
             self.store
@@ -44,21 +44,21 @@ impl InitiativesApi {
                 .iter()
                 .filter_map(|c| Similar::challenge(&profile, c)),
         );
+        let found = self
+            .titled(ranked(found, query.limit), language.as_deref())
+            .await?;
         Ok(pb::FindSimilarResponse {
-            matches: ranked(found, query.limit)
-                .into_iter()
-                .map(similar_pb)
-                .collect(),
+            matches: found.into_iter().map(similar_pb).collect(),
             query_text,
             query_language_code: language.unwrap_or_default(),
         })
     }
 
-    /// The library's initiatives sharing something with `profile`, scored.
+    /// The library's initiatives sharing something with `profile`, scored,
+    /// without their titles (see `titled`).
     async fn similar_initiatives(
         &self,
         profile: &Profile,
-        language: Option<&str>,
         except: Option<&str>,
     ) -> Result<Vec<Similar>, Error> {
         Ok(self
@@ -66,8 +66,29 @@ impl InitiativesApi {
             .similar_initiatives(profile, except)
             .await?
             .iter()
-            .filter_map(|i| Similar::initiative(profile, language, i))
+            .filter_map(|c| Similar::initiative(profile, c))
             .collect())
+    }
+
+    /// `found` with the initiatives' titles in `language` (or their first),
+    /// read for the few kept once ranked.
+    async fn titled(
+        &self,
+        mut found: Vec<Similar>,
+        language: Option<&str>,
+    ) -> Result<Vec<Similar>, Error> {
+        let ids: Vec<&str> = found
+            .iter()
+            .filter_map(|s| s.name.strip_prefix("initiatives/"))
+            .collect();
+        let fields = self.store.initiative_fields(&ids).await?;
+        for s in &mut found {
+            let id = s.name.strip_prefix("initiatives/");
+            if let Some((_, f)) = fields.iter().find(|(i, _)| Some(i.as_str()) == id) {
+                s.title = f.title_in(language);
+            }
+        }
+        Ok(found)
     }
 
     /// The existing challenges that are likely the same as `new`.
@@ -92,9 +113,8 @@ impl InitiativesApi {
     ) -> Result<Vec<pb::SimilarRecord>, Error> {
         let profile = fields.profile(Some(stage));
         let language = fields.original_language();
-        let found = self
-            .similar_initiatives(&profile, language.as_deref(), None)
-            .await?;
-        Ok(duplicates(found).into_iter().map(similar_pb).collect())
+        let found = self.similar_initiatives(&profile, None).await?;
+        let found = self.titled(duplicates(found), language.as_deref()).await?;
+        Ok(found.into_iter().map(similar_pb).collect())
     }
 }

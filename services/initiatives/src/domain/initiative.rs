@@ -303,6 +303,15 @@ impl InitiativeFields {
     /// Multi-valued facts, `(term, value)`, that filters and counts use,
     /// and the `word` terms FindSimilar looks candidates up by.
     pub fn terms(&self) -> Vec<(&'static str, String)> {
+        self.terms_with(&self.words())
+    }
+
+    /// `terms()`, given its analysed `words()` (analysed once by a writer
+    /// that stores them beside it too).
+    pub fn terms_with(
+        &self,
+        words: &std::collections::BTreeSet<String>,
+    ) -> Vec<(&'static str, String)> {
         let mut out: Vec<(&'static str, String)> = Vec::new();
         out.extend(self.tags.iter().map(|t| ("tag", t.clone())));
         out.extend(self.sdgs.iter().map(|s| ("sdg", s.to_string())));
@@ -328,10 +337,10 @@ impl InitiativeFields {
         out.extend(self.challenges.iter().map(|c| ("challenge", c.clone())));
         // FindSimilar's index: the analysed terms of what it is about.
         out.extend(
-            self.words()
-                .into_iter()
+            words
+                .iter()
                 .take(super::similar::MAX_INDEXED_TERMS)
-                .map(|w| ("word", w)),
+                .map(|w| ("word", w.clone())),
         );
         out
     }

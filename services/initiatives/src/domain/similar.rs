@@ -13,8 +13,9 @@ use std::collections::BTreeSet;
 
 use innolab_kit::text::configs_for;
 use innolab_kit::{Error, Violations};
+use serde::{Deserialize, Serialize};
 
-use super::{Challenge, GovernmentFunction, Initiative, InitiativeFields, Stage, check, text_in};
+use super::{Challenge, GovernmentFunction, InitiativeFields, Stage, check, text_in};
 
 /// A likely duplicate shares at least this share of terms (shared terms
 /// over the smaller side's).
@@ -89,16 +90,20 @@ impl InitiativeFields {
         )
     }
 
+    /// What FindSimilar compares it on besides its sector and stage (the
+    /// columns beside its body): stored with it, so that scoring it as a
+    /// candidate neither reads its texts nor analyses them again.
+    pub fn indexed(&self) -> Indexed {
+        Indexed {
+            words: self.words(),
+            tags: self.tags.clone(),
+            sdgs: self.sdgs.clone(),
+        }
+    }
+
     /// The profile FindSimilar compares.
     pub fn profile(&self, stage: Option<Stage>) -> Profile {
-        Profile {
-            words: self.words(),
-            sector: self.sector,
-            stage,
-            sdgs: self.sdgs.clone(),
-            tags: self.tags.clone(),
-            process: BTreeSet::new(),
-        }
+        self.indexed().profile(self.sector, stage)
     }
 
     /// The title in `language` (a canonical tag) if it has one, else the
@@ -148,6 +153,45 @@ impl Challenge {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// An initiative's analysed words, tags and SDGs, as stored beside it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Indexed {
+    /// Analysed terms of its titles, summaries and problem statements.
+    pub words: BTreeSet<String>,
+    /// Tags (lower case).
+    pub tags: Vec<String>,
+    /// SDG numbers.
+    pub sdgs: Vec<i32>,
+}
+
+impl Indexed {
+    /// The profile of an initiative with these terms, `sector` and `stage`.
+    pub fn profile(self, sector: Option<GovernmentFunction>, stage: Option<Stage>) -> Profile {
+        Profile {
+            words: self.words,
+            sector,
+            stage,
+            sdgs: self.sdgs,
+            tags: self.tags,
+            process: BTreeSet::new(),
+        }
+    }
+}
+
+/// An initiative as FindSimilar scores it: what the store reads of a
+/// candidate (its columns and stored `Indexed` terms, not its body).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// Its id.
+    pub id: String,
+    /// What it is compared on.
+    pub profile: Profile,
+    /// Lead organisation.
+    pub organization: String,
+    /// Country.
+    pub country_code: String,
 }
 
 /// What a FindSimilar asks about.
@@ -334,14 +378,14 @@ impl Similar {
         self.word_share >= DUPLICATE_SHARE && self.shared_terms >= DUPLICATE_MIN_TERMS
     }
 
-    /// An initiative compared with `query`, `None` when nothing is shared.
-    pub fn initiative(query: &Profile, language: Option<&str>, i: &Initiative) -> Option<Self> {
-        let candidate = i.fields.profile(Some(i.stage));
-        let mut found = Similar::compare(query, &candidate)?;
-        found.name = i.name();
-        found.title = i.fields.title_in(language);
-        found.organization = i.fields.lead_organization.clone();
-        found.country_code = i.fields.country_code.clone();
+    /// A candidate initiative compared with `query`, `None` when nothing
+    /// is shared; its title is left to fill in (`InitiativeFields::title_in`)
+    /// once ranked, for the few that are kept.
+    pub fn initiative(query: &Profile, c: &Candidate) -> Option<Self> {
+        let mut found = Similar::compare(query, &c.profile)?;
+        found.name = format!("initiatives/{}", c.id);
+        found.organization = c.organization.clone();
+        found.country_code = c.country_code.clone();
         Some(found)
     }
 

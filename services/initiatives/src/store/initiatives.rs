@@ -330,10 +330,11 @@ async fn write_fields(
     fields: &InitiativeFields,
     old: Option<&InitiativeFields>,
 ) -> Result<(), Error> {
+    let indexed = fields.indexed();
     sqlx::query(
         "UPDATE initiatives SET body = $1, country_code = $2, nuts_code = $3, \
          government_level = $4, sector = $5, facet = $6, lead_organization = $7, \
-         search_text = $8 WHERE id = $9",
+         search_text = $8, similar_profile = $9 WHERE id = $10",
     )
     .bind(json(fields)?)
     .bind(&fields.country_code)
@@ -343,6 +344,7 @@ async fn write_fields(
     .bind(fields.facet.map(|f| f.as_str()))
     .bind(&fields.lead_organization)
     .bind(fields.search_text())
+    .bind(json(&indexed)?)
     .bind(id)
     .execute(&mut **tx)
     .await?;
@@ -356,7 +358,7 @@ async fn write_fields(
         .execute(&mut **tx)
         .await?;
     }
-    let terms = fields.terms();
+    let terms = fields.terms_with(&indexed.words);
     let terms: Vec<(&str, &str, &str)> = terms
         .iter()
         .map(|(term, value)| (id, *term, value.as_str()))

@@ -50,6 +50,7 @@ pub const MIGRATIONS: Migrations = Migrations {
         innolab_kit::migration!("../../migrations/sqlite/0005_actors.sql"),
         innolab_kit::migration!("../../migrations/sqlite/0006_narratives.sql"),
         WORD_BACKFILL,
+        SIMILAR_PROFILE,
     ],
     postgres: &[
         SCHEMA[0],
@@ -59,8 +60,13 @@ pub const MIGRATIONS: Migrations = Migrations {
         innolab_kit::migration!("../../migrations/postgres/0005_actors.sql"),
         innolab_kit::migration!("../../migrations/postgres/0006_narratives.sql"),
         WORD_BACKFILL,
+        SIMILAR_PROFILE,
     ],
 };
+
+/// Version 8, the same on both backends.
+const SIMILAR_PROFILE: EmbeddedMigration =
+    innolab_kit::migration!("../../migrations/0008_similar_profile.sql");
 
 /// Version 7, the same on both backends.
 const WORD_BACKFILL: EmbeddedMigration =

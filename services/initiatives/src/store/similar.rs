@@ -1,9 +1,11 @@
 //! FindSimilar's candidates: the initiatives that share the most terms with
 //! a query (its `word`, `tag` and `sdg` rows of `initiative_terms`, at most
 //! `TERM_POSTINGS` per term, read on the terms' primary key and counted per
-//! initiative, then the best `CANDIDATES` read), and the newest challenges (`CHALLENGES_COMPARED`). Scoring is the
+//! initiative), of which the best `CANDIDATES` are read as scoring needs
+//! them (their columns and stored profile, migration 8, not their bodies);
+//! and the newest challenges (`CHALLENGES_COMPARED`). Scoring is the
 //! domain's (`domain::similar`). Also the background indexing of the
-//! initiatives stored before the index existed (migration 7).
+//! initiatives stored before the index existed (migrations 7 and 8).
 
 use innolab_kit::Error;
 use innolab_kit::db::Backend;
@@ -12,9 +14,9 @@ use sqlx::Row;
 
 use super::*;
 use crate::domain::similar::{
-    CANDIDATES, CHALLENGES_COMPARED, MAX_QUERY_TERMS, Profile, TERM_POSTINGS,
+    CANDIDATES, CHALLENGES_COMPARED, Candidate, Indexed, MAX_QUERY_TERMS, Profile, TERM_POSTINGS,
 };
-use crate::domain::{Challenge, Initiative, InitiativeFields};
+use crate::domain::{Challenge, GovernmentFunction, InitiativeFields, Stage};
 
 /// Initiatives indexed per transaction by the backfill.
 const BACKFILL_BATCH: i64 = 200;
@@ -28,7 +30,7 @@ impl Store {
         &self,
         query: &Profile,
         except: Option<&str>,
-    ) -> Result<Vec<Initiative>, Error> {
+    ) -> Result<Vec<Candidate>, Error> {
         // The most specific words first (longest stems), whatever their
         // configuration, when a query has more than MAX_QUERY_TERMS; with
         // at most 50 tags and 17 SDGs the union stays within SQLite's 500
@@ -78,13 +80,72 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new(&format!(
-            "SELECT {} FROM initiatives WHERE id IN ",
-            super::initiatives::COLUMNS
-        ));
+        // Only what scoring needs: the stored profile, not the body.
+        let mut sql = Sql::new(
+            "SELECT id, stage, sector, country_code, lead_organization, similar_profile \
+             FROM initiatives WHERE id IN ",
+        );
         sql.bind_list(ids);
-        let rows = sql.build().fetch_all(self.db.pool()).await?;
-        self.hydrate(rows).await
+        let mut found = Vec::new();
+        let mut unindexed = Vec::new();
+        for row in sql.build().fetch_all(self.db.pool()).await? {
+            let id: String = row.try_get("id")?;
+            let stage = vocab(&text(&row, "stage")?, Stage::parse)?;
+            let sector = opt(&text(&row, "sector")?)
+                .map(|s| vocab(s, GovernmentFunction::parse))
+                .transpose()?;
+            let profile = match opt(&text(&row, "similar_profile")?) {
+                Some(stored) => from_json::<Indexed>(stored)?.profile(sector, Some(stage)),
+                None => {
+                    // Stored before migration 8 and not indexed again yet.
+                    unindexed.push(Value::from(id.as_str()));
+                    Profile::default()
+                }
+            };
+            found.push(Candidate {
+                id,
+                profile,
+                organization: row.try_get("lead_organization")?,
+                country_code: row.try_get("country_code")?,
+            });
+        }
+        if !unindexed.is_empty() {
+            let mut sql = Sql::new("SELECT id, stage, body FROM initiatives WHERE id IN ");
+            sql.bind_list(unindexed);
+            for row in sql.build().fetch_all(self.db.pool()).await? {
+                let id: String = row.try_get("id")?;
+                let stage = vocab(&text(&row, "stage")?, Stage::parse)?;
+                let fields: InitiativeFields = from_json(&row.try_get::<String, _>("body")?)?;
+                if let Some(c) = found.iter_mut().find(|c| c.id == id) {
+                    c.profile = fields.profile(Some(stage));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The descriptive fields of the initiatives `ids` (for their titles),
+    /// by id.
+    pub async fn initiative_fields(
+        &self,
+        ids: &[&str],
+    ) -> Result<Vec<(String, InitiativeFields)>, Error> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::new("SELECT id, body FROM initiatives WHERE id IN ");
+        sql.bind_list(ids.iter().map(|id| Value::from(*id)));
+        sql.build()
+            .fetch_all(self.db.pool())
+            .await?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get("id")?,
+                    from_json(&row.try_get::<String, _>("body")?)?,
+                ))
+            })
+            .collect()
     }
 
     /// The newest challenges (at most `CHALLENGES_COMPARED`), but `except`,
@@ -106,8 +167,9 @@ impl Store {
             .collect())
     }
 
-    /// Indexes the `word` terms of the next batch of initiatives stored
-    /// before the index existed (migration 7 left a `word_backfill` row);
+    /// Indexes the `word` terms and the stored profile of the next batch of
+    /// initiatives stored before they existed (migrations 7 and 8 left a
+    /// `word_backfill` row);
     /// `true` while more remain. The batch's bodies are read in the
     /// writing transaction (locked on PostgreSQL), so a concurrent update
     /// is indexed by its own write, never undone; inserting a term already
@@ -144,13 +206,19 @@ impl Store {
         for row in &rows {
             let id: String = row.try_get("id")?;
             let fields: InitiativeFields = from_json(&row.try_get::<String, _>("body")?)?;
+            let indexed = fields.indexed();
             terms.extend(
                 fields
-                    .terms()
+                    .terms_with(&indexed.words)
                     .into_iter()
                     .filter(|(term, _)| *term == "word")
                     .map(|(_, value)| (id.clone(), value)),
             );
+            sqlx::query("UPDATE initiatives SET similar_profile = $1 WHERE id = $2")
+                .bind(json(&indexed)?)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
         }
         for chunk in terms.chunks(BACKFILL_ROWS) {
             let mut sql =
