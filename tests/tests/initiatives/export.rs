@@ -5,6 +5,7 @@ use super::*;
 innolab_tests::on_both_backends!(
     export_streams_every_match_and_writes_files,
     an_export_is_one_snapshot,
+    stalled_exports_let_go_of_the_pool,
     challenges_calls_and_accepted_submissions_are_exported,
 );
 
@@ -203,6 +204,72 @@ async fn an_export_is_one_snapshot(backend: Backend) {
         count += 1;
     }
     assert_eq!(count, 1201);
+    w.stop().await;
+}
+
+/// An export holds a pooled connection (its snapshot) while it streams: a
+/// reader that stops reading is dropped once its buffer has stayed full for
+/// 5 s, letting go of the connection, so more stalled exports than the pool
+/// has connections (5 in tests) do not starve every other call; the dropped
+/// reader gets what was buffered, then RESOURCE_EXHAUSTED.
+async fn stalled_exports_let_go_of_the_pool(backend: Backend) {
+    use tokio_stream::StreamExt;
+    let mut w = World::new(backend).await;
+    // About 2 KB each: 8 MB in all, more than the HTTP/2 windows and the
+    // stream's buffer of 500 hold.
+    let summary = "Un ghișeu unic pentru autorizații, ".repeat(55);
+    let rows: Vec<pb::Initiative> = (0..4000)
+        .map(|n| pb::Initiative {
+            summaries: vec![pb::LocalizedText {
+                language_code: "ro".into(),
+                text: summary.clone(),
+            }],
+            ..w.initiative(&format!("Case {n:04}"))
+        })
+        .collect();
+    let imported = w
+        .client
+        .import_initiatives(tokio_stream::iter(import_messages("stall", rows)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(imported.imported, 4000);
+    let some = imported.rows[0].initiative.clone();
+    // Seven exports, each on a connection of its own, none read after its
+    // first item (so each has taken its snapshot).
+    let mut stalled = Vec::new();
+    for _ in 0..7 {
+        let mut client = Client::new(w.initiatives.channel().await);
+        let mut stream = client
+            .export_initiatives(pb::ExportInitiativesRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        stream.next().await.unwrap().unwrap();
+        stalled.push((client, stream));
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        w.client
+            .get_initiative(pb::GetInitiativeRequest { name: some }),
+    )
+    .await
+    .expect("a read is answered at once while the exports stall");
+    read.expect("and answered OK: the pool was let go");
+    // A dropped reader gets what was buffered, then RESOURCE_EXHAUSTED.
+    let (_client, mut stream) = stalled.pop().unwrap();
+    let mut received = 1;
+    let status = loop {
+        match stream.next().await {
+            Some(Ok(_)) => received += 1,
+            Some(Err(status)) => break status,
+            None => panic!("the stream ended without saying why after {received} items"),
+        }
+    };
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    assert!(received < 4000, "{received} items before the stall");
+    drop(stalled);
     w.stop().await;
 }
 

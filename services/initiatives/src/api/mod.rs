@@ -21,7 +21,6 @@ use innolab_kit::page::PageTokens;
 use innolab_kit::{Error, Violations};
 use innolab_proto::innolab::initiatives::v1 as pb;
 use pb::initiatives_service_server::InitiativesService;
-use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::{Stream, StreamExt as _};
 use tonic::{Request, Response, Status, Streaming};
 
@@ -554,7 +553,7 @@ impl InitiativesService for InitiativesApi {
     ) -> Reply<Self::ExportInitiativesStream> {
         let r = request.into_inner();
         let query = InitiativeQuery::from_filter(&r.filter)?;
-        let initiatives = ReceiverStream::new(export::stream(self.store.clone(), query));
+        let initiatives = export::stream(self.store.clone(), query);
         let stream = initiatives.map(|found| {
             found
                 .map(|i| pb::ExportInitiativesResponse {

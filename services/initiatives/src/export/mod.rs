@@ -14,8 +14,8 @@ use std::path::Path;
 use innolab_kit::Error;
 use innolab_kit::opendata::{self, Collection, Column, Release, rfc3339};
 use innolab_kit::store::ChangeLog as _;
+use innolab_kit::subscriber::{self, Subscription};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 
 use crate::domain::{Initiative, InitiativeQuery};
 use crate::store::{Store, export as read};
@@ -228,9 +228,13 @@ impl From<Error> for Stop {
 /// Every initiative matching `query`, in id order, with its timeline, read
 /// in one snapshot on a task of its own; the stream ends with the error that
 /// stopped it, and the task stops (ending the snapshot) when the receiver
-/// goes away.
-pub fn stream(store: Store, query: InitiativeQuery) -> mpsc::Receiver<Result<Initiative, Error>> {
-    let (tx, rx) = mpsc::channel(BUFFER);
+/// goes away. The snapshot holds a pooled connection, so a reader that stops
+/// reading is dropped once its buffer has stayed full for
+/// [`innolab_kit::subscriber::STALL`] (it then gets what was buffered and
+/// `RESOURCE_EXHAUSTED`): a few stalled exports cannot take the pool from
+/// everyone else.
+pub fn stream(store: Store, query: InitiativeQuery) -> Subscription<Initiative, Error> {
+    let (tx, rx) = subscriber::channel(BUFFER, stalled);
     tokio::spawn(async move {
         let mut snapshot = match store.snapshot().await {
             Ok(snapshot) => snapshot,
@@ -240,8 +244,8 @@ pub fn stream(store: Store, query: InitiativeQuery) -> mpsc::Receiver<Result<Ini
             }
         };
         let sent = read::each_initiative(&mut snapshot, &query, |initiative| {
-            let tx = tx.clone();
-            async move { tx.send(Ok(initiative)).await.map_err(|_| Stop::Gone) }
+            let sending = tx.send(Ok(initiative));
+            async move { sending.await.map_err(|_| Stop::Gone) }
         })
         .await;
         let _ = snapshot.end().await;
@@ -250,6 +254,15 @@ pub fn stream(store: Store, query: InitiativeQuery) -> mpsc::Receiver<Result<Ini
         }
     });
     rx
+}
+
+fn stalled() -> Error {
+    Error::ResourceExhausted {
+        reason: "SUBSCRIBER_NOT_READING",
+        message: "the reader did not read for 5 s while its buffer was full, so the export \
+                  stopped; export again (or page with ListInitiatives)"
+            .into(),
+    }
 }
 
 /// How many records of each collection an export wrote.
