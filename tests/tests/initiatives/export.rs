@@ -211,8 +211,11 @@ async fn an_export_is_one_snapshot(backend: Backend) {
 /// reader that stops reading is dropped once its buffer has stayed full for
 /// 5 s, letting go of the connection, so more stalled exports than the pool
 /// has connections (5 in tests) do not starve every other call; the dropped
-/// reader gets what was buffered, then RESOURCE_EXHAUSTED.
+/// reader gets what was buffered, then RESOURCE_EXHAUSTED. Without the drop
+/// the sixth export and every read wait for ever: the deadlines below are
+/// generous (a loaded 2-core CI machine), the outcome is not timed.
 async fn stalled_exports_let_go_of_the_pool(backend: Backend) {
+    use std::time::{Duration, Instant};
     use tokio_stream::StreamExt;
     let mut w = World::new(backend).await;
     // About 2 KB each: 8 MB in all, more than the HTTP/2 windows and the
@@ -235,41 +238,82 @@ async fn stalled_exports_let_go_of_the_pool(backend: Backend) {
         .into_inner();
     assert_eq!(imported.imported, 4000);
     let some = imported.rows[0].initiative.clone();
+    let deadline = Instant::now() + Duration::from_secs(60);
     // Seven exports, each on a connection of its own, none read after its
-    // first item (so each has taken its snapshot).
+    // first item (so each has taken its snapshot). The sixth and seventh
+    // find the pool taken (UNAVAILABLE after the pool's 5 s) until stalled
+    // ones are dropped.
     let mut stalled = Vec::new();
-    for _ in 0..7 {
-        let mut client = Client::new(w.initiatives.channel().await);
-        let mut stream = client
-            .export_initiatives(pb::ExportInitiativesRequest::default())
-            .await
-            .unwrap()
-            .into_inner();
-        stream.next().await.unwrap().unwrap();
-        stalled.push((client, stream));
-    }
-    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
-    let read = tokio::time::timeout(
-        std::time::Duration::from_secs(3),
-        w.client
-            .get_initiative(pb::GetInitiativeRequest { name: some }),
-    )
-    .await
-    .expect("a read is answered at once while the exports stall");
-    read.expect("and answered OK: the pool was let go");
-    // A dropped reader gets what was buffered, then RESOURCE_EXHAUSTED.
-    let (_client, mut stream) = stalled.pop().unwrap();
-    let mut received = 1;
-    let status = loop {
-        match stream.next().await {
-            Some(Ok(_)) => received += 1,
-            Some(Err(status)) => break status,
-            None => panic!("the stream ended without saying why after {received} items"),
+    for n in 0..7 {
+        loop {
+            let mut client = Client::new(w.initiatives.channel().await);
+            // The pool's refusal comes as the call's status (no item was
+            // sent) or as the stream's first item.
+            let started = match client
+                .export_initiatives(pb::ExportInitiativesRequest::default())
+                .await
+            {
+                Ok(response) => {
+                    let mut stream = response.into_inner();
+                    stream.next().await.unwrap().map(|_| stream)
+                }
+                Err(status) => Err(status),
+            };
+            match started {
+                Ok(stream) => {
+                    stalled.push((client, stream));
+                    break;
+                }
+                Err(status) if status.code() == tonic::Code::Unavailable => assert!(
+                    Instant::now() < deadline,
+                    "export {n} never got a connection: the stalled exports kept the pool"
+                ),
+                Err(status) => panic!("export {n}: {status:?}"),
+            }
         }
-    };
-    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
-    assert!(received < 4000, "{received} items before the stall");
-    drop(stalled);
+    }
+    // And a read is answered again once stalled exports are let go.
+    loop {
+        let read = w
+            .client
+            .get_initiative(pb::GetInitiativeRequest { name: some.clone() })
+            .await;
+        match read {
+            Ok(_) => break,
+            Err(status) if status.code() == tonic::Code::Unavailable => assert!(
+                Instant::now() < deadline,
+                "the stalled exports kept the pool: {status:?}"
+            ),
+            Err(status) => panic!("{status:?}"),
+        }
+    }
+    // For seven exports to have run and the read to be answered on a pool of
+    // five, at least three were dropped: each of those gets what was
+    // buffered, then RESOURCE_EXHAUSTED. One not dropped yet is read now,
+    // so it resumes and ends complete.
+    let mut dropped = 0;
+    for (n, (_client, mut stream)) in stalled.into_iter().enumerate() {
+        let mut received = 1;
+        loop {
+            match stream.next().await {
+                Some(Ok(_)) => received += 1,
+                Some(Err(status)) => {
+                    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+                    assert!(
+                        received < 4000,
+                        "export {n}: {received} items before the stall"
+                    );
+                    dropped += 1;
+                    break;
+                }
+                None => {
+                    assert_eq!(received, 4000, "export {n} ended without saying why");
+                    break;
+                }
+            }
+        }
+    }
+    assert!(dropped >= 3, "only {dropped} stalled exports were dropped");
     w.stop().await;
 }
 
