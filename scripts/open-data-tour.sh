@@ -3,7 +3,9 @@
 # does not make, so that a release exported afterwards has something in every
 # file: a challenge, a call for innovations with one accepted and one
 # rejected submission, a published guidance document, a completed impact
-# assessment with an indicator and its measurements, and a capacity round.
+# assessment with an indicator and its measurements, and a capacity round;
+# then reads every public collection back as a stream (buf curl) and over
+# plain HTTP (curl, NDJSON and CSV): the same records, nobody named.
 # Against a running suite, using server reflection (no .proto files).
 #
 #   scripts/open-data-tour.sh [host:port]   (default 127.0.0.1:50050, the gateway)
@@ -111,4 +113,39 @@ round=$(call_at impact.v1.ImpactService CreateCapacityAssessment "{\"capacity_as
   \"purpose\": $levels, \"potential\": $levels, \"capacity\": $levels, \"impact\": $levels,
   \"declaration\": {\"embrace_and_enhance\": $(score 4 'Innovation unit since 2019')}}}" | name_of)
 echo "$round"
+
+show "Every public collection as a stream (buf curl) and over HTTP (curl): the same records, nobody named"
+stream_count() { # service method -> how many messages the stream sent
+  npx --yes @bufbuild/buf@1.75.0 curl --protocol grpc --http2-prior-knowledge \
+    -d '{}' "http://$addr/innolab.$1/$2" 2>/dev/null | tee -a "$exports" | grep -c '^{' || true
+}
+exports=$(mktemp)
+for entry in \
+  "membership.v1.MembershipService ExportOrganizations organizations" \
+  "membership.v1.MembershipService ExportGroups groups" \
+  "membership.v1.MembershipService ExportMemberships memberships" \
+  "membership.v1.MembershipService ExportPosts posts" \
+  "initiatives.v1.InitiativesService ExportInitiatives initiatives" \
+  "initiatives.v1.InitiativesService ExportChallenges challenges" \
+  "initiatives.v1.InitiativesService ExportInnovationCalls calls" \
+  "initiatives.v1.InitiativesService ExportSubmissions submissions" \
+  "guidance.v1.GuidanceService ExportDocuments documents" \
+  "impact.v1.ImpactService ExportAssessments assessments" \
+  "impact.v1.ImpactService ExportIndicators indicators" \
+  "impact.v1.ImpactService ExportCapacityAssessments capacity-assessments"; do
+  read -r service method collection <<<"$entry"
+  streamed=$(stream_count "$service" "$method")
+  lines=$(curl -sf "http://$addr/exports/$collection" | tee -a "$exports" | grep -c . || true)
+  rows=$(curl -sf "http://$addr/exports/$collection.csv" | grep -c . || true)
+  echo "$collection: $streamed streamed, $lines NDJSON lines, $rows CSV lines (a header)"
+  if [[ "$streamed" -lt 1 || "$streamed" != "$lines" || "$rows" != $((lines + 1)) ]]; then
+    echo "$collection: the stream and the HTTP export disagree, or it is empty" >&2
+    exit 1
+  fi
+done
+if grep -o 'people/[A-Za-z0-9-]*' "$exports" | head -n 3 | grep .; then
+  echo "an export names a person (above)" >&2
+  exit 1
+fi
+rm -f "$exports"
 printf '\nopen-data tour ok\n'

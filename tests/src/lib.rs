@@ -64,6 +64,20 @@ pub fn skipped(why: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
 
+/// Every message of a server stream's answer, in order; panics on an error
+/// (the call's or midway).
+pub async fn collect<T>(
+    answer: Result<tonic::Response<tonic::Streaming<T>>, tonic::Status>,
+) -> Vec<T> {
+    use tokio_stream::StreamExt as _;
+    let mut stream = answer.expect("the stream opens").into_inner();
+    let mut items = Vec::new();
+    while let Some(item) = stream.next().await {
+        items.push(item.expect("the stream goes on"));
+    }
+    items
+}
+
 /// A fresh, private database for one test.
 #[derive(Debug)]
 pub struct TestDb {

@@ -1,6 +1,6 @@
 //! Plain HTTP for systems with nothing but an HTTP library, over a real
 //! socket as HTTP/1.1 clients send it: the change feed as NDJSON and
-//! Server-Sent Events (resumable with the cursor), the initiatives export
+//! Server-Sent Events (resumable with the cursor), the open-data exports
 //! as NDJSON and CSV, attachments uploaded as raw bytes and downloaded with
 //! a GET (ETag, ranges, 304).
 
@@ -176,6 +176,53 @@ async fn the_initiatives_export_as_ndjson_and_csv() {
     // A bad filter is refused before anything is written.
     let bad = get(&suite, "/exports/initiatives?filter=nonsense%20%3D", &[]).await;
     assert_eq!(bad.status, 400, "{:?}", bad.json());
+    suite.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_open_data_collection_over_http() {
+    let suite = Suite::start(&Backend::Sqlite).await;
+    let names = [
+        organization(&suite, "Alfa").await,
+        organization(&suite, "Beta").await,
+    ];
+    let csv = get(&suite, "/exports/organizations.csv", &[]).await;
+    assert_eq!(csv.status, 200, "{:?}", String::from_utf8_lossy(&csv.body));
+    let text = String::from_utf8(csv.body).unwrap();
+    let rows: Vec<&str> = text.split("\r\n").filter(|r| !r.is_empty()).collect();
+    assert!(rows[0].starts_with("name,display_names,"), "{}", rows[0]);
+    assert_eq!(rows.len(), 3, "{text}");
+    assert!(
+        rows[1].starts_with(&format!("{},", names[0])),
+        "{}",
+        rows[1]
+    );
+    // A record of several fields (a document and its edition) is the whole
+    // answer; an empty collection is an empty body.
+    let documents = get(&suite, "/exports/documents", &[]).await;
+    assert_eq!(documents.status, 200);
+    assert_eq!(
+        documents.header("content-type"),
+        Some("application/x-ndjson")
+    );
+    assert!(documents.body.is_empty());
+    let header = get(&suite, "/exports/documents.csv", &[]).await;
+    assert_eq!(
+        String::from_utf8(header.body).unwrap(),
+        "document,edition\r\n"
+    );
+    // Only the initiatives take a filter; an unknown collection is not found.
+    let refused = get(&suite, "/exports/groups?filter=kind%3DNETWORK", &[]).await;
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.json()["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("filter:"),
+        "{:?}",
+        refused.json()
+    );
+    assert_eq!(get(&suite, "/exports/people", &[]).await.status, 404);
     suite.stop().await;
 }
 

@@ -22,6 +22,7 @@
 mod atom;
 mod envelope;
 mod plain;
+pub(crate) use plain::EXPORTS;
 mod stream;
 mod unary;
 

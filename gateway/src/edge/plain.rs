@@ -1,5 +1,5 @@
 //! Plain HTTP for systems with nothing but an HTTP library: the change feed
-//! as Server-Sent Events or NDJSON, the initiatives export as NDJSON or
+//! as Server-Sent Events or NDJSON, every open-data export as NDJSON or
 //! CSV, attachments downloaded with a GET (ETag, ranges) and uploaded with
 //! the raw bytes. Each is made the gRPC call it stands for and handed to
 //! the same stack as every other call, so the guard, the audit log, the
@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `GET /changes?cursor=&follow=` | `GatewayService/StreamChanges` |
 //! | `GET /feeds/{guidance,cases,calls}.atom?lang=&filter=` | list calls (`atom.rs`) |
-//! | `GET /exports/initiatives?filter=&format=csv\|ndjson` | `InitiativesService/ExportInitiatives` |
+//! | `GET /exports/{collection}?format=csv\|ndjson` | the collection's `Export*` stream ([`EXPORTS`]; `filter=` for initiatives) |
 //! | `GET /files/documents/{d}/attachments/{a}` | `GuidanceService/DownloadAttachment` |
 //! | `POST /files/documents/{d}/attachments?filename=&sha256=` | `GuidanceService/UploadAttachment` |
 
@@ -27,7 +27,59 @@ use super::envelope::Reframe;
 use super::{Codec, error_response};
 
 const CHANGES: &str = "/innolab.gateway.v1.GatewayService/StreamChanges";
-const EXPORT: &str = "/innolab.initiatives.v1.InitiativesService/ExportInitiatives";
+
+/// The open-data streams served over HTTP as `/exports/{collection}` (also
+/// `.csv`, `.ndjson`): (collection, gRPC method).
+pub(crate) const EXPORTS: &[(&str, &str)] = &[
+    (
+        "organizations",
+        "/innolab.membership.v1.MembershipService/ExportOrganizations",
+    ),
+    (
+        "groups",
+        "/innolab.membership.v1.MembershipService/ExportGroups",
+    ),
+    (
+        "memberships",
+        "/innolab.membership.v1.MembershipService/ExportMemberships",
+    ),
+    (
+        "posts",
+        "/innolab.membership.v1.MembershipService/ExportPosts",
+    ),
+    (
+        "initiatives",
+        "/innolab.initiatives.v1.InitiativesService/ExportInitiatives",
+    ),
+    (
+        "challenges",
+        "/innolab.initiatives.v1.InitiativesService/ExportChallenges",
+    ),
+    (
+        "calls",
+        "/innolab.initiatives.v1.InitiativesService/ExportInnovationCalls",
+    ),
+    (
+        "submissions",
+        "/innolab.initiatives.v1.InitiativesService/ExportSubmissions",
+    ),
+    (
+        "documents",
+        "/innolab.guidance.v1.GuidanceService/ExportDocuments",
+    ),
+    (
+        "assessments",
+        "/innolab.impact.v1.ImpactService/ExportAssessments",
+    ),
+    (
+        "indicators",
+        "/innolab.impact.v1.ImpactService/ExportIndicators",
+    ),
+    (
+        "capacity-assessments",
+        "/innolab.impact.v1.ImpactService/ExportCapacityAssessments",
+    ),
+];
 const DOWNLOAD: &str = "/innolab.guidance.v1.GuidanceService/DownloadAttachment";
 const UPLOAD: &str = "/innolab.guidance.v1.GuidanceService/UploadAttachment";
 
@@ -38,7 +90,7 @@ const UPLOAD_CHUNK: usize = 64 * 1024;
 pub(super) enum Route {
     Changes,
     Atom(super::atom::Kind),
-    Export,
+    Export(&'static str, &'static str),
     Download(String),
     Upload(String),
 }
@@ -50,12 +102,17 @@ pub(super) fn route(method: &Method, path: &str) -> Option<Route> {
     match path {
         "/changes" if read => return Some(Route::Changes),
         _ if read && let Some(kind) = super::atom::kind(path) => return Some(Route::Atom(kind)),
-        "/exports/initiatives" | "/exports/initiatives.csv" | "/exports/initiatives.ndjson"
-            if read =>
-        {
-            return Some(Route::Export);
-        }
         _ => {}
+    }
+    if let Some(file) = path.strip_prefix("/exports/")
+        && read
+    {
+        let collection = file
+            .strip_suffix(".csv")
+            .or_else(|| file.strip_suffix(".ndjson"))
+            .unwrap_or(file);
+        let (collection, method) = EXPORTS.iter().find(|(c, _)| *c == collection)?;
+        return Some(Route::Export(collection, method));
     }
     let name = path.strip_prefix("/files/")?;
     let parts: Vec<&str> = name.split('/').collect();
@@ -93,7 +150,15 @@ pub(super) async fn serve(
         Route::Atom(kind) => {
             super::atom::serve(inner, request, kind, param("lang"), param("filter")).await
         }
-        Route::Export => export(inner, request, param("filter"), param("format")).await,
+        Route::Export(collection, method) => {
+            let asked = Asked {
+                collection,
+                method,
+                filter: param("filter"),
+                format: param("format"),
+            };
+            export(inner, request, asked).await
+        }
         Route::Download(name) => download(inner, request, name).await,
         Route::Upload(parent) => {
             let meta = UploadQuery {
@@ -269,16 +334,31 @@ async fn changes(
     ))
 }
 
-/// The initiatives export, one record per line: NDJSON (the proto3 JSON of
-/// each initiative) or CSV (RFC 4180; a column per field of the record, in
-/// field order, named as in the proto; lists and objects as JSON text). A
-/// failure midway cuts the response off rather than end it as if complete.
+/// What an export over HTTP asks for.
+struct Asked {
+    collection: &'static str,
+    method: &'static str,
+    filter: Option<String>,
+    format: Option<String>,
+}
+
+/// An open-data export, one record per line: NDJSON (the proto3 JSON of
+/// each record) or CSV (RFC 4180; a column per field of the record, in
+/// field order, named as in the proto; lists and objects as JSON text). The
+/// record is the answer's one field (the initiative), or the whole answer
+/// when it has several (a document and its edition). A failure midway cuts
+/// the response off rather than end it as if complete.
 async fn export(
     inner: LocalService,
     request: Request<Body>,
-    filter: Option<String>,
-    format: Option<String>,
+    asked: Asked,
 ) -> Result<Response<Body>, Status> {
+    let Asked {
+        collection,
+        method: path,
+        filter,
+        format,
+    } = asked;
     let (parts, _) = request.into_parts();
     let accept = parts
         .headers
@@ -295,37 +375,47 @@ async fn export(
         }
         None => parts.uri.path().ends_with(".csv") || accept.contains("text/csv"),
     };
-    let (method, response) = open_stream(
-        inner,
-        parts,
-        EXPORT,
-        &[("filter", Value::String(filter.unwrap_or_default()))],
-    )
-    .await?;
-    // The record is the answer's one field (the initiative).
-    let record = method
-        .output()
-        .fields()
-        .next()
-        .and_then(|f| f.kind().as_message().cloned())
-        .ok_or_else(|| Status::internal("the export's answer holds no record"))?;
+    let filters = crate::json::method(path)?
+        .input()
+        .get_field_by_name("filter")
+        .is_some();
+    let fields = match filter {
+        Some(filter) if filters => vec![("filter", Value::String(filter))],
+        Some(_) => {
+            return Err(Status::invalid_argument(format!(
+                "filter: the {collection} export takes no filter"
+            )));
+        }
+        None => Vec::new(),
+    };
+    let (method, response) = open_stream(inner, parts, path, &fields).await?;
     let output = method.output();
+    let field = match output.fields().len() {
+        1 => output.fields().next().map(|f| f.name().to_string()),
+        _ => None,
+    };
+    let record = match &field {
+        Some(name) => output
+            .get_field_by_name(name)
+            .and_then(|f| f.kind().as_message().cloned())
+            .ok_or_else(|| Status::internal("the export's answer holds no record"))?,
+        None => output.clone(),
+    };
     let columns: Vec<String> = record.fields().map(|f| f.name().to_string()).collect();
     let header = csv_line(columns.iter().map(|c| csv_cell(c)));
     let (parts, body) = response.into_parts();
-    let field = output.fields().next().map(|f| f.name().to_string());
     let lines = Reframe::new(
         body,
         usize::MAX,
         Box::new(move |_, payload| {
             let answer = DynamicMessage::decode(output.clone(), payload)
                 .map_err(|e| Status::internal(format!("decoding the answer: {e}")))?;
-            let Some(Value::Message(item)) = field
-                .as_deref()
-                .and_then(|f| answer.get_field_by_name(f))
-                .map(|v| v.into_owned())
-            else {
-                return Ok(Bytes::new());
+            let item = match field.as_deref() {
+                None => answer,
+                Some(f) => match answer.get_field_by_name(f).map(|v| v.into_owned()) {
+                    Some(Value::Message(item)) => item,
+                    _ => return Ok(Bytes::new()),
+                },
             };
             if !csv {
                 let text = serde_json::to_string(&item)
@@ -802,8 +892,20 @@ mod tests {
         ));
         assert!(matches!(
             route(&Method::GET, "/exports/initiatives.csv"),
-            Some(Route::Export)
+            Some(Route::Export("initiatives", m)) if m.ends_with("/ExportInitiatives")
         ));
+        assert!(matches!(
+            route(&Method::GET, "/exports/capacity-assessments"),
+            Some(Route::Export("capacity-assessments", m)) if m.ends_with("/ExportCapacityAssessments")
+        ));
+        assert!(route(&Method::GET, "/exports/people").is_none());
+        assert!(route(&Method::POST, "/exports/posts").is_none());
+        // Every method the table names is in the contract, a server stream.
+        for (collection, method) in EXPORTS {
+            let found = crate::json::method(method).unwrap();
+            assert!(!collection.is_empty());
+            assert!(found.is_server_streaming() && !found.is_client_streaming());
+        }
         assert!(matches!(
             route(&Method::GET, "/files/documents/a-1/attachments/b-2"),
             Some(Route::Download(n)) if n == "documents/a-1/attachments/b-2"

@@ -37,37 +37,56 @@ pub(super) fn paths(pool: &DescriptorPool, schemas: &mut Schemas<'_>) -> Vec<(St
             } }),
         ));
     }
-    if let Some(initiative) = schema_of("innolab.initiatives.v1.Initiative") {
+    for (collection, path) in crate::edge::EXPORTS {
+        let Some((service, name)) = path.trim_start_matches('/').split_once('/') else {
+            continue;
+        };
+        let Some(method) = pool
+            .get_service_by_name(service)
+            .and_then(|s| s.methods().find(|m| m.name() == name))
+        else {
+            continue;
+        };
+        let output = method.output();
+        // The record: the answer's one field, or the whole answer.
+        let record = match output.fields().len() {
+            1 => output
+                .fields()
+                .next()
+                .and_then(|f| f.kind().as_message().cloned()),
+            _ => Some(output.clone()),
+        };
+        let Some(schema) = record.and_then(|r| schema_of(r.full_name())) else {
+            continue;
+        };
+        let filters = method.input().get_field_by_name("filter").is_some();
+        let mut parameters = vec![
+            json!({ "name": "format", "in": "query", "schema": { "type": "string", "enum": ["ndjson", "csv"] } }),
+        ];
+        if filters {
+            parameters.push(json!({ "name": "filter", "in": "query", "description": "As in the List call.", "schema": { "type": "string" } }));
+        }
         let item = json!({ "get": {
-            "operationId": "plain_export_initiatives",
             "tags": tags,
-            "summary": "Every initiative matching a filter, one per line: NDJSON or CSV.",
-            "description": "`InitiativesService/ExportInitiatives` for HTTP clients. NDJSON: one initiative (proto3 JSON) per line. CSV (`format=csv`, a `.csv` path or `Accept: text/csv`): RFC 4180, a header row of the initiative's field names, one row per initiative, lists and objects as JSON text in their cell. A failure midway cuts the response off.",
-            "parameters": [
-                { "name": "filter", "in": "query", "description": "As in ListInitiatives.", "schema": { "type": "string" } },
-                { "name": "format", "in": "query", "schema": { "type": "string", "enum": ["ndjson", "csv"] } },
-            ],
+            "summary": format!("Open data: every record of {collection}, one per line: NDJSON or CSV."),
+            "description": format!("`{service}/{name}` for HTTP clients (one snapshot). NDJSON: one record (proto3 JSON) per line. CSV (`format=csv`, a `.csv` path or `Accept: text/csv`): RFC 4180, a header row of the record's field names, one row per record, lists and objects as JSON text in their cell. A failure midway cuts the response off."),
+            "parameters": parameters,
             "responses": {
-                "200": { "description": "The initiatives.", "content": {
-                    "application/x-ndjson": { "schema": initiative },
+                "200": { "description": format!("The {collection}."), "content": {
+                    "application/x-ndjson": { "schema": schema },
                     "text/csv": { "schema": { "type": "string" } },
                 } },
                 "default": error,
             },
         } });
-        for path in [
-            "/exports/initiatives",
-            "/exports/initiatives.csv",
-            "/exports/initiatives.ndjson",
-        ] {
+        for suffix in ["", ".csv", ".ndjson"] {
             let mut item = item.clone();
             item["get"]["operationId"] = json!(format!(
-                "plain_export_initiatives{}",
-                path.strip_prefix("/exports/initiatives")
-                    .unwrap_or_default()
-                    .replace('.', "_")
+                "plain_export_{}{}",
+                collection.replace('-', "_"),
+                suffix.replace('.', "_")
             ));
-            paths.push((path.to_string(), item));
+            paths.push((format!("/exports/{collection}{suffix}"), item));
         }
     }
     if let Some(attachment) = schema_of("innolab.guidance.v1.Attachment") {

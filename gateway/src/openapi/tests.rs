@@ -106,15 +106,15 @@ fn every_method_has_a_post_path() {
             }
         }
     }
-    // Besides the methods: the nine plain HTTP paths (changes, three
-    // exports, two files, three Atom feeds).
+    // Besides the methods: the plain HTTP paths (changes, three paths per
+    // open-data export, two files, three Atom feeds).
     let plain = doc["paths"]
         .as_object()
         .unwrap()
         .keys()
         .filter(|p| !p.starts_with("/innolab."))
         .count();
-    assert_eq!(plain, 9);
+    assert_eq!(plain, 6 + 3 * crate::edge::EXPORTS.len());
     assert_eq!(
         doc["paths"].as_object().map(|p| p.len()),
         Some(count + plain)

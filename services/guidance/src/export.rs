@@ -8,8 +8,10 @@
 
 use std::path::Path;
 
+use innolab_kit::Error;
 use innolab_kit::opendata::{self, Collection, Column, Release, rfc3339};
-use innolab_kit::store::ChangeLog as _;
+use innolab_kit::store::{ChangeLog as _, export as in_snapshot};
+use innolab_kit::subscriber::Subscription;
 use serde_json::{Value, json};
 
 use crate::domain::{Document, Edition};
@@ -177,5 +179,16 @@ pub async fn write_files(store: &Store, dir: &Path, release: &Release) -> anyhow
     Ok(Counts {
         documents,
         sequence,
+    })
+}
+
+/// Every published document with its current edition, in id order, read in
+/// one snapshot as a stream ([`innolab_kit::store::export`]: a reader that
+/// stops reading is dropped, and lets go of the snapshot).
+pub fn documents(store: &Store) -> Subscription<(Document, Edition), Error> {
+    in_snapshot(store.database().clone(), |snapshot, emit| {
+        Box::pin(read::each_published(snapshot, |published| {
+            emit.send(published)
+        }))
     })
 }

@@ -8,8 +8,10 @@
 
 use std::path::Path;
 
+use innolab_kit::Error;
 use innolab_kit::opendata::{self, CREATED, Collection, Column, Release, Table, UPDATED, rfc3339};
-use innolab_kit::store::ChangeLog as _;
+use innolab_kit::store::{ChangeLog as _, export as in_snapshot};
+use innolab_kit::subscriber::Subscription;
 use serde_json::{Value, json};
 
 use crate::domain::{Assessment, CapacityAssessment, Indicator, Point};
@@ -379,5 +381,30 @@ pub async fn write_files(store: &Store, dir: &Path, release: &Release) -> anyhow
         measurements,
         capacity_rounds,
         sequence,
+    })
+}
+
+/// Every completed assessment, in id order, read in one snapshot as a
+/// stream ([`innolab_kit::store::export`]: a reader that stops reading is
+/// dropped, and lets go of the snapshot).
+pub fn assessments(store: &Store) -> Subscription<Assessment, Error> {
+    in_snapshot(store.database().clone(), |snapshot, emit| {
+        Box::pin(read::each_completed_assessment(snapshot, |a| emit.send(a)))
+    })
+}
+
+/// Every indicator of a completed assessment with its measurements, by
+/// assessment, in one snapshot (as [`assessments`]).
+pub fn indicators(store: &Store) -> Subscription<Indicator, Error> {
+    in_snapshot(store.database().clone(), |snapshot, emit| {
+        Box::pin(read::each_completed_indicator(snapshot, |i| emit.send(i)))
+    })
+}
+
+/// Every capacity assessment round, in id order, in one snapshot (as
+/// [`assessments`]).
+pub fn capacity_rounds(store: &Store) -> Subscription<CapacityAssessment, Error> {
+    in_snapshot(store.database().clone(), |snapshot, emit| {
+        Box::pin(read::each_capacity_round(snapshot, |c| emit.send(c)))
     })
 }

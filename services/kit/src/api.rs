@@ -152,6 +152,35 @@ pub fn changes(
     stream_changes(r.after_sequence, |after| store.changes(after, r.follow))
 }
 
+/// A server stream's answer.
+pub type ServerStream<M> =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<M, Status>> + Send>>;
+
+/// An open-data `Export*` handler's answer: the records of an export
+/// ([`crate::store::export`], one snapshot), each made its message by
+/// `message`; the error that ended the export, if any, ends the stream.
+pub fn export<T, M>(
+    records: crate::subscriber::Subscription<T, Error>,
+    message: impl Fn(T) -> M + Send + 'static,
+) -> Reply<ServerStream<M>>
+where
+    T: Send + 'static,
+    M: Send + 'static,
+{
+    let stream = records.map(move |item| item.map(&message).map_err(Status::from));
+    Ok(Response::new(Box::pin(stream)))
+}
+
+/// A "who" field as open data: a person (`people/{id}`) becomes empty; a
+/// body (`organizations/`, `groups/`, `posts/`) stays.
+pub fn unnamed(reference: String) -> String {
+    if reference.starts_with("people/") {
+        String::new()
+    } else {
+        reference
+    }
+}
+
 /// The writable fields an update mask names (`*` for all of them). The mask
 /// is required and every path must be writable; `moved_apart` gives, for
 /// fields that change only by other methods, why they are refused.

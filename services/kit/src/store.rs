@@ -290,10 +290,127 @@ impl Snapshot {
         Ok(count)
     }
 
+    /// Hands every item of a list to `sink`, in order, reading it page by
+    /// page ([`crate::page::MAX_PAGE_SIZE`] at a time) with `list` on the
+    /// snapshot's connection (for collections whose store reads pages and
+    /// hydrates them). Returns how many were handed over.
+    pub async fn pages<T, Q, E, F, Fut>(
+        &mut self,
+        query: &Q,
+        list: ListPage<Q, T>,
+        mut sink: F,
+    ) -> Result<u64, E>
+    where
+        E: From<Error>,
+        F: FnMut(T) -> Fut,
+        Fut: std::future::Future<Output = Result<(), E>>,
+    {
+        let mut page = crate::page::PageRequest {
+            size: crate::page::MAX_PAGE_SIZE,
+            after: None,
+        };
+        let mut count = 0;
+        loop {
+            let found = list(&mut self.tx, query, &page).await?;
+            for item in found.items {
+                sink(item).await?;
+                count += 1;
+            }
+            match found.next {
+                Some(next) => page.after = Some(next),
+                None => return Ok(count),
+            }
+        }
+    }
+
     /// Ends the snapshot (a read-only transaction has nothing to commit).
     pub async fn end(self) -> Result<(), Error> {
         self.tx.rollback().await?;
         Ok(())
+    }
+}
+
+/// A store's page of a list, read on a given connection (see
+/// [`Snapshot::pages`]).
+pub type ListPage<Q, T> =
+    for<'c> fn(
+        &'c mut sqlx::AnyConnection,
+        &'c Q,
+        &'c crate::page::PageRequest,
+    ) -> futures_core::future::BoxFuture<'c, Result<crate::page::Page<T>, Error>>;
+
+/// Records buffered for a slow reader of an export stream.
+pub const EXPORT_BUFFER: usize = 500;
+
+/// Why the reader of an export's snapshot stopped before its end.
+#[derive(Debug)]
+pub enum Halt {
+    /// The store failed; the stream ends with the error.
+    Failed(Error),
+    /// The subscriber went away, or stopped reading and was dropped.
+    Gone,
+}
+
+impl From<Error> for Halt {
+    fn from(e: Error) -> Self {
+        Halt::Failed(e)
+    }
+}
+
+/// Where an export's reader hands each record: the subscriber's bounded
+/// buffer ([`crate::subscriber`]).
+#[derive(Debug)]
+pub struct Emit<T>(crate::subscriber::Sender<T, Error>);
+
+impl<T> Emit<T> {
+    /// Hands over one record, waiting while the buffer is full (at most
+    /// [`crate::subscriber::STALL`]); `Err` means stop reading.
+    pub async fn send(&self, record: T) -> Result<(), Halt> {
+        self.0.send(Ok(record)).await.map_err(|_| Halt::Gone)
+    }
+}
+
+/// A reader of an export: what it read in the snapshot goes to `Emit`.
+pub type ExportRead<'a> = futures_core::future::BoxFuture<'a, Result<u64, Halt>>;
+
+/// The records `read` hands over from one [`Snapshot`] of `database`, as a
+/// stream: read on a task of their own, ending with the error that stopped
+/// them, if any; the task stops (ending the snapshot) when the subscriber
+/// goes away. A snapshot holds a pooled connection, so a subscriber that
+/// stops reading is dropped once its buffer has stayed full for
+/// [`crate::subscriber::STALL`] (it then gets what was buffered and
+/// RESOURCE_EXHAUSTED): a few stalled exports cannot take the pool from
+/// everyone else.
+pub fn export<T, R>(database: Database, read: R) -> crate::subscriber::Subscription<T, Error>
+where
+    T: Send + 'static,
+    R: for<'a> FnOnce(&'a mut Snapshot, &'a Emit<T>) -> ExportRead<'a> + Send + 'static,
+{
+    let (tx, rx) = crate::subscriber::channel(EXPORT_BUFFER, stalled_export);
+    let emit = Emit(tx);
+    tokio::spawn(async move {
+        let mut snapshot = match Snapshot::begin(&database).await {
+            Ok(snapshot) => snapshot,
+            Err(e) => {
+                let _ = emit.0.send(Err(e)).await;
+                return;
+            }
+        };
+        let sent = read(&mut snapshot, &emit).await;
+        let _ = snapshot.end().await;
+        if let Err(Halt::Failed(e)) = sent {
+            let _ = emit.0.send(Err(e)).await;
+        }
+    });
+    rx
+}
+
+fn stalled_export() -> Error {
+    Error::ResourceExhausted {
+        reason: "SUBSCRIBER_NOT_READING",
+        message: "the reader did not read for 5 s while its buffer was full, so the export \
+                  stopped; export again (or page with the List call)"
+            .into(),
     }
 }
 

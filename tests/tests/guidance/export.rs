@@ -94,5 +94,17 @@ async fn published_guidance_is_exported_with_its_current_edition(backend: Backen
         first_bytes,
         "the same data gives the same bytes"
     );
+    // The same as a stream: the published document with its current edition.
+    let streamed =
+        innolab_tests::collect(c.export_documents(pb::ExportDocumentsRequest {}).await).await;
+    assert_eq!(streamed.len(), 1);
+    let (document, current) = (
+        streamed[0].document.as_ref().unwrap(),
+        streamed[0].edition.as_ref().unwrap(),
+    );
+    assert_eq!(document.name, guide.name);
+    assert_eq!(current.name, second.name);
+    assert_eq!(current.state(), pb::EditionState::Published);
+    assert_eq!(current.translations[0].title, "Service design, 2nd");
     server.stop().await;
 }

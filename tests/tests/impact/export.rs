@@ -84,5 +84,27 @@ async fn completed_assessments_are_exported_without_people(backend: Backend) {
         first,
         "the same data gives the same bytes"
     );
+    // The same as streams, nobody named.
+    use innolab_tests::collect;
+    let assessments = collect(c.export_assessments(pb::ExportAssessmentsRequest {}).await).await;
+    assert_eq!(assessments.len(), 1);
+    let exported = assessments[0].assessment.as_ref().unwrap();
+    assert_eq!(exported.name, done.name);
+    assert_eq!(exported.evaluators, vec!["organizations/ubb-cluj"]);
+    assert!(exported.sign_off.is_some() && !exported.history.is_empty());
+    let indicators = collect(c.export_indicators(pb::ExportIndicatorsRequest {}).await).await;
+    assert_eq!(indicators.len(), 1);
+    assert_eq!(
+        indicators[0].indicator.as_ref().unwrap().measurements.len(),
+        2
+    );
+    let rounds = collect(
+        c.export_capacity_assessments(pb::ExportCapacityAssessmentsRequest {})
+            .await,
+    )
+    .await;
+    assert_eq!(rounds.len(), 1);
+    let everything = format!("{assessments:?}{indicators:?}{rounds:?}");
+    assert!(!everything.contains("people/"), "{everything}");
     server.stop().await;
 }

@@ -5,19 +5,49 @@
 
 use super::*;
 
-on_both_backends!(the_network_is_exported_without_personal_data);
+on_both_backends!(
+    the_network_is_exported_without_personal_data,
+    the_network_streams_without_personal_data,
+);
+
+/// Two organisations in a network, one a member, and a post Ana holds.
+struct Network {
+    sgg: pb::Organization,
+    vm: pb::Organization,
+    network: pb::Group,
+    member: pb::Membership,
+    post: pb::Post,
+    ana: pb::Person,
+}
+
+async fn network(c: &mut Client) -> Network {
+    let sgg = create_org(c, org("RO", "Secretariatul General al Guvernului")).await;
+    let vm = create_org(c, org("FI", "Valtiovarainministeriö")).await;
+    let network = create_group(c, pb::GroupKind::Network, "Network").await;
+    let member = apply(c, &network.name, &vm.name, pb::Role::Member).await;
+    let post = create_post(c, &network.name, pb::Role::NationalContactPoint, "RO").await;
+    let ana = create_person(c, &sgg.name, "Ana Popescu").await;
+    assign(c, &post.name, &ana.name, None)
+        .await
+        .accepted("AssignPostHolder");
+    Network {
+        sgg,
+        vm,
+        network,
+        member,
+        post,
+        ana,
+    }
+}
 
 async fn the_network_is_exported_without_personal_data(backend: Backend) {
     let (server, mut c) = start(&backend).await;
-    let sgg = create_org(&mut c, org("RO", "Secretariatul General al Guvernului")).await;
-    let vm = create_org(&mut c, org("FI", "Valtiovarainministeriö")).await;
-    let network = create_group(&mut c, pb::GroupKind::Network, "Network").await;
-    let member = apply(&mut c, &network.name, &vm.name, pb::Role::Member).await;
-    let post = create_post(&mut c, &network.name, pb::Role::NationalContactPoint, "RO").await;
-    let ana = create_person(&mut c, &sgg.name, "Ana Popescu").await;
-    assign(&mut c, &post.name, &ana.name, None)
-        .await
-        .accepted("AssignPostHolder");
+    let Network {
+        vm,
+        network,
+        member,
+        ..
+    } = network(&mut c).await;
 
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings::new(server.db.settings.clone());
@@ -79,5 +109,55 @@ async fn the_network_is_exported_without_personal_data(backend: Backend) {
         first,
         "the same data gives the same bytes"
     );
+    server.stop().await;
+}
+
+/// Every collection of the network as a stream (one snapshot each), with
+/// nobody in it: no holder, no person in a holding or a decision.
+async fn the_network_streams_without_personal_data(backend: Backend) {
+    use innolab_tests::collect as all;
+    let (server, mut c) = start(&backend).await;
+    let Network {
+        sgg,
+        vm,
+        network,
+        member,
+        post,
+        ana,
+    } = network(&mut c).await;
+
+    let organizations: Vec<String> = all(c
+        .export_organizations(pb::ExportOrganizationsRequest {})
+        .await)
+    .await
+    .into_iter()
+    .map(|o| o.organization.unwrap().name)
+    .collect();
+    assert_eq!(organizations, vec![sgg.name.clone(), vm.name.clone()]);
+    let groups = all(c.export_groups(pb::ExportGroupsRequest {}).await).await;
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].group.as_ref().unwrap().name, network.name);
+    let memberships = all(c.export_memberships(pb::ExportMembershipsRequest {}).await).await;
+    assert_eq!(memberships.len(), 1);
+    let exported = memberships[0].membership.as_ref().unwrap();
+    assert_eq!((&exported.name, &exported.member), (&member.name, &vm.name));
+    let posts = all(c.export_posts(pb::ExportPostsRequest {}).await).await;
+    assert_eq!(posts.len(), 1);
+    let exported = posts[0].post.as_ref().unwrap();
+    assert_eq!(exported.name, post.name);
+    assert!(exported.holder.is_empty(), "{exported:?}");
+    assert_eq!(
+        exported.holdings.len(),
+        1,
+        "the holding stays, its dates too"
+    );
+    assert!(exported.holdings[0].start_date.is_some());
+    let everything = format!("{organizations:?}{groups:?}{memberships:?}{posts:?}");
+    for personal in [ana.name.as_str(), "people/", "Ana Popescu"] {
+        assert!(
+            !everything.contains(personal),
+            "{personal:?} in {everything}"
+        );
+    }
     server.stop().await;
 }

@@ -6,7 +6,7 @@ mod convert;
 
 use std::pin::Pin;
 
-use innolab_kit::api::{ChangeStream, Pages, Reply, id, merge, reply};
+use innolab_kit::api::{self, ChangeStream, Pages, Reply, ServerStream, id, merge, reply};
 use innolab_kit::page::PageTokens;
 use innolab_kit::{Error, Violations};
 use innolab_proto::innolab::guidance::v1 as pb;
@@ -19,6 +19,7 @@ use crate::Options;
 use crate::domain::{
     self, Action, DocumentQuery, EditionQuery, EditionRef, SearchQuery, Transition, check,
 };
+use crate::export;
 use crate::store::{Page, Store};
 use crate::upload::{Announced, upload};
 use convert::{
@@ -506,6 +507,20 @@ impl GuidanceService for GuidanceApi {
             }
             .await,
         )
+    }
+
+    type ExportDocumentsStream = ServerStream<pb::ExportDocumentsResponse>;
+
+    async fn export_documents(
+        &self,
+        _: Request<pb::ExportDocumentsRequest>,
+    ) -> Reply<Self::ExportDocumentsStream> {
+        api::export(export::documents(&self.store), |(document, edition)| {
+            pb::ExportDocumentsResponse {
+                document: Some(document_pb(document)),
+                edition: Some(edition_pb(edition)),
+            }
+        })
     }
 
     type StreamChangesStream = ChangeStream;

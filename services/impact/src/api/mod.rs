@@ -4,7 +4,7 @@
 
 mod convert;
 
-use innolab_kit::api::{ChangeStream, Pages, Reply, id, reply};
+use innolab_kit::api::{self, ChangeStream, Pages, Reply, ServerStream, id, reply};
 use innolab_kit::page::PageTokens;
 use innolab_kit::{Error, Violations};
 use innolab_proto::innolab::common::v1::{
@@ -19,6 +19,7 @@ use crate::domain::{
     self, Action, AssessmentQuery, CapacityQuery, Decision, DecisionFields, IndicatorQuery,
     ReviewDecision, Transition, check,
 };
+use crate::export;
 use crate::store::Store;
 use convert::{
     assessment_fields, assessment_pb, capacity_fields, capacity_pb, comparison_pb,
@@ -50,6 +51,60 @@ fn indicator_ids(field: &str, name: &str) -> Result<(String, String), Error> {
 
 #[tonic::async_trait]
 impl ImpactService for ImpactApi {
+    type ExportAssessmentsStream = ServerStream<pb::ExportAssessmentsResponse>;
+
+    async fn export_assessments(
+        &self,
+        _: Request<pb::ExportAssessmentsRequest>,
+    ) -> Reply<Self::ExportAssessmentsStream> {
+        api::export(export::assessments(&self.store), |a| {
+            let mut assessment = assessment_pb(a);
+            assessment
+                .evaluators
+                .retain(|e| !api::unnamed(e.clone()).is_empty());
+            let events = assessment
+                .sign_off
+                .iter_mut()
+                .chain(&mut assessment.history);
+            for event in events {
+                event.decided_by = api::unnamed(std::mem::take(&mut event.decided_by));
+            }
+            pb::ExportAssessmentsResponse {
+                assessment: Some(assessment),
+            }
+        })
+    }
+
+    type ExportIndicatorsStream = ServerStream<pb::ExportIndicatorsResponse>;
+
+    async fn export_indicators(
+        &self,
+        _: Request<pb::ExportIndicatorsRequest>,
+    ) -> Reply<Self::ExportIndicatorsStream> {
+        api::export(export::indicators(&self.store), |i| {
+            pb::ExportIndicatorsResponse {
+                indicator: Some(indicator_pb(i)),
+            }
+        })
+    }
+
+    type ExportCapacityAssessmentsStream = ServerStream<pb::ExportCapacityAssessmentsResponse>;
+
+    async fn export_capacity_assessments(
+        &self,
+        _: Request<pb::ExportCapacityAssessmentsRequest>,
+    ) -> Reply<Self::ExportCapacityAssessmentsStream> {
+        api::export(export::capacity_rounds(&self.store), |c| {
+            let mut round = capacity_pb(c);
+            round
+                .assessors
+                .retain(|a| !api::unnamed(a.clone()).is_empty());
+            pb::ExportCapacityAssessmentsResponse {
+                capacity_assessment: Some(round),
+            }
+        })
+    }
+
     type StreamChangesStream = ChangeStream;
 
     async fn stream_changes(

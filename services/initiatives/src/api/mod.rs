@@ -13,16 +13,14 @@ use innolab_proto::innolab::common::v1::{
     FindPersonReferencesRequest, FindPersonReferencesResponse,
 };
 use std::collections::HashSet;
-use std::pin::Pin;
 
-use innolab_kit::api::{ChangeStream, Pages, Reply, merge, reply};
+use innolab_kit::api::{self, ChangeStream, Pages, Reply, ServerStream, merge, reply};
 use innolab_kit::domain::Decision;
 use innolab_kit::page::PageTokens;
 use innolab_kit::{Error, Violations};
 use innolab_proto::innolab::initiatives::v1 as pb;
 use pb::initiatives_service_server::InitiativesService;
-use tokio_stream::{Stream, StreamExt as _};
-use tonic::{Request, Response, Status, Streaming};
+use tonic::{Request, Response, Streaming};
 
 use crate::directory::Directory;
 use crate::domain::{
@@ -544,8 +542,7 @@ impl InitiativesService for InitiativesApi {
         Ok(Response::new(import_response(import.finish().await?)))
     }
 
-    type ExportInitiativesStream =
-        Pin<Box<dyn Stream<Item = Result<pb::ExportInitiativesResponse, Status>> + Send>>;
+    type ExportInitiativesStream = ServerStream<pb::ExportInitiativesResponse>;
 
     async fn export_initiatives(
         &self,
@@ -553,15 +550,54 @@ impl InitiativesService for InitiativesApi {
     ) -> Reply<Self::ExportInitiativesStream> {
         let r = request.into_inner();
         let query = InitiativeQuery::from_filter(&r.filter)?;
-        let initiatives = export::stream(self.store.clone(), query);
-        let stream = initiatives.map(|found| {
-            found
-                .map(|i| pb::ExportInitiativesResponse {
-                    initiative: Some(initiative_pb(i)),
-                })
-                .map_err(Status::from)
-        });
-        Ok(Response::new(Box::pin(stream)))
+        api::export(export::stream(self.store.clone(), query), |i| {
+            let mut initiative = initiative_pb(i);
+            for event in &mut initiative.timeline {
+                event.actor = api::unnamed(std::mem::take(&mut event.actor));
+            }
+            pb::ExportInitiativesResponse {
+                initiative: Some(initiative),
+            }
+        })
+    }
+
+    type ExportChallengesStream = ServerStream<pb::ExportChallengesResponse>;
+
+    async fn export_challenges(
+        &self,
+        _: Request<pb::ExportChallengesRequest>,
+    ) -> Reply<Self::ExportChallengesStream> {
+        api::export(export::challenges(self.store.clone()), |c| {
+            pb::ExportChallengesResponse {
+                challenge: Some(challenge_pb(c)),
+            }
+        })
+    }
+
+    type ExportInnovationCallsStream = ServerStream<pb::ExportInnovationCallsResponse>;
+
+    async fn export_innovation_calls(
+        &self,
+        _: Request<pb::ExportInnovationCallsRequest>,
+    ) -> Reply<Self::ExportInnovationCallsStream> {
+        api::export(export::calls(self.store.clone()), |c| {
+            pb::ExportInnovationCallsResponse {
+                call: Some(call_pb(c)),
+            }
+        })
+    }
+
+    type ExportSubmissionsStream = ServerStream<pb::ExportSubmissionsResponse>;
+
+    async fn export_submissions(
+        &self,
+        _: Request<pb::ExportSubmissionsRequest>,
+    ) -> Reply<Self::ExportSubmissionsStream> {
+        api::export(export::accepted_submissions(self.store.clone()), |s| {
+            pb::ExportSubmissionsResponse {
+                submission: Some(public_submission(submission_pb(s))),
+            }
+        })
     }
 
     async fn find_similar(

@@ -13,11 +13,11 @@ use std::path::Path;
 
 use innolab_kit::Error;
 use innolab_kit::opendata::{self, Collection, Column, Release, rfc3339};
-use innolab_kit::store::ChangeLog as _;
-use innolab_kit::subscriber::{self, Subscription};
+use innolab_kit::store::{ChangeLog as _, export as in_snapshot};
+use innolab_kit::subscriber::Subscription;
 use serde_json::{Value, json};
 
-use crate::domain::{Initiative, InitiativeQuery};
+use crate::domain::{Challenge, Initiative, InitiativeQuery, InnovationCall, Submission};
 use crate::store::{Store, export as read};
 
 mod cases;
@@ -208,61 +208,36 @@ fn days(i: &Initiative) -> (Option<time::Date>, Option<time::Date>) {
     )
 }
 
-/// Initiatives buffered for a slow reader of the stream.
-const BUFFER: usize = 500;
-
-/// Why the stream's reading stopped early.
-enum Stop {
-    /// The store failed; the stream ends with the error.
-    Failed(Error),
-    /// The caller went away.
-    Gone,
-}
-
-impl From<Error> for Stop {
-    fn from(e: Error) -> Self {
-        Stop::Failed(e)
-    }
-}
-
 /// Every initiative matching `query`, in id order, with its timeline, read
-/// in one snapshot on a task of its own; the stream ends with the error that
-/// stopped it, and the task stops (ending the snapshot) when the receiver
-/// goes away. The snapshot holds a pooled connection, so a reader that stops
-/// reading is dropped once its buffer has stayed full for
-/// [`innolab_kit::subscriber::STALL`] (it then gets what was buffered and
-/// `RESOURCE_EXHAUSTED`): a few stalled exports cannot take the pool from
-/// everyone else.
+/// in one snapshot as a stream ([`innolab_kit::store::export`]: a reader
+/// that stops reading is dropped, and lets go of the snapshot).
 pub fn stream(store: Store, query: InitiativeQuery) -> Subscription<Initiative, Error> {
-    let (tx, rx) = subscriber::channel(BUFFER, stalled);
-    tokio::spawn(async move {
-        let mut snapshot = match store.snapshot().await {
-            Ok(snapshot) => snapshot,
-            Err(e) => {
-                let _ = tx.send(Err(e)).await;
-                return;
-            }
-        };
-        let sent = read::each_initiative(&mut snapshot, &query, |initiative| {
-            let sending = tx.send(Ok(initiative));
-            async move { sending.await.map_err(|_| Stop::Gone) }
+    in_snapshot(store.database().clone(), move |snapshot, emit| {
+        Box::pin(async move {
+            read::each_initiative(snapshot, &query, |initiative| emit.send(initiative)).await
         })
-        .await;
-        let _ = snapshot.end().await;
-        if let Err(Stop::Failed(e)) = sent {
-            let _ = tx.send(Err(e)).await;
-        }
-    });
-    rx
+    })
 }
 
-fn stalled() -> Error {
-    Error::ResourceExhausted {
-        reason: "SUBSCRIBER_NOT_READING",
-        message: "the reader did not read for 5 s while its buffer was full, so the export \
-                  stopped; export again (or page with ListInitiatives)"
-            .into(),
-    }
+/// Every challenge, in id order, in one snapshot (as [`stream`]).
+pub fn challenges(store: Store) -> Subscription<Challenge, Error> {
+    in_snapshot(store.database().clone(), |snapshot, emit| {
+        Box::pin(read::each_challenge(snapshot, |c| emit.send(c)))
+    })
+}
+
+/// Every call for innovations, in id order, in one snapshot (as [`stream`]).
+pub fn calls(store: Store) -> Subscription<InnovationCall, Error> {
+    in_snapshot(store.database().clone(), |snapshot, emit| {
+        Box::pin(read::each_call(snapshot, |c| emit.send(c)))
+    })
+}
+
+/// Every accepted submission, in id order, in one snapshot (as [`stream`]).
+pub fn accepted_submissions(store: Store) -> Subscription<Submission, Error> {
+    in_snapshot(store.database().clone(), |snapshot, emit| {
+        Box::pin(read::each_accepted_submission(snapshot, |s| emit.send(s)))
+    })
 }
 
 /// How many records of each collection an export wrote.

@@ -4,7 +4,7 @@
 mod convert;
 
 use innolab_kit::Error;
-use innolab_kit::api::{ChangeStream, Pages, Reply, merge, reply};
+use innolab_kit::api::{self, ChangeStream, Pages, Reply, ServerStream, merge, reply};
 use innolab_kit::page::PageTokens;
 use innolab_proto::innolab::common::v1::{
     FindPersonReferencesRequest, FindPersonReferencesResponse,
@@ -18,6 +18,7 @@ use crate::domain::{
     MembershipQuery, OrganizationFields, OrganizationQuery, PersonQuery, PostFields, PostQuery,
     check,
 };
+use crate::export;
 use crate::store::Store;
 use convert::{
     Step, assignment_in, group_fields, group_pb, id, membership_fields, membership_pb,
@@ -53,6 +54,65 @@ impl MembershipApi {
 #[tonic::async_trait]
 impl MembershipService for MembershipApi {
     type StreamChangesStream = ChangeStream;
+
+    type ExportOrganizationsStream = ServerStream<pb::ExportOrganizationsResponse>;
+
+    async fn export_organizations(
+        &self,
+        _: Request<pb::ExportOrganizationsRequest>,
+    ) -> Reply<Self::ExportOrganizationsStream> {
+        api::export(export::organizations(&self.store), |o| {
+            pb::ExportOrganizationsResponse {
+                organization: Some(organization_pb(o)),
+            }
+        })
+    }
+
+    type ExportGroupsStream = ServerStream<pb::ExportGroupsResponse>;
+
+    async fn export_groups(
+        &self,
+        _: Request<pb::ExportGroupsRequest>,
+    ) -> Reply<Self::ExportGroupsStream> {
+        api::export(export::groups(&self.store), |g| pb::ExportGroupsResponse {
+            group: Some(group_pb(g)),
+        })
+    }
+
+    type ExportMembershipsStream = ServerStream<pb::ExportMembershipsResponse>;
+
+    async fn export_memberships(
+        &self,
+        _: Request<pb::ExportMembershipsRequest>,
+    ) -> Reply<Self::ExportMembershipsStream> {
+        api::export(export::memberships(&self.store), |m| {
+            let mut membership = membership_pb(m);
+            for event in &mut membership.history {
+                event.decided_by = api::unnamed(std::mem::take(&mut event.decided_by));
+            }
+            pb::ExportMembershipsResponse {
+                membership: Some(membership),
+            }
+        })
+    }
+
+    type ExportPostsStream = ServerStream<pb::ExportPostsResponse>;
+
+    async fn export_posts(
+        &self,
+        _: Request<pb::ExportPostsRequest>,
+    ) -> Reply<Self::ExportPostsStream> {
+        api::export(export::posts(&self.store), |p| {
+            let mut post = post_pb(p);
+            post.holder.clear();
+            for holding in &mut post.holdings {
+                holding.person.clear();
+                holding.reason.clear();
+                holding.decided_by = api::unnamed(std::mem::take(&mut holding.decided_by));
+            }
+            pb::ExportPostsResponse { post: Some(post) }
+        })
+    }
 
     async fn stream_changes(
         &self,

@@ -9,8 +9,10 @@
 
 use std::path::Path;
 
+use innolab_kit::Error;
 use innolab_kit::opendata::{self, CREATED, Collection, Column, Release, UPDATED};
-use innolab_kit::store::ChangeLog as _;
+use innolab_kit::store::{ChangeLog as _, export as in_snapshot};
+use innolab_kit::subscriber::Subscription;
 use serde_json::{Value, json};
 
 use crate::domain::{Group, LocalizedText, Membership, Organization, Post};
@@ -361,4 +363,34 @@ pub async fn write_files(store: &Store, dir: &Path, release: &Release) -> anyhow
     };
     opendata::write_catalogue(dir, release)?;
     Ok(counts)
+}
+
+/// Every organisation, in id order, read in one snapshot as a stream
+/// ([`innolab_kit::store::export`]: a reader that stops reading is dropped,
+/// and lets go of the snapshot).
+pub fn organizations(store: &Store) -> Subscription<Organization, Error> {
+    in_snapshot(store.database().clone(), |snapshot, emit| {
+        Box::pin(read::each_organization(snapshot, |o| emit.send(o)))
+    })
+}
+
+/// Every group, in id order, in one snapshot (as [`organizations`]).
+pub fn groups(store: &Store) -> Subscription<Group, Error> {
+    in_snapshot(store.database().clone(), |snapshot, emit| {
+        Box::pin(read::each_group(snapshot, |g| emit.send(g)))
+    })
+}
+
+/// Every membership, in id order, in one snapshot (as [`organizations`]).
+pub fn memberships(store: &Store) -> Subscription<Membership, Error> {
+    in_snapshot(store.database().clone(), |snapshot, emit| {
+        Box::pin(read::each_membership(snapshot, |m| emit.send(m)))
+    })
+}
+
+/// Every post, in id order, in one snapshot (as [`organizations`]).
+pub fn posts(store: &Store) -> Subscription<Post, Error> {
+    in_snapshot(store.database().clone(), |snapshot, emit| {
+        Box::pin(read::each_post(snapshot, |p| emit.send(p)))
+    })
 }

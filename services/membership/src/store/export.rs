@@ -5,6 +5,8 @@
 //! of records) and Popolo and W3C ORG are single documents of all four, so
 //! it is held whole.
 
+use std::future::Future;
+
 use innolab_kit::Error;
 use innolab_kit::page::all;
 use innolab_kit::store::Snapshot;
@@ -51,4 +53,65 @@ pub async fn network(snapshot: &mut Snapshot) -> Result<Network, Error> {
         memberships,
         posts,
     })
+}
+
+/// Every organisation in `snapshot`, handed to `sink` page by page in id
+/// order (the open-data stream).
+pub async fn each_organization<E, F, Fut>(snapshot: &mut Snapshot, sink: F) -> Result<u64, E>
+where
+    E: From<Error>,
+    F: FnMut(Organization) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+{
+    let query = OrganizationQuery::default();
+    snapshot
+        .pages(
+            &query,
+            |c, q, p| Box::pin(Store::organizations_in(c, q, p)),
+            sink,
+        )
+        .await
+}
+
+/// Every group in `snapshot`, in id order (as [`each_organization`]).
+pub async fn each_group<E, F, Fut>(snapshot: &mut Snapshot, sink: F) -> Result<u64, E>
+where
+    E: From<Error>,
+    F: FnMut(Group) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+{
+    let query = GroupQuery::default();
+    snapshot
+        .pages(&query, |c, q, p| Box::pin(Store::groups_in(c, q, p)), sink)
+        .await
+}
+
+/// Every membership in `snapshot`, in id order (as [`each_organization`]).
+pub async fn each_membership<E, F, Fut>(snapshot: &mut Snapshot, sink: F) -> Result<u64, E>
+where
+    E: From<Error>,
+    F: FnMut(Membership) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+{
+    let query = MembershipQuery::default();
+    snapshot
+        .pages(
+            &query,
+            |c, q, p| Box::pin(Store::memberships_in(c, q, p)),
+            sink,
+        )
+        .await
+}
+
+/// Every post in `snapshot`, in id order (as [`each_organization`]).
+pub async fn each_post<E, F, Fut>(snapshot: &mut Snapshot, sink: F) -> Result<u64, E>
+where
+    E: From<Error>,
+    F: FnMut(Post) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+{
+    let query = PostQuery::default();
+    snapshot
+        .pages(&query, |c, q, p| Box::pin(Store::posts_in(c, q, p)), sink)
+        .await
 }
