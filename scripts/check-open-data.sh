@@ -12,7 +12,7 @@
 # - `iati-activities.xml` (`innolab-gateway export-iati`), when present, is
 #   valid against the official IATI 2.03 activity schema
 #   (scripts/opendata/iati-2.03/, lxml), and names only initiatives of
-#   initiatives.csv;
+#   initiatives.csv, and has its DCAT-AP record in the catalogue;
 # - the network's W3C ORG graph and Popolo document link every membership
 #   and post to organisations they hold;
 # - the collections link up: each accepted submission's initiative, each
@@ -145,7 +145,10 @@ if os.path.exists(iati_file):
             identifier = a.findtext("iati-identifier")
             if not any(identifier.endswith("-" + i) for i in ids):
                 sys.exit(f"iati-activities.xml: {identifier} is no initiative of initiatives.csv")
-    print(f"ok   iati-activities.xml: {len(activities)} activities, {len(results)} results, valid IATI 2.03 (lxml)")
+    listed = {str(graph.value(d, rdflib.URIRef("http://purl.org/dc/terms/identifier"))) for d in datasets}
+    if "iati-activities" not in listed:
+        sys.exit("catalogue.jsonld: no dataset record for iati-activities.xml")
+    print(f"ok   iati-activities.xml: {len(activities)} activities, {len(results)} results, valid IATI 2.03 (lxml), in the catalogue")
 elif os.environ.get("EXPECT_ALL") == "1":
     sys.exit("no iati-activities.xml")
 

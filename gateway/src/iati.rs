@@ -25,6 +25,7 @@ use std::io::Write;
 use std::path::Path;
 
 use innolab_kit::balance::Channel;
+use innolab_kit::opendata::{self, Release};
 use innolab_proto::google::r#type::Date;
 use innolab_proto::innolab::impact::v1 as impact;
 use innolab_proto::innolab::initiatives::v1 as initiatives;
@@ -108,107 +109,103 @@ fn org_type(kind: i32) -> Option<&'static str> {
     })
 }
 
-/// Every organisation of the network, by name.
+/// Every organisation of the network, by name (ExportOrganizations: one
+/// snapshot).
 async fn organisations(
     mut client: MembershipServiceClient<Channel>,
 ) -> anyhow::Result<BTreeMap<String, Org>> {
     let mut found = BTreeMap::new();
-    let mut token = String::new();
-    loop {
-        let page = client
-            .list_organizations(membership::ListOrganizationsRequest {
-                page_size: 500,
-                page_token: token,
-                filter: String::new(),
-            })
-            .await
-            .map_err(status)?
-            .into_inner();
-        for o in page.organizations {
-            let iati_ref = o
-                .identifiers
-                .iter()
-                .find(|i| i.scheme == "IATI")
-                .map(|i| i.value.clone());
-            let names = o
-                .display_names
-                .iter()
-                .map(|t| (t.language_code.clone(), t.text.clone()))
-                .collect();
-            found.insert(
-                o.name,
-                Org {
-                    iati_ref,
-                    kind: org_type(o.kind),
-                    names,
-                },
-            );
-        }
-        if page.next_page_token.is_empty() {
-            return Ok(found);
-        }
-        token = page.next_page_token;
+    let mut stream = client
+        .export_organizations(membership::ExportOrganizationsRequest {})
+        .await
+        .map_err(status)?
+        .into_inner();
+    while let Some(item) = stream.next().await {
+        let Some(o) = item.map_err(status)?.organization else {
+            continue;
+        };
+        let iati_ref = o
+            .identifiers
+            .iter()
+            .find(|i| i.scheme == "IATI")
+            .map(|i| i.value.clone());
+        let names = o
+            .display_names
+            .iter()
+            .map(|t| (t.language_code.clone(), t.text.clone()))
+            .collect();
+        found.insert(
+            o.name,
+            Org {
+                iati_ref,
+                kind: org_type(o.kind),
+                names,
+            },
+        );
     }
+    Ok(found)
 }
 
 /// Every completed assessment with its indicators, by initiative, in
-/// assessment order.
+/// assessment order (ExportAssessments, then ExportIndicators: a snapshot
+/// each; an indicator of an assessment completed between the two is left
+/// for the next export).
 async fn results(
     mut client: ImpactServiceClient<Channel>,
 ) -> anyhow::Result<BTreeMap<String, Vec<Assessed>>> {
-    let mut found: BTreeMap<String, Vec<Assessed>> = BTreeMap::new();
-    let mut token = String::new();
-    loop {
-        let page = client
-            .list_assessments(impact::ListAssessmentsRequest {
-                page_size: 500,
-                page_token: token,
-                filter: "state = COMPLETED".into(),
-            })
-            .await
-            .map_err(status)?
-            .into_inner();
-        for a in page.assessments {
-            let mut indicators = Vec::new();
-            let mut next = String::new();
-            loop {
-                let listed = client
-                    .list_indicators(impact::ListIndicatorsRequest {
-                        parent: a.name.clone(),
-                        page_size: 500,
-                        page_token: next,
-                        ..Default::default()
-                    })
-                    .await
-                    .map_err(status)?
-                    .into_inner();
-                indicators.extend(listed.indicators);
-                if listed.next_page_token.is_empty() {
-                    break;
-                }
-                next = listed.next_page_token;
-            }
-            found
-                .entry(a.initiative.clone())
-                .or_default()
-                .push((a, indicators));
+    let mut assessments: Vec<Assessed> = Vec::new();
+    let mut stream = client
+        .export_assessments(impact::ExportAssessmentsRequest {})
+        .await
+        .map_err(status)?
+        .into_inner();
+    while let Some(item) = stream.next().await {
+        if let Some(a) = item.map_err(status)?.assessment {
+            assessments.push((a, Vec::new()));
         }
-        if page.next_page_token.is_empty() {
-            return Ok(found);
-        }
-        token = page.next_page_token;
     }
+    let position: BTreeMap<String, usize> = assessments
+        .iter()
+        .enumerate()
+        .map(|(n, (a, _))| (a.name.clone(), n))
+        .collect();
+    let mut stream = client
+        .export_indicators(impact::ExportIndicatorsRequest {})
+        .await
+        .map_err(status)?
+        .into_inner();
+    while let Some(item) = stream.next().await {
+        let Some(i) = item.map_err(status)?.indicator else {
+            continue;
+        };
+        let parent = i.name.split("/indicators/").next().unwrap_or_default();
+        if let Some(&n) = position.get(parent) {
+            assessments[n].1.push(i);
+        }
+    }
+    let mut found: BTreeMap<String, Vec<Assessed>> = BTreeMap::new();
+    for (a, indicators) in assessments {
+        found
+            .entry(a.initiative.clone())
+            .or_default()
+            .push((a, indicators));
+    }
+    Ok(found)
 }
 
+/// The file's DCAT-AP dataset record, beside it.
+pub const RECORD: &str = "iati-activities.dcat.jsonld";
+
 /// Writes `iati-activities.xml` into `dir`: the initiatives matching
-/// `filter`, as the three services answer now.
+/// `filter`, as the three services answer now; then its DCAT-AP record, as
+/// `release` publishes it, and the folder's catalogue again.
 pub async fn write(
     membership: Channel,
     initiatives: Channel,
     impact: Channel,
     filter: &str,
     reporter: &Reporter,
-    dir: &Path,
+    (dir, release): (&Path, &Release),
 ) -> anyhow::Result<Counts> {
     let orgs = organisations(MembershipServiceClient::new(membership)).await?;
     let results = results(ImpactServiceClient::new(impact)).await?;
@@ -223,6 +220,7 @@ pub async fn write(
     // Written beside, then renamed: a failed export leaves no half file.
     let partial = dir.join(format!("{FILE}.partial"));
     let mut counts = Counts::default();
+    let mut seen = Seen::default();
     // quick-xml's element scopes are synchronous and the initiatives arrive
     // from a stream: the root is opened and closed around the loop.
     let mut xml = Writer::new_with_indent(
@@ -246,6 +244,7 @@ pub async fn write(
             Some(written) => {
                 counts.activities += 1;
                 counts.results += written;
+                seen.add(&initiative);
             }
             None => counts.skipped += 1,
         }
@@ -260,8 +259,66 @@ pub async fn write(
         std::fs::remove_file(&partial)?;
     } else {
         std::fs::rename(&partial, dir.join(FILE))?;
+        let file = opendata::File::read(dir, FILE, "application/xml")?;
+        let mut record = opendata::dataset(release, &seen.dataset(counts.activities), &[file]);
+        // Read from three services' streams: no one change-log sequence.
+        record["owl:versionInfo"] = "IATI activity standard 2.03".into();
+        opendata::write_json(&dir.join(RECORD), &record)?;
+        opendata::write_catalogue(dir, release)?;
     }
     Ok(counts)
+}
+
+/// What the written activities cover, for the dataset record.
+#[derive(Debug, Default)]
+struct Seen {
+    /// The newest update, in microseconds.
+    modified: Option<i64>,
+    /// The first start day and the last end (or start) day, YYYY-MM-DD.
+    first: Option<String>,
+    last: Option<String>,
+}
+
+impl Seen {
+    fn add(&mut self, i: &initiatives::Initiative) {
+        if let Some(t) = &i.update_time {
+            let micros = t.seconds * 1_000_000 + i64::from(t.nanos / 1000);
+            self.modified = self.modified.max(Some(micros));
+        }
+        let start = i.start_date.as_ref().map(iso);
+        let end = i.end_date.as_ref().map(iso).or_else(|| start.clone());
+        if let Some(start) = start
+            && self.first.as_ref().is_none_or(|f| start < *f)
+        {
+            self.first = Some(start);
+        }
+        if let Some(end) = end
+            && self.last.as_ref().is_none_or(|l| end > *l)
+        {
+            self.last = Some(end);
+        }
+    }
+
+    fn dataset(&self, records: usize) -> opendata::Dataset<'static> {
+        opendata::Dataset {
+            id: "iati-activities",
+            titles: &[
+                ("en", "Innovation initiatives as IATI activities"),
+                ("ro", "Inițiative de inovare ca activități IATI"),
+            ],
+            descriptions: &[(
+                "en",
+                "The case library as IATI activity XML 2.03: each initiative with a summary and \
+                 a start day, its organisations in their IATI roles, COFOG sector, SDG tags, \
+                 and the results and indicators of its completed impact assessments.",
+            )],
+            columns: &[],
+            modified: self.modified.map(opendata::rfc3339),
+            temporal: (self.first.clone(), self.last.clone()),
+            sequence: 0,
+            records,
+        }
+    }
 }
 
 type Xml = Writer<std::io::BufWriter<std::fs::File>>;

@@ -146,15 +146,15 @@ fn channel(upstream: &UpstreamAddr, connect_timeout: Duration) -> anyhow::Result
     Channel::lazy(&upstream.url, options).map_err(|e| anyhow::anyhow!("{}: {e}", upstream.env))
 }
 
-/// Writes the initiatives matching `filter` as IATI activity XML 2.03 into
-/// `dir` (the `export-iati` command), read from the membership,
+/// Writes the initiatives matching `filter` as IATI activity XML 2.03, with
+/// its DCAT-AP record, into the release folder (the `export-iati` command), read from the membership,
 /// initiatives and impact services at `upstreams`.
 pub async fn export_iati(
     upstreams: &[UpstreamAddr],
     connect_timeout: Duration,
     filter: &str,
     reporter: &iati::Reporter,
-    dir: &std::path::Path,
+    release: &innolab_kit::opendata::ReleaseArgs,
 ) -> anyhow::Result<iati::Counts> {
     let find = |name: &str| -> anyhow::Result<Channel> {
         let upstream = upstreams
@@ -165,7 +165,9 @@ pub async fn export_iati(
     };
     let (membership, initiatives, impact) =
         (find("membership")?, find("initiatives")?, find("impact")?);
-    iati::write(membership, initiatives, impact, filter, reporter, dir).await
+    let published = release.release()?;
+    let to = (release.out_dir.as_path(), &published);
+    iati::write(membership, initiatives, impact, filter, reporter, to).await
 }
 
 /// Serves the gateway on `listener` until `shutdown` completes.

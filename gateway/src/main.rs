@@ -49,11 +49,12 @@ enum Command {
     /// (`iati-activities.xml`) into a release folder, with the results and
     /// indicators of completed impact assessments, read from the services at
     /// INNOLAB_MEMBERSHIP_URL, INNOLAB_INITIATIVES_URL and
-    /// INNOLAB_IMPACT_URL; then exit.
+    /// INNOLAB_IMPACT_URL, with its DCAT-AP record, and the folder's
+    /// catalogue again; then exit.
     ExportIati {
-        /// Folder to write into (created if missing).
-        #[arg(long, default_value = "innolab-export")]
-        out_dir: std::path::PathBuf,
+        /// Where to write, and where and by whom it will be published.
+        #[command(flatten)]
+        release: Box<innolab_kit::opendata::ReleaseArgs>,
         /// Only initiatives matching this filter (as in ListInitiatives).
         #[arg(long, default_value = "")]
         filter: String,
@@ -191,7 +192,7 @@ async fn main() -> std::process::ExitCode {
         return verify().await;
     }
     if let Some(Command::ExportIati {
-        out_dir,
+        release,
         filter,
         reporter,
     }) = &cli.command
@@ -203,12 +204,12 @@ async fn main() -> std::process::ExitCode {
             connect_timeout,
             filter,
             reporter,
-            out_dir,
+            release,
         )
         .await
         {
             Ok(counts) => {
-                tracing::info!(?counts, dir = %out_dir.display(), "IATI activities written");
+                tracing::info!(?counts, dir = %release.out_dir.display(), "IATI activities written");
                 std::process::ExitCode::SUCCESS
             }
             Err(e) => {

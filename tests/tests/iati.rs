@@ -13,6 +13,7 @@ use innolab_proto::innolab::membership::v1 as mb;
 use innolab_tests::assert::{Outcome, date};
 use innolab_tests::fixtures::{initiative_request, organization_request};
 use innolab_tests::{Backend, TestServer, on_both_backends};
+use sha2::Digest as _;
 
 on_both_backends!(initiatives_become_iati_activities_with_their_results);
 
@@ -141,13 +142,20 @@ async fn initiatives_become_iati_activities_with_their_results(backend: Backend)
         reporting_org_name: "Secretariatul General al Guvernului".into(),
     };
     let dir = tempfile::tempdir().unwrap();
+    let release = innolab_kit::opendata::ReleaseArgs {
+        out_dir: dir.path().to_path_buf(),
+        base_url: Some("https://data.example.gov/innolab/".into()),
+        publisher_uri: None,
+        publisher_name: "Secretariatul General al Guvernului".into(),
+        licence: innolab_kit::opendata::CC_BY_4.into(),
+    };
     let export = || {
         innolab_gateway::export_iati(
             &upstreams,
             std::time::Duration::from_secs(2),
             "",
             &reporter,
-            dir.path(),
+            &release,
         )
     };
     let counts = export().await.unwrap();
@@ -186,10 +194,45 @@ async fn initiatives_become_iati_activities_with_their_results(backend: Backend)
     assert!(!xml.contains("Not yet measured"), "a planned assessment");
     assert!(!xml.contains("An idea"), "no start day, no summary");
     assert!(!xml.contains("people/"));
-    let first = xml.clone();
+    // Its DCAT-AP record: the file's size and SHA-256, the days it covers;
+    // and the release's catalogue lists it.
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("iati-activities.dcat.jsonld")).unwrap(),
+    )
+    .unwrap();
+    let distribution = &record["dcat:distribution"][0];
+    assert_eq!(
+        distribution["dcat:downloadURL"]["@id"],
+        "https://data.example.gov/innolab/iati-activities.xml"
+    );
+    assert_eq!(
+        distribution["dcat:byteSize"]["@value"],
+        xml.len().to_string()
+    );
+    let sha: String = sha2::Sha256::digest(xml.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        distribution["spdx:checksum"]["spdx:checksumValue"]["@value"],
+        sha
+    );
+    assert_eq!(
+        record["dct:temporal"]["dcat:startDate"]["@value"],
+        "2024-01-15"
+    );
+    let catalogue = std::fs::read_to_string(dir.path().join("catalogue.jsonld")).unwrap();
+    assert!(
+        catalogue.contains("\"dct:identifier\": \"iati-activities\""),
+        "{catalogue}"
+    );
+    let first = (xml.clone(), catalogue);
     export().await.unwrap();
     assert_eq!(
-        std::fs::read_to_string(dir.path().join("iati-activities.xml")).unwrap(),
+        (
+            std::fs::read_to_string(dir.path().join("iati-activities.xml")).unwrap(),
+            std::fs::read_to_string(dir.path().join("catalogue.jsonld")).unwrap(),
+        ),
         first,
         "the same data gives the same bytes"
     );
