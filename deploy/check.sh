@@ -23,7 +23,8 @@
 #    their meaning, grace period > preStop + drain, one image everywhere,
 #    restricted security context, prod's PDB/HPA/spread, dev's single writer,
 #    the wiring to CloudNativePG, the production gateway's audit keys (files
-#    of a Secret no other user reads) and checkpoint volume, the
+#    of a Secret no other user reads) and checkpoint volume, its webhook
+#    subscriptions' database (set, so that webhooks are on), the
 #    PodMonitor's targets, one scrape job;
 # 6. promtool check rules and promtool test rules on deploy/prometheus/
 #    (alerts.yaml and its unit tests, alerts.test.yaml).

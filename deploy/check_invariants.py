@@ -12,7 +12,8 @@ every Deployment's metrics port; and the scrape job's name must agree
 between the PodMonitor, deploy/prometheus/scrape-config.yaml and the alert
 rules. A production gateway's audit keys
 must be files of a Secret only its user can read, and its checkpoint file on
-a writable volume of its own.
+a writable volume of its own; it must keep webhook subscriptions (their
+database set), without a setting production refuses at start.
 """
 
 import pathlib
@@ -154,6 +155,35 @@ def check_audit_keys(where, spec, configmaps):
             fail(cw, "INNOLAB_AUDIT_CHECKPOINT_FILE must be on a writable volume of its own (outside the audit database)")
 
 
+def check_webhooks(where, spec, configmaps):
+    """A production gateway keeps webhook subscriptions: without their
+    database it starts, but delivers nothing and answers every subscription
+    call FAILED_PRECONDITION, which no probe shows. Settings production
+    refuses would stop it at start (exit 2)."""
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    for c in spec["containers"]:
+        cw = f"{where}/{c['name']}"
+        if env_value(c, configmaps, "INNOLAB_ENVIRONMENT") != "production":
+            continue
+        env = {e["name"]: e for e in c.get("env", [])}
+        url = env.get("INNOLAB_SUBSCRIPTIONS_DATABASE_URL")
+        url_file = env.get("INNOLAB_SUBSCRIPTIONS_DATABASE_URL_FILE")
+        if url is None and url_file is None:
+            fail(cw, "production delivers webhooks: INNOLAB_SUBSCRIPTIONS_DATABASE_URL or _URL_FILE must be set")
+        if url is not None and urllib.parse.urlsplit(url.get("value") or "").password:
+            fail(cw, "INNOLAB_SUBSCRIPTIONS_DATABASE_URL must not carry a password (_URL_FILE or _PASSWORD_FILE)")
+        if url_file is not None:
+            path = url_file.get("value") or ""
+            volume, mount = mounted_from(c, volumes, path)
+            if not (volume or {}).get("secret") or not mount.get("readOnly"):
+                fail(cw, f"INNOLAB_SUBSCRIPTIONS_DATABASE_URL_FILE {path!r} must be a file of a Secret, mounted readOnly")
+        if env_value(c, configmaps, "INNOLAB_WEBHOOK_ALLOW_PRIVATE") not in (None, "", "false"):
+            fail(cw, "production refuses INNOLAB_WEBHOOK_ALLOW_PRIVATE (exit 2)")
+        disable_after = env_value(c, configmaps, "INNOLAB_WEBHOOK_DISABLE_AFTER_SECONDS")
+        if disable_after and disable_after.strip().isdigit() and int(disable_after) < 86400:
+            fail(cw, "production refuses INNOLAB_WEBHOOK_DISABLE_AFTER_SECONDS below 86400 (exit 2)")
+
+
 def check_file(path, images):
     docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
     where_file = path.name
@@ -175,6 +205,7 @@ def check_file(path, images):
             annotations = d["spec"]["template"]["metadata"].get("annotations", {})
             check_pod(where, spec, configmaps, long_running=kind == "Deployment", annotations=annotations)
             check_audit_keys(where, spec, configmaps)
+            check_webhooks(where, spec, configmaps)
     deployments = by_kind.get("Deployment", {})
     if where_file == "dev.yaml":
         for name, d in deployments.items():
@@ -256,9 +287,30 @@ def check_cloudnativepg(where_file, by_kind, configmaps):
             volumes = {v["name"]: v for v in pod.get("volumes", [])}
             for c in pod["containers"]:
                 env = {e["name"]: e for e in c.get("env", [])}
-                for url_var, schema_var, schema_default, password_var in (
-                    ("INNOLAB_DATABASE_URL", "INNOLAB_DATABASE_SCHEMA", None, "INNOLAB_DATABASE_PASSWORD_FILE"),
-                    ("INNOLAB_AUDIT_DATABASE_URL", "INNOLAB_AUDIT_DATABASE_SCHEMA", "audit", "INNOLAB_AUDIT_DATABASE_PASSWORD_FILE"),
+                # Each database a binary reads, by its variables; the CA may
+                # also be sslrootcert in the URL.
+                for url_var, schema_var, schema_default, password_var, ca_var in (
+                    (
+                        "INNOLAB_DATABASE_URL",
+                        "INNOLAB_DATABASE_SCHEMA",
+                        None,
+                        "INNOLAB_DATABASE_PASSWORD_FILE",
+                        "INNOLAB_DATABASE_CA_FILE",
+                    ),
+                    (
+                        "INNOLAB_AUDIT_DATABASE_URL",
+                        "INNOLAB_AUDIT_DATABASE_SCHEMA",
+                        "audit",
+                        "INNOLAB_AUDIT_DATABASE_PASSWORD_FILE",
+                        "INNOLAB_AUDIT_DATABASE_CA_FILE",
+                    ),
+                    (
+                        "INNOLAB_SUBSCRIPTIONS_DATABASE_URL",
+                        "INNOLAB_SUBSCRIPTIONS_DATABASE_SCHEMA",
+                        "subscriptions",
+                        "INNOLAB_SUBSCRIPTIONS_DATABASE_PASSWORD_FILE",
+                        "INNOLAB_SUBSCRIPTIONS_DATABASE_CA_FILE",
+                    ),
                 ):
                     if url_var not in env:
                         continue
@@ -292,9 +344,9 @@ def check_cloudnativepg(where_file, by_kind, configmaps):
                     schema = env.get(schema_var, {}).get("value") or env_value(c, configmaps, schema_var) or schema_default
                     if schemas.get(schema) != role:
                         fail(w, f"schema {schema!r} must be created by the Cluster's bootstrap for {role}")
-                    ca_file = query.get("sslrootcert") or env.get("INNOLAB_DATABASE_CA_FILE", {}).get("value")
+                    ca_file = query.get("sslrootcert") or env.get(ca_var, {}).get("value")
                     if not ca_file:
-                        fail(w, "needs the CA: INNOLAB_DATABASE_CA_FILE or sslrootcert in the URL")
+                        fail(w, f"needs the CA: {ca_var} or sslrootcert in the URL")
                         continue
                     if not mounted_alone(c, volumes, ca_file, ca_secret, "ca.crt"):
                         fail(w, f"{ca_file} must be ca.crt of Secret {ca_secret}, mounted alone (never ca.key)")
@@ -389,7 +441,7 @@ def main():
     if failures:
         print("\n".join(f"FAIL {f}" for f in failures))
         sys.exit(1)
-    print(f"ok   probes, shutdown timing, security context, overlay shapes, database wiring, audit keys, scrape targets; image {next(iter(images))}")
+    print(f"ok   probes, shutdown timing, security context, overlay shapes, database wiring, audit keys, webhooks, scrape targets; image {next(iter(images))}")
 
 
 if __name__ == "__main__":
