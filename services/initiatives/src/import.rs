@@ -51,12 +51,15 @@ pub struct Import {
     /// connection) while the next one is read and validated.
     storing: VecDeque<Storing>,
     report: Report,
+    /// Holds this process's word indexer back while the import runs.
+    running: Option<crate::store::Importing>,
 }
 
 impl Import {
     /// An import into `store`.
     pub fn new(store: Store) -> Self {
         Import {
+            running: Some(store.importing()),
             store,
             actor: String::new(),
             batch: Vec::new(),
@@ -113,7 +116,10 @@ impl Import {
             self.record((batch, outcomes))?;
         }
         if self.report.imported > 0 {
-            // In the background: the import is answered now.
+            // In the background: the import is answered now. Its words are
+            // indexed once it is over, not while it still writes.
+            self.running = None;
+            self.store.words_left();
             let store = self.store.clone();
             let stored = self.report.imported;
             tokio::spawn(async move {

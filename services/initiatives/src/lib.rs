@@ -55,19 +55,45 @@ pub async fn serve(
     server::serve(listener, &settings, SPEC, routes, shutdown).await
 }
 
-/// Indexes, in the background, the FindSimilar terms of initiatives stored
-/// before the index existed (see migration 7); a failed batch is tried again
-/// after a pause. Until the migrations are done its table is missing, which
-/// is expected at start (logged at debug level for the first minute): it
-/// does not ask whether the schema is migrated, since that check creates
-/// sqlx's bookkeeping table and would race the migration itself.
+/// How often an idle word indexer looks for words another replica's import
+/// left to index.
+const WORDS_LOOK_AGAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Indexes, in the background, the FindSimilar `word` terms of initiatives
+/// stored without them: those stored before the index existed (see
+/// migration 7) and those of imports, which leave their words to this so
+/// that an import stores only what it must (see `store/import.rs`). Idle, or
+/// while an import of this process runs, it waits for the end of one, or
+/// looks again after [`WORDS_LOOK_AGAIN`] (another replica's import). After a pass that
+/// indexed something, PostgreSQL's terms are vacuumed, so that the new
+/// postings are read index-only. A failed batch is tried again after a
+/// pause. Until the migrations are done its table is missing, which is
+/// expected at start (logged at debug level for the first minute): it does
+/// not ask whether the schema is migrated, since that check creates sqlx's
+/// bookkeeping table and would race the migration itself.
 async fn backfill_words(store: store::Store) {
     use std::time::Duration;
     let mut failures = 0u32;
+    let mut indexed = false;
     loop {
+        // An import of this process rings when it is over.
+        if store.import_running() {
+            let _ = tokio::time::timeout(WORDS_LOOK_AGAIN, store.words_pending()).await;
+            continue;
+        }
         match store.backfill_words().await {
-            Ok(true) => failures = 0,
-            Ok(false) => return,
+            Ok(true) => {
+                failures = 0;
+                indexed = true;
+            }
+            Ok(false) => {
+                if std::mem::take(&mut indexed)
+                    && let Err(e) = store.vacuum_terms().await
+                {
+                    tracing::warn!(error = %e, "vacuuming the FindSimilar terms failed");
+                }
+                let _ = tokio::time::timeout(WORDS_LOOK_AGAIN, store.words_pending()).await;
+            }
             Err(e) => {
                 failures += 1;
                 if failures > 30 {

@@ -13,6 +13,7 @@ innolab_tests::on_both_backends!(
     new_challenges_and_submissions_carry_likely_duplicates,
     find_similar_refuses_bad_requests,
     initiatives_stored_before_the_index_are_indexed_at_start,
+    imported_initiatives_are_found_by_their_words_once_indexed,
 );
 
 /// A Romanian challenge written with cedilla letters (ş, ţ), as many
@@ -408,5 +409,59 @@ async fn initiatives_stored_before_the_index_are_indexed_at_start(backend: Backe
     assert_eq!(similar(&mut w, by_case).await, indexed);
     let _ = stop.send(());
     restarted.await.unwrap().unwrap();
+    w.stop().await;
+}
+
+/// An import stores what filters and structured matches need at once and
+/// leaves its `word` terms to the background indexer, rung by the import:
+/// the imported cases are found by their words moments later, and the
+/// indexer's cursor is gone once it is done.
+async fn imported_initiatives_are_found_by_their_words_once_indexed(backend: Backend) {
+    let mut w = World::new(backend).await;
+    let mut case = w.initiative("Digitalt bygglov");
+    case.summaries = vec![pb::LocalizedText {
+        language_code: "sv".into(),
+        text: "Ansökan om bygglov helt digitalt, med kartunderlag.".into(),
+    }];
+    let imported = w
+        .client
+        .import_initiatives(tokio_stream::iter(
+            innolab_tests::fixtures::import_messages("words-later", vec![case]),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(imported.imported, 1);
+    let name = imported.rows[0].initiative.clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let found = similar_text(&mut w, "kartunderlag bygglov", "sv").await;
+        if names(&found) == [name.as_str()] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never indexed: {found:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    while w
+        .initiatives
+        .db
+        .count("SELECT COUNT(*) FROM word_backfill")
+        .await
+        > 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the indexer never finished"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let words = format!(
+        "SELECT COUNT(*) FROM initiative_terms WHERE term = 'word' AND initiative_id = '{}'",
+        name.trim_start_matches("initiatives/")
+    );
+    assert!(w.initiatives.db.count(&words).await > 3);
     w.stop().await;
 }

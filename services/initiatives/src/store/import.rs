@@ -159,6 +159,8 @@ impl Store {
             }
             sql.build().execute(&mut *tx).await?;
 
+            // The `word` terms (about two thirds of the rows) are indexed
+            // after the import, by the background indexer (marked below).
             let terms: Vec<(&str, &'static str, String)> = chunk
                 .iter()
                 .zip(&indexed)
@@ -166,6 +168,7 @@ impl Store {
                     row.fields
                         .terms_with(&indexed.words)
                         .into_iter()
+                        .filter(|(t, _)| *t != "word")
                         .map(move |(t, v)| (id.as_str(), t, v))
                 })
                 .collect();
@@ -237,6 +240,9 @@ impl Store {
             deltas.add(row.fields.portfolio_facts(row.stage, row.status), 1);
         }
         deltas.apply(&mut tx).await?;
+        if let Some(first) = new_rows.iter().map(|(id, _)| id.as_str()).min() {
+            words_pending_from(&mut tx, first).await?;
+        }
         tx.commit().await?;
         Ok(outcomes)
     }
@@ -284,6 +290,43 @@ impl Store {
         }
         Ok(())
     }
+}
+
+impl Store {
+    /// After the word indexer has indexed imported or earlier initiatives:
+    /// PostgreSQL's terms vacuumed and analysed (see
+    /// [`Store::refresh_statistics`]: the new postings become all-visible,
+    /// read index-only); nothing on SQLite.
+    pub async fn vacuum_terms(&self) -> Result<(), Error> {
+        if self.db.backend() == Backend::Postgres {
+            sqlx::query("VACUUM (ANALYZE) initiative_terms")
+                .execute(self.db.pool())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Marks the initiatives from `first` on as waiting for their `word` terms:
+/// the indexer's cursor (`word_backfill`) is moved back to just before
+/// `first` if it is past it, or made if there is none. Runs under the
+/// change-log lock, so batches take turns.
+async fn words_pending_from(tx: &mut Transaction<'static, Any>, first: &str) -> Result<(), Error> {
+    let before = "(SELECT COALESCE(MAX(id), '') FROM initiatives WHERE id < $1)";
+    sqlx::query(&format!(
+        "UPDATE word_backfill SET after = {before} WHERE after >= $1"
+    ))
+    .bind(first)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(&format!(
+        "INSERT INTO word_backfill (after) SELECT {before} \
+         WHERE NOT EXISTS (SELECT 1 FROM word_backfill)"
+    ))
+    .bind(first)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Binds an optional text followed by `, ` (NULL when absent).

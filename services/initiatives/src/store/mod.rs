@@ -86,12 +86,58 @@ pub use innolab_kit::page::Page;
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Database,
+    /// Rung when an import left `word` terms to index (see
+    /// [`Store::backfill_words`]), so that this process's indexer starts
+    /// at once rather than at its next look.
+    words_pending: std::sync::Arc<tokio::sync::Notify>,
+    /// Imports of this process under way (their words wait for the last).
+    imports: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// An import under way (see [`Store::importing`]); dropped when it ends,
+/// however it ends.
+#[derive(Debug)]
+pub struct Importing(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Importing {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Store {
     /// A store on a (migrated) database.
     pub fn new(db: Database) -> Self {
-        Store { db }
+        Store {
+            db,
+            words_pending: std::sync::Arc::default(),
+            imports: std::sync::Arc::default(),
+        }
+    }
+
+    /// Counts an import as under way until the value is dropped: this
+    /// process's word indexer does not compete with it for the database.
+    pub fn importing(&self) -> Importing {
+        self.imports
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Importing(self.imports.clone())
+    }
+
+    /// Whether an import of this process is under way.
+    pub fn import_running(&self) -> bool {
+        self.imports.load(std::sync::atomic::Ordering::SeqCst) > 0
+    }
+
+    /// Completes when an import of this process has left `word` terms to
+    /// index (or at once if one did since the last call).
+    pub async fn words_pending(&self) {
+        self.words_pending.notified().await;
+    }
+
+    /// Rings this process's word indexer: an import is done, its words are
+    /// waiting (its batches marked them as they were stored).
+    pub fn words_left(&self) {
+        self.words_pending.notify_one();
     }
 
     async fn begin(&self) -> Result<Transaction<'static, Any>, Error> {

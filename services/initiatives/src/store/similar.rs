@@ -167,10 +167,12 @@ impl Store {
             .collect())
     }
 
-    /// Indexes the `word` terms and the stored profile of the next batch of
-    /// initiatives stored before they existed (migrations 7 and 8 left a
-    /// `word_backfill` row);
-    /// `true` while more remain. The batch's bodies are read in the
+    /// Indexes the `word` terms (and the stored profile, where missing) of
+    /// the next batch of initiatives stored without them: those stored
+    /// before they existed (migrations 7 and 8 left a `word_backfill` row)
+    /// and those of an import, which leaves its `word`s to this (moving the
+    /// cursor back to its first row); `true` while more remain. The cursor
+    /// moves only if no import moved it meanwhile. The batch's bodies are read in the
     /// writing transaction (locked on PostgreSQL), so a concurrent update
     /// is indexed by its own write, never undone; inserting a term already
     /// there changes nothing, so a batch done twice is harmless.
@@ -188,14 +190,16 @@ impl Store {
             _ => "",
         };
         let rows = sqlx::query(&format!(
-            "SELECT id, body FROM initiatives WHERE id > $1 ORDER BY id LIMIT $2{lock}"
+            "SELECT id, body, similar_profile FROM initiatives WHERE id > $1 \
+             ORDER BY id LIMIT $2{lock}"
         ))
         .bind(&after)
         .bind(BACKFILL_BATCH)
         .fetch_all(&mut *tx)
         .await?;
         let Some(last) = rows.last() else {
-            sqlx::query("DELETE FROM word_backfill")
+            sqlx::query("DELETE FROM word_backfill WHERE after = $1")
+                .bind(&after)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
@@ -214,11 +218,13 @@ impl Store {
                     .filter(|(term, _)| *term == "word")
                     .map(|(_, value)| (id.clone(), value)),
             );
-            sqlx::query("UPDATE initiatives SET similar_profile = $1 WHERE id = $2")
-                .bind(json(&indexed)?)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
+            if opt(&text(row, "similar_profile")?).is_none() {
+                sqlx::query("UPDATE initiatives SET similar_profile = $1 WHERE id = $2")
+                    .bind(json(&indexed)?)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         for chunk in terms.chunks(BACKFILL_ROWS) {
             let mut sql =
@@ -231,8 +237,9 @@ impl Store {
             sql.push(" ON CONFLICT DO NOTHING");
             sql.build().execute(&mut *tx).await?;
         }
-        sqlx::query("UPDATE word_backfill SET after = $1")
+        sqlx::query("UPDATE word_backfill SET after = $1 WHERE after = $2")
             .bind(&last)
+            .bind(&after)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
