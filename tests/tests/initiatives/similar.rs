@@ -394,16 +394,7 @@ async fn initiatives_stored_before_the_index_are_indexed_at_start(backend: Backe
         assert!(std::time::Instant::now() < deadline, "never indexed");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    while w
-        .initiatives
-        .db
-        .count("SELECT COUNT(*) FROM word_backfill")
-        .await
-        > 0
-    {
-        assert!(std::time::Instant::now() < deadline, "never finished");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    indexer_done(&w, deadline).await;
     let unprofiled = "SELECT COUNT(*) FROM initiatives WHERE similar_profile IS NULL";
     assert_eq!(w.initiatives.db.count(unprofiled).await, 0);
     assert_eq!(similar(&mut w, by_case).await, indexed);
@@ -445,23 +436,23 @@ async fn imported_initiatives_are_found_by_their_words_once_indexed(backend: Bac
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    while w
-        .initiatives
-        .db
-        .count("SELECT COUNT(*) FROM word_backfill")
-        .await
-        > 0
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the indexer never finished"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    indexer_done(&w, deadline).await;
     let words = format!(
         "SELECT COUNT(*) FROM initiative_terms WHERE term = 'word' AND initiative_id = '{}'",
         name.trim_start_matches("initiatives/")
     );
     assert!(w.initiatives.db.count(&words).await > 3);
     w.stop().await;
+}
+
+/// Waits until the word indexer has no cursor left, failing at `deadline`.
+async fn indexer_done(w: &World, deadline: std::time::Instant) {
+    let pending = "SELECT COUNT(*) FROM word_backfill";
+    while w.initiatives.db.count(pending).await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the indexer never finished"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
