@@ -171,13 +171,17 @@ where
     Ok(Response::new(Box::pin(stream)))
 }
 
-/// A "who" field as open data: a person (`people/{id}`) becomes empty; a
-/// body (`organizations/`, `groups/`, `posts/`) stays.
-pub fn unnamed(reference: String) -> String {
-    if reference.starts_with("people/") {
-        String::new()
-    } else {
-        reference
+/// Whether a "who" field names a person (`people/{id}`) rather than a body
+/// (`organizations/`, `groups/`, `posts/`).
+pub fn names_person(reference: &str) -> bool {
+    reference.starts_with("people/")
+}
+
+/// A "who" field as open data: emptied when it names a person; a body's
+/// name stays.
+pub fn unname(reference: &mut String) {
+    if names_person(reference) {
+        reference.clear();
     }
 }
 

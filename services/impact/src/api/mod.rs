@@ -59,15 +59,13 @@ impl ImpactService for ImpactApi {
     ) -> Reply<Self::ExportAssessmentsStream> {
         api::export(export::assessments(&self.store), |a| {
             let mut assessment = assessment_pb(a);
-            assessment
-                .evaluators
-                .retain(|e| !api::unnamed(e.clone()).is_empty());
+            assessment.evaluators.retain(|e| !api::names_person(e));
             let events = assessment
                 .sign_off
                 .iter_mut()
                 .chain(&mut assessment.history);
             for event in events {
-                event.decided_by = api::unnamed(std::mem::take(&mut event.decided_by));
+                api::unname(&mut event.decided_by);
             }
             pb::ExportAssessmentsResponse {
                 assessment: Some(assessment),
@@ -96,9 +94,7 @@ impl ImpactService for ImpactApi {
     ) -> Reply<Self::ExportCapacityAssessmentsStream> {
         api::export(export::capacity_rounds(&self.store), |c| {
             let mut round = capacity_pb(c);
-            round
-                .assessors
-                .retain(|a| !api::unnamed(a.clone()).is_empty());
+            round.assessors.retain(|a| !api::names_person(a));
             pb::ExportCapacityAssessmentsResponse {
                 capacity_assessment: Some(round),
             }

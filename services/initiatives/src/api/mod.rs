@@ -553,7 +553,7 @@ impl InitiativesService for InitiativesApi {
         api::export(export::stream(self.store.clone(), query), |i| {
             let mut initiative = initiative_pb(i);
             for event in &mut initiative.timeline {
-                event.actor = api::unnamed(std::mem::take(&mut event.actor));
+                api::unname(&mut event.actor);
             }
             pb::ExportInitiativesResponse {
                 initiative: Some(initiative),

@@ -190,8 +190,9 @@ impl Store {
             _ => "",
         };
         let rows = sqlx::query(&format!(
-            "SELECT id, body, similar_profile FROM initiatives WHERE id > $1 \
-             ORDER BY id LIMIT $2{lock}"
+            "SELECT id, body, \
+             CAST(CASE WHEN similar_profile IS NULL THEN 1 ELSE 0 END AS BIGINT) AS unprofiled \
+             FROM initiatives WHERE id > $1 ORDER BY id LIMIT $2{lock}"
         ))
         .bind(&after)
         .bind(BACKFILL_BATCH)
@@ -218,7 +219,7 @@ impl Store {
                     .filter(|(term, _)| *term == "word")
                     .map(|(_, value)| (id.clone(), value)),
             );
-            if opt(&text(row, "similar_profile")?).is_none() {
+            if row.try_get::<i64, _>("unprofiled")? == 1 {
                 sqlx::query("UPDATE initiatives SET similar_profile = $1 WHERE id = $2")
                     .bind(json(&indexed)?)
                     .bind(&id)

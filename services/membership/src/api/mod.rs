@@ -88,7 +88,7 @@ impl MembershipService for MembershipApi {
         api::export(export::memberships(&self.store), |m| {
             let mut membership = membership_pb(m);
             for event in &mut membership.history {
-                event.decided_by = api::unnamed(std::mem::take(&mut event.decided_by));
+                api::unname(&mut event.decided_by);
             }
             pb::ExportMembershipsResponse {
                 membership: Some(membership),
@@ -108,7 +108,7 @@ impl MembershipService for MembershipApi {
             for holding in &mut post.holdings {
                 holding.person.clear();
                 holding.reason.clear();
-                holding.decided_by = api::unnamed(std::mem::take(&mut holding.decided_by));
+                api::unname(&mut holding.decided_by);
             }
             pb::ExportPostsResponse { post: Some(post) }
         })

@@ -122,10 +122,10 @@ pub(crate) fn call_pb(c: domain::InnovationCall) -> pb::InnovationCall {
 /// An accepted submission as open data: nobody named (who submitted it and
 /// who screened it, when a person, and the screening's note).
 pub(crate) fn public_submission(mut s: pb::Submission) -> pb::Submission {
-    use innolab_kit::api::unnamed;
-    s.submitted_by = unnamed(std::mem::take(&mut s.submitted_by));
+    use innolab_kit::api;
+    api::unname(&mut s.submitted_by);
     if let Some(screening) = s.screening.as_mut() {
-        screening.decided_by = unnamed(std::mem::take(&mut screening.decided_by));
+        api::unname(&mut screening.decided_by);
         screening.note.clear();
     }
     s
