@@ -24,7 +24,7 @@ pub const fn migration(version: i64) -> crate::db::EmbeddedMigration {
     }
 }
 
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 use tokio::sync::watch;
 
 use crate::subscriber::Subscription;
@@ -80,7 +80,7 @@ pub struct Change {
 /// Appends a change inside the writing transaction `tx`.
 pub async fn record(
     db: &Database,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut crate::db::Tx,
     resource: &str,
     change_type: ChangeType,
     revision: i64,
@@ -114,7 +114,7 @@ pub async fn record(
 /// thousand.
 pub async fn record_all(
     db: &Database,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut crate::db::Tx,
     resources: &[String],
     change_type: ChangeType,
     revision: i64,

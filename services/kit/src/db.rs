@@ -5,21 +5,20 @@
 //! on both, and the few places that differ ask [`Database::backend`].
 
 use std::borrow::Cow;
-use std::time::Duration;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::any::AnyConnectOptions;
 use sqlx::migrate::{Migrate, MigrationSource, MigrationType, Migrator};
-use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Transaction};
+use sqlx::{ConnectOptions, Connection, Executor};
+
+mod pool;
+
+pub use pool::{Pool, PooledConnection, Tx};
 
 use crate::config::{DatabaseSettings, Pooling};
 use crate::error::Error;
 
 /// Purpose of the advisory lock writers hold (see [`Database::begin`]).
 pub const WRITE_LOCK: &str = "change_log";
-
-/// How long a pooled connection may sit idle before it is pinged when taken
-/// out again.
-const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 
 /// Which database a URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +143,7 @@ impl<'s> MigrationSource<'s> for Embedded {
 /// A pool on the configured database.
 #[derive(Debug, Clone)]
 pub struct Database {
-    pool: AnyPool,
+    pool: Pool,
     backend: Backend,
     schema: String,
     pooling: Pooling,
@@ -174,54 +173,37 @@ impl Database {
         let schema = settings.schema.clone();
         let session_schema = schema.clone();
         let pooling = settings.pooling;
-        let pool = AnyPoolOptions::new()
-            .max_connections(settings.max_connections)
-            .acquire_timeout(Duration::from_secs(5))
-            // sqlx pings every connection when it goes back to the pool, and
-            // by default again when it is taken out: two more round trips per
-            // query (on SQLite, two more hand-offs to the connection's
-            // thread). The ping on release stays, and catches a connection
-            // that broke while in use; one taken out is pinged only after it
-            // sat idle (a server restarted meanwhile).
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for >= IDLE_BEFORE_PING {
-                        conn.ping().await?;
+        // A connection goes back to the pool without the round trip sqlx's
+        // own pool makes (see `pool`).
+        let pool = Pool::new(options, settings.max_connections, move |conn| {
+            let schema = session_schema.clone();
+            Box::pin(async move {
+                match backend {
+                    Backend::Sqlite => {
+                        // busy_timeout first: the journal_mode pragma
+                        // needs a lock, and a connection opened while
+                        // another writes must wait for it, not fail
+                        // ("database is locked").
+                        conn.execute(
+                            "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
+                             PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
                     }
-                    Ok(true)
-                })
-            })
-            .after_connect(move |conn, _meta| {
-                let schema = session_schema.clone();
-                Box::pin(async move {
-                    match backend {
-                        Backend::Sqlite => {
-                            // busy_timeout first: the journal_mode pragma
-                            // needs a lock, and a connection opened while
-                            // another writes must wait for it, not fail
-                            // ("database is locked").
-                            conn.execute(
-                                "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
-                                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-                            )
+                    // The time zone is UTC from the start (sqlx sends
+                    // TimeZone=UTC, a parameter poolers keep per client).
+                    Backend::Postgres if pooling == Pooling::Session => {
+                        conn.execute(format!("SET search_path TO \"{schema}\"").as_str())
                             .await?;
-                        }
-                        // The time zone is UTC from the start (sqlx sends
-                        // TimeZone=UTC, a parameter poolers keep per client).
-                        Backend::Postgres if pooling == Pooling::Session => {
-                            conn.execute(format!("SET search_path TO \"{schema}\"").as_str())
-                                .await?;
-                        }
-                        // Session state would leak to whichever client the
-                        // pooler hands this server connection next: the
-                        // role's search_path selects the schema instead.
-                        Backend::Postgres => {}
                     }
-                    Ok(())
-                })
+                    // Session state would leak to whichever client the
+                    // pooler hands this server connection next: the
+                    // role's search_path selects the schema instead.
+                    Backend::Postgres => {}
+                }
+                Ok(())
             })
-            .connect_lazy_with(options);
+        })?;
         Ok(Database {
             pool,
             backend,
@@ -237,7 +219,7 @@ impl Database {
     }
 
     /// The pool, for stores.
-    pub fn pool(&self) -> &AnyPool {
+    pub fn pool(&self) -> &Pool {
         &self.pool
     }
 
@@ -254,7 +236,7 @@ impl Database {
     /// at a time, which keeps the change log gapless and in commit order, and
     /// since the lock is always the first one taken, writers never deadlock on
     /// it (taking it at the log append, after row locks, can).
-    pub async fn begin(&self) -> Result<Transaction<'static, Any>, Error> {
+    pub async fn begin(&self) -> Result<Tx, Error> {
         let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => {
@@ -274,7 +256,7 @@ impl Database {
     /// ids), so on PostgreSQL it takes the write lock only there (in
     /// `changes::record`) and its inserts run beside another writer's. SQLite
     /// has one writer at a time: `BEGIN IMMEDIATE` as in [`Database::begin`].
-    pub async fn begin_deferred(&self) -> Result<Transaction<'static, Any>, Error> {
+    pub async fn begin_deferred(&self) -> Result<Tx, Error> {
         Ok(match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
@@ -303,7 +285,8 @@ impl Database {
             // migration applied.
             migrator.set_locking(false);
         }
-        migrator.run(&self.pool).await?;
+        let mut conn = self.pool.acquire().await?;
+        migrator.run_direct(&mut *conn).await?;
         Ok(())
     }
 

@@ -2,8 +2,8 @@
 //! dates, vocabularies, JSON columns), idempotent creates and the etag check.
 //! The SQL of the resources themselves stays in each service's `store/`.
 
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
 use crate::Error;
 use crate::changes::{self, ChangeType, Feed};
@@ -34,7 +34,7 @@ pub trait ChangeLog {
 /// change-log lock is the first lock a writer takes.
 pub async fn bump_revision(
     db: &Database,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut crate::db::Tx,
     table: &str,
     id: &str,
     resource: &str,
@@ -62,7 +62,7 @@ pub async fn bump_revision(
 
 /// The stored revision of row `id` of `table`, NOT_FOUND naming `resource`.
 pub async fn revision(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut crate::db::Tx,
     table: &str,
     id: &str,
     resource: &str,
@@ -133,7 +133,7 @@ pub fn from_json<T: serde::de::DeserializeOwned>(value: &str) -> Result<T, Error
 
 /// The id of what a retried create stored the first time, by its request id.
 pub async fn existing_request(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut crate::db::Tx,
     table: &str,
     request_id: Option<&str>,
 ) -> Result<Option<String>, Error> {
@@ -146,7 +146,7 @@ pub async fn existing_request(
 
 /// The `columns` of what a retried create stored the first time.
 pub async fn existing_row(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut crate::db::Tx,
     table: &str,
     columns: &str,
     request_id: Option<&str>,
@@ -210,7 +210,7 @@ pub fn conflict(error: sqlx::Error, on_conflict: Error) -> Error {
 /// meanwhile.
 pub struct Snapshot {
     /// The read transaction every read of the snapshot goes through.
-    tx: Transaction<'static, Any>,
+    tx: crate::db::Tx,
     /// The change-log sequence the snapshot reflects.
     sequence: i64,
 }

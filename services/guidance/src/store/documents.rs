@@ -4,8 +4,8 @@ use innolab_kit::Error;
 use innolab_kit::db::now_micros;
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::{Sql, Value, like_escape};
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
 use super::*;
 use crate::domain::{Document, DocumentFields, DocumentQuery, DocumentType, LifecycleStage};
@@ -194,7 +194,7 @@ impl Store {
 }
 
 /// Reads a document inside a transaction.
-pub(super) async fn get(tx: &mut Transaction<'static, Any>, id: &str) -> Result<Document, Error> {
+pub(super) async fn get(tx: &mut innolab_kit::db::Tx, id: &str) -> Result<Document, Error> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM documents WHERE id = $1"))
         .bind(id)
         .fetch_optional(&mut **tx)
@@ -204,7 +204,7 @@ pub(super) async fn get(tx: &mut Transaction<'static, Any>, id: &str) -> Result<
 }
 
 async fn write_facets(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     id: &str,
     fields: &DocumentFields,
 ) -> Result<(), Error> {

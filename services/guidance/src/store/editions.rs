@@ -4,8 +4,8 @@ use innolab_kit::Error;
 use innolab_kit::db::now_micros;
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::{Sql, Value};
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
 use super::*;
 use crate::domain::{
@@ -318,7 +318,7 @@ impl Store {
     /// newly published edition.
     async fn index(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut innolab_kit::db::Tx,
         document_id: &str,
         number: i64,
         translations: &[Translation],
@@ -342,7 +342,7 @@ fn unpublished_exists(document_id: &str, number: i64) -> Error {
 }
 
 async fn set_state(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     edition: &Edition,
     to: EditionState,
     reason: &str,
@@ -374,7 +374,7 @@ async fn set_state(
 
 /// Reads an edition inside a transaction.
 async fn get(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     document_id: &str,
     number: i64,
 ) -> Result<Edition, Error> {

@@ -32,7 +32,6 @@ pub(crate) use innolab_kit::store::{
     bump_revision, check_etag, conflict, date, date_text, existing_row, from_json, json, meta,
     new_id, opt, retry_on_conflict, text, vocab,
 };
-use sqlx::{Any, Transaction};
 
 /// The schema, one list per backend.
 pub const MIGRATIONS: Migrations = Migrations {
@@ -66,7 +65,7 @@ impl Store {
         Store { db }
     }
 
-    async fn begin(&self) -> Result<Transaction<'static, Any>, Error> {
+    async fn begin(&self) -> Result<innolab_kit::db::Tx, Error> {
         self.db.begin().await
     }
 }

@@ -20,8 +20,8 @@ use std::collections::BTreeMap;
 use innolab_kit::Error;
 use innolab_kit::db::Backend;
 use innolab_kit::sql::{Sql, Value};
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
 use super::*;
 use crate::domain::text::Config;
@@ -69,7 +69,7 @@ struct Branch {
 impl Store {
     pub(super) async fn unindex(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut innolab_kit::db::Tx,
         document_id: &str,
     ) -> Result<(), Error> {
         match self.db.backend() {
@@ -112,7 +112,7 @@ impl Store {
 
     pub(super) async fn index_translation(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut innolab_kit::db::Tx,
         document_id: &str,
         number: i64,
         t: &Translation,

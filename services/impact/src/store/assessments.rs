@@ -5,7 +5,7 @@ use innolab_kit::db::now_micros;
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::Sql;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row, Transaction};
+use sqlx::{Any, Executor, Row};
 
 use super::*;
 use crate::domain::{
@@ -253,7 +253,7 @@ impl Store {
 /// Writes a new assessment's rows (the narrow row and its document).
 pub(super) async fn write_assessment(
     db: &Database,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     id: &str,
     fields: &AssessmentFields,
     state: AssessmentState,

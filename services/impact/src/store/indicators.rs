@@ -5,7 +5,7 @@ use innolab_kit::db::now_micros;
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::Sql;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Executor, Row, Transaction};
+use sqlx::{Any, Executor, Row};
 
 use super::*;
 use crate::domain::{Indicator, IndicatorFields, IndicatorQuery, indicator_day};
@@ -224,7 +224,7 @@ impl Store {
 /// Writes a new indicator's rows (the narrow row and its document).
 pub(super) async fn write_indicator(
     db: &Database,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     assessment_id: &str,
     id: &str,
     fields: &IndicatorFields,
@@ -263,7 +263,7 @@ pub(super) async fn write_indicator(
 
 /// NOT_FOUND unless the assessment exists.
 async fn require_assessment(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     assessment_id: &str,
 ) -> Result<(), Error> {
     let row = sqlx::query("SELECT 1 AS one FROM assessments WHERE id = $1")

@@ -21,7 +21,6 @@ pub(crate) use innolab_kit::store::{
     bump_revision, check_etag, date_text, existing_request, from_json, json, meta, new_id,
     retry_on_conflict, vocab,
 };
-use sqlx::{Any, Transaction};
 
 pub use load::LoadItem;
 
@@ -65,7 +64,7 @@ impl Store {
         Store { db }
     }
 
-    async fn begin(&self) -> Result<Transaction<'static, Any>, Error> {
+    async fn begin(&self) -> Result<innolab_kit::db::Tx, Error> {
         self.db.begin().await
     }
 }

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use innolab_kit::Error;
 use innolab_kit::sql::Sql;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
 use super::Store;
 use super::assessments::and_assessment_query;
@@ -172,7 +172,7 @@ fn add_cell(rollup: &mut Rollup, dimension: &str, value: &str, count: i64) {
 pub(super) type Share = Option<(String, Rollup)>;
 
 /// The share of assessment `id`, read inside a writing transaction.
-pub(super) async fn share(tx: &mut Transaction<'static, Any>, id: &str) -> Result<Share, Error> {
+pub(super) async fn share(tx: &mut innolab_kit::db::Tx, id: &str) -> Result<Share, Error> {
     let row = sqlx::query(&format!(
         "SELECT a.state AS state, {} FROM assessments a WHERE a.id = $1 GROUP BY a.state",
         assessment_counts()
@@ -199,7 +199,7 @@ pub(super) async fn share(tx: &mut Transaction<'static, Any>, id: &str) -> Resul
 
 /// Applies `after - before` to `rollup_counts`, in key order.
 pub(super) async fn apply(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     before: Share,
     after: Share,
 ) -> Result<(), Error> {

@@ -5,8 +5,8 @@ use innolab_kit::db::now_micros;
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::Sql;
 use innolab_kit::{Error, Violations};
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
 use super::*;
 use crate::domain::{
@@ -184,7 +184,7 @@ impl Store {
         &self,
         id: &str,
         expected_revision: Option<i64>,
-    ) -> Result<(Transaction<'static, Any>, Adoption), Error> {
+    ) -> Result<(innolab_kit::db::Tx, Adoption), Error> {
         let resource = format!("adoptions/{id}");
         let mut tx = self
             .begin_update("adoptions", id, &resource, expected_revision)
@@ -235,7 +235,7 @@ impl Store {
 }
 
 async fn set_state(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     id: &str,
     state: AdoptionState,
 ) -> Result<(), Error> {
@@ -250,7 +250,7 @@ async fn set_state(
 /// INVALID_ARGUMENT naming `initiative` or `source` when either does not
 /// exist; the adopter's lead organisation otherwise.
 async fn require_pair(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     fields: &AdoptionFields,
 ) -> Result<String, Error> {
     let mut v = Violations::new();
@@ -276,7 +276,7 @@ async fn require_pair(
 /// ALREADY_EXISTS when the adopter already has an adoption of this source
 /// that is not withdrawn.
 async fn refuse_duplicate(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     fields: &AdoptionFields,
 ) -> Result<(), Error> {
     let row = sqlx::query(
@@ -305,10 +305,7 @@ async fn refuse_duplicate(
 /// FAILED_PRECONDITION (ADOPTION_CYCLE) when the source already descends
 /// from the adopter through adoptions that carry a solution on (proposed or
 /// confirmed): the new one would close a cycle.
-async fn refuse_cycle(
-    tx: &mut Transaction<'static, Any>,
-    fields: &AdoptionFields,
-) -> Result<(), Error> {
+async fn refuse_cycle(tx: &mut innolab_kit::db::Tx, fields: &AdoptionFields) -> Result<(), Error> {
     let kinds = || AdoptionKind::solution_kinds().into_iter().map(Into::into);
     let live = AdoptionState::Withdrawn.as_str();
     let mut sql = Sql::new(

@@ -4,8 +4,8 @@ use innolab_kit::db::now_micros;
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::{Sql, Value};
 use innolab_kit::{Error, Violations};
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
 use super::*;
 use crate::domain::{Challenge, ChallengeFields, ChallengeQuery};
@@ -134,7 +134,7 @@ impl Store {
 
 /// INVALID_ARGUMENT naming `{prefix}challenges[i]` for each challenge that does not exist.
 pub(super) async fn require_challenges(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     challenges: &[String],
     prefix: &str,
 ) -> Result<(), Error> {

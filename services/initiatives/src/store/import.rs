@@ -311,7 +311,7 @@ impl Store {
 /// the indexer's cursor (`word_backfill`) is moved back to just before
 /// `first` if it is past it, or made if there is none. Runs under the
 /// change-log lock, so batches take turns.
-async fn words_pending_from(tx: &mut Transaction<'static, Any>, first: &str) -> Result<(), Error> {
+async fn words_pending_from(tx: &mut innolab_kit::db::Tx, first: &str) -> Result<(), Error> {
     let before = "(SELECT COALESCE(MAX(id), '') FROM initiatives WHERE id < $1)";
     sqlx::query(&format!(
         "UPDATE word_backfill SET after = {before} WHERE after >= $1"

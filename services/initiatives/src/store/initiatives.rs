@@ -4,8 +4,8 @@ use innolab_kit::Error;
 use innolab_kit::db::{Backend, now_micros};
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::{Sql, Value};
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
 use super::*;
 use crate::domain::{
@@ -279,7 +279,7 @@ impl Store {
 /// instead, if any (and then logs nothing).
 pub(super) async fn insert_initiative(
     db: &Database,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     fields: &InitiativeFields,
     start: Start<'_>,
     request_id: Option<&str>,
@@ -325,7 +325,7 @@ pub(super) async fn insert_initiative(
 /// deleted by primary key: there is no index by initiative, see migration 3).
 async fn write_fields(
     db: &Database,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     id: &str,
     fields: &InitiativeFields,
     old: Option<&InitiativeFields>,
@@ -371,7 +371,7 @@ async fn write_fields(
 /// thousands of values: bulk import); elsewhere as multi-row INSERTs.
 pub(super) async fn insert_terms(
     db: &Database,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     terms: &[(&str, &str, &str)],
 ) -> Result<(), Error> {
     if terms.is_empty() {
@@ -412,7 +412,7 @@ pub(super) async fn insert_terms(
 }
 
 async fn insert_event(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     id: &str,
     seq: i64,
     e: &InitiativeEvent,
@@ -437,7 +437,7 @@ async fn insert_event(
 
 /// Stage, status and revision, or NOT_FOUND.
 async fn read_state(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     id: &str,
     name: &str,
 ) -> Result<(Stage, Status, i64), Error> {

@@ -36,7 +36,6 @@ pub(crate) use innolab_kit::store::{
     ChangeLog, bump_revision, check_etag, date, date_text, existing_request, from_json, json, meta,
     new_id, opt, retry_on_conflict, revision, text, vocab,
 };
-use sqlx::{Any, Transaction};
 
 /// The schema: one list per backend, sharing all but the bulk-import terms
 /// (version 3), the clearing of typed names (version 5, in each's JSON) and
@@ -140,7 +139,7 @@ impl Store {
         self.words_pending.notify_one();
     }
 
-    async fn begin(&self) -> Result<Transaction<'static, Any>, Error> {
+    async fn begin(&self) -> Result<innolab_kit::db::Tx, Error> {
         self.db.begin().await
     }
 }
@@ -155,7 +154,7 @@ impl ChangeLog for Store {
 /// the transaction's first write (see the module comment).
 async fn created(
     db: &Database,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     resource: &str,
     now: i64,
 ) -> Result<(), Error> {
@@ -189,7 +188,7 @@ impl Store {
         id: &str,
         resource: &str,
         expected_revision: Option<i64>,
-    ) -> Result<Transaction<'static, Any>, Error> {
+    ) -> Result<innolab_kit::db::Tx, Error> {
         let mut tx = self.begin().await?;
         let current = revision(&mut tx, table, id, resource).await?;
         check_etag(resource, current, expected_revision)?;
@@ -226,7 +225,7 @@ impl CountDeltas {
     }
 
     /// Writes the non-zero changes.
-    pub(crate) async fn apply(self, tx: &mut Transaction<'static, Any>) -> Result<(), Error> {
+    pub(crate) async fn apply(self, tx: &mut innolab_kit::db::Tx) -> Result<(), Error> {
         for ((dimension, value), delta) in self.0 {
             if delta == 0 {
                 continue;

@@ -4,8 +4,8 @@ use innolab_kit::Error;
 use innolab_kit::db::now_micros;
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::{Sql, Value};
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
 use super::people::require_person;
 use super::*;
@@ -212,7 +212,7 @@ impl Store {
 }
 
 async fn record_event(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     id: &str,
     from: Option<MembershipState>,
     to: MembershipState,

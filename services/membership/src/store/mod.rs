@@ -21,7 +21,7 @@ pub(crate) use innolab_kit::store::{
     check_etag, date, date_text, existing_request, from_json, json, meta, new_id, opt,
     retry_on_conflict, text, vocab,
 };
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 /// The schema, for both backends.
 pub const MIGRATIONS: Migrations = Migrations {
@@ -52,7 +52,7 @@ impl Store {
     /// Logs the creation of `resource` inside its transaction.
     async fn created(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut innolab_kit::db::Tx,
         resource: &str,
         now: i64,
     ) -> Result<(), Error> {
@@ -60,7 +60,7 @@ impl Store {
         Ok(())
     }
 
-    async fn begin(&self) -> Result<Transaction<'static, Any>, Error> {
+    async fn begin(&self) -> Result<innolab_kit::db::Tx, Error> {
         self.db.begin().await
     }
 }
@@ -77,7 +77,7 @@ fn id_of(name: &str) -> &str {
 }
 
 /// Whether a row exists.
-async fn exists(tx: &mut Transaction<'static, Any>, table: &str, id: &str) -> Result<bool, Error> {
+async fn exists(tx: &mut innolab_kit::db::Tx, table: &str, id: &str) -> Result<bool, Error> {
     let row = sqlx::query(&format!("SELECT 1 AS one FROM {table} WHERE id = $1"))
         .bind(id)
         .fetch_optional(&mut **tx)
@@ -87,7 +87,7 @@ async fn exists(tx: &mut Transaction<'static, Any>, table: &str, id: &str) -> Re
 
 /// INVALID_ARGUMENT unless the referenced row exists.
 async fn require_reference(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     table: &str,
     field: &str,
     name: &str,
@@ -104,7 +104,7 @@ async fn require_reference(
 /// `bump_revision`), before the transaction's other writes.
 async fn bump_checked(
     db: &Database,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     table: &str,
     id: &str,
     resource: &str,
@@ -121,7 +121,7 @@ const MAX_DEPTH: usize = 32;
 
 /// Refuses a parent that is the record itself or one of its descendants.
 async fn check_no_cycle(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     table: &str,
     field: &str,
     id: &str,

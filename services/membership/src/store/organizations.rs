@@ -5,8 +5,8 @@ use innolab_kit::db::now_micros;
 use innolab_kit::page::PageRequest;
 use innolab_kit::sql::{Sql, Value};
 use serde::{Deserialize, Serialize};
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
 
 use super::*;
 use crate::domain::{
@@ -304,7 +304,7 @@ fn organization(row: &AnyRow) -> Result<Organization, Error> {
 }
 
 async fn write_identifiers(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut innolab_kit::db::Tx,
     id: &str,
     identifiers: &[Identifier],
 ) -> Result<(), Error> {

@@ -166,11 +166,7 @@ impl Store {
     }
 }
 
-async fn refuse_erased(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    id: &str,
-    name: &str,
-) -> Result<(), Error> {
+async fn refuse_erased(tx: &mut innolab_kit::db::Tx, id: &str, name: &str) -> Result<(), Error> {
     let erased: Option<i64> = sqlx::query("SELECT erase_time FROM people WHERE id = $1")
         .bind(id)
         .fetch_one(&mut **tx)
@@ -187,7 +183,7 @@ async fn refuse_erased(
 
 /// Refuses a reference to a person who does not exist or has been erased.
 pub(super) async fn require_person(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut innolab_kit::db::Tx,
     field: &str,
     name: &str,
 ) -> Result<(), Error> {
