@@ -61,6 +61,39 @@ fn memory_peak_mib(pid: u32) -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// CPU time (user and system) a process has used so far, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime and
+    // stime are the 12th and 13th, in clock ticks of 1/100 s on Linux.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(user), Some(system)) => (user + system) / 100.0,
+        _ => f64::NAN,
+    }
+}
+
+/// What `measure` costs each process in `pids`, in CPU microseconds per call.
+fn cpu_per_call(
+    pids: &[u32],
+    calls: usize,
+    measure: impl FnOnce() -> Measured,
+) -> (Measured, Vec<f64>) {
+    let before: Vec<f64> = pids.iter().map(|p| cpu_seconds(*p)).collect();
+    let m = measure();
+    let per_call = pids
+        .iter()
+        .zip(before)
+        .map(|(p, b)| (cpu_seconds(*p) - b) * 1e6 / calls as f64)
+        .collect();
+    (m, per_call)
+}
+
 /// A child process, stopped with SIGTERM when dropped.
 struct Process(Child);
 
@@ -308,6 +341,7 @@ async fn main() {
     }
 
     let mut peak = 0.0f64;
+    let mut cpu: Vec<String> = Vec::new();
     for (backend, url) in &databases {
         let ceiling = url.as_ref().and(ceiling_pg).unwrap_or(grpc);
         let ceiling_name = if url.is_some() {
@@ -342,20 +376,37 @@ async fn main() {
             };
             common::wait_ready(&suite.gateway).await;
             let (get, initiative) = seed(&suite.gateway).await;
-            let direct = measure(
-                &suite.membership,
-                GET_ORGANIZATION,
-                &get,
-                requests,
-                &suite.membership_metrics,
-            );
-            let through = measure(
-                &suite.gateway,
-                GET_ORGANIZATION,
-                &get,
-                requests,
-                &suite.gateway_metrics,
-            );
+            // With separate processes, what each costs in CPU per call (the
+            // membership service first, the gateway last); the warm-up is
+            // counted too, a tenth more calls.
+            let pids: Vec<u32> = match (suite.processes.first(), suite.processes.last()) {
+                (Some(m), Some(g)) if suite.processes.len() > 1 => vec![m.0.id(), g.0.id()],
+                _ => vec![],
+            };
+            let calls = requests + requests / 10;
+            let (direct, direct_cpu) = cpu_per_call(&pids, calls, || {
+                measure(
+                    &suite.membership,
+                    GET_ORGANIZATION,
+                    &get,
+                    requests,
+                    &suite.membership_metrics,
+                )
+            });
+            let (through, through_cpu) = cpu_per_call(&pids, calls, || {
+                measure(
+                    &suite.gateway,
+                    GET_ORGANIZATION,
+                    &get,
+                    requests,
+                    &suite.gateway_metrics,
+                )
+            });
+            if let ([membership, _], [service, gateway]) = (&direct_cpu[..], &through_cpu[..]) {
+                cpu.push(format!(
+                    "| {backend} | {membership:.0} | {service:.0} | {gateway:.0} |"
+                ));
+            }
             let label = format!("{backend}, {topology}");
             rows.push(Row {
                 path: format!("GetOrganization direct, {label}"),
@@ -482,6 +533,20 @@ async fn main() {
     let _ = writeln!(report, "\n| target | measured | |\n|---|---|---|");
     for check in &checks {
         let _ = writeln!(report, "{check}");
+    }
+    if !cpu.is_empty() {
+        let _ = writeln!(
+            report,
+            "\nCPU per GetOrganization call with separate processes, in microseconds (user and \
+             system time of each process over the measurement, warm-up included): on a machine \
+             whose cores the load generator, the database and every process share, the gateway's \
+             throughput against direct is bounded by what its CPU per call adds.\n\n\
+             | backend | membership, direct | membership, through the gateway | gateway |\n\
+             |---|---|---|---|"
+        );
+        for line in &cpu {
+            let _ = writeln!(report, "{line}");
+        }
     }
     let _ = peak;
     print!("{report}");

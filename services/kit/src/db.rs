@@ -12,7 +12,7 @@ use sqlx::{ConnectOptions, Connection, Executor};
 
 mod pool;
 
-pub use pool::{Pool, PooledConnection, Tx};
+pub use pool::{ACQUIRE_TIMEOUT, Pool, PooledConnection, Tx};
 
 use crate::config::{DatabaseSettings, Pooling};
 use crate::error::Error;

@@ -12,8 +12,9 @@
 //! - a connection whose statement failed on the connection itself (I/O, TLS,
 //!   protocol, a crashed SQLite worker) is closed instead of kept;
 //! - one that sat idle for [`IDLE_BEFORE_PING`] or more is tested when it is
-//!   taken out (a server restarted meanwhile), and one older than
-//!   [`MAX_LIFETIME`] is replaced, as sqlx's pool did.
+//!   taken out (a server restarted meanwhile), one older than
+//!   [`MAX_LIFETIME`] is replaced, and one unused for [`IDLE_TIMEOUT`] is
+//!   closed, as sqlx's pool did.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -33,6 +34,10 @@ use sqlx::{Any, AnyConnection, ConnectOptions as _, Connection as _, Either, Tra
 pub const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 /// A connection this old is closed and replaced when next taken out.
 pub const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+/// A connection unused this long is closed (as sqlx's pool did), by a
+/// sweep every [`SWEEP_EVERY`].
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Longest wait for a free connection, and for a new one to connect.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -117,6 +122,9 @@ impl Pool {
             .runtime(deadpool::Runtime::Tokio1)
             .build()
             .map_err(|e| anyhow::anyhow!("database pool: {e}"))?;
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(sweep_idle(inner.weak()));
+        }
         Ok(Pool { inner })
     }
 
@@ -149,6 +157,27 @@ impl Pool {
         let idle = self.inner.retain(|_, _| false).removed;
         self.inner.close();
         for conn in idle {
+            let _ = conn.close().await;
+        }
+    }
+}
+
+/// Closes the connections idle for [`IDLE_TIMEOUT`] or older than
+/// [`MAX_LIFETIME`], every [`SWEEP_EVERY`], until the pool is closed or gone.
+async fn sweep_idle(pool: managed::WeakPool<Connector>) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let stale = match pool.upgrade() {
+            Some(pool) if !pool.is_closed() => {
+                pool.retain(|_, used| used.last_used() < IDLE_TIMEOUT && used.age() < MAX_LIFETIME)
+                    .removed
+            }
+            _ => return,
+        };
+        for conn in stale {
             let _ = conn.close().await;
         }
     }
