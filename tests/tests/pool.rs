@@ -54,6 +54,16 @@ async fn a_transaction_dropped_open_is_rolled_back_before_the_next_statement(bac
         .unwrap();
     drop(tx);
 
+    // Rolled back at once, not when the connection is next used: another
+    // connection can write the same key (on PostgreSQL it would wait on
+    // the open transaction's row, and the write lock with it).
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        test.run("INSERT INTO pool_probe (id, v) VALUES (1, 'one'); DELETE FROM pool_probe WHERE id = 1;"),
+    )
+    .await
+    .expect("the dropped transaction let go of its locks");
+
     // The same connection, next: the insert is gone, and what runs now is
     // not inside the dropped transaction (another connection sees it).
     assert_eq!(value(&db, 1).await, None);

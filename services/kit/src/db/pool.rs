@@ -280,10 +280,12 @@ impl<'p> sqlx::Executor<'p> for &'_ Pool {
 }
 
 /// A transaction on a pooled connection: `&mut *tx` runs statements in it.
-/// Dropped without [`Tx::commit`], it is rolled back (queued before the
-/// connection's next statement, as sqlx's own transactions do).
+/// Dropped without [`Tx::commit`] (an error returned early, a caller gone),
+/// it is rolled back at once, on a task of its own: until the rollback
+/// reaches the server the transaction would keep its locks (the write
+/// lock among them) while its connection sat idle in the pool.
 pub struct Tx {
-    conn: PooledConnection,
+    conn: Option<PooledConnection>,
     open: bool,
 }
 
@@ -303,7 +305,10 @@ impl Tx {
         statement: Option<Cow<'static, str>>,
     ) -> Result<Tx, sqlx::Error> {
         match Manager::begin(&mut conn, statement).await {
-            Ok(()) => Ok(Tx { conn, open: true }),
+            Ok(()) => Ok(Tx {
+                conn: Some(conn),
+                open: true,
+            }),
             Err(e) => {
                 if breaks_connection(&e) {
                     drop(managed::Object::take(conn));
@@ -315,14 +320,14 @@ impl Tx {
 
     /// Commits.
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
-        Manager::commit(&mut self.conn).await?;
+        Manager::commit(&mut self).await?;
         self.open = false;
         Ok(())
     }
 
     /// Rolls back.
     pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
-        Manager::rollback(&mut self.conn).await?;
+        Manager::rollback(&mut self).await?;
         self.open = false;
         Ok(())
     }
@@ -331,20 +336,39 @@ impl Tx {
 impl Deref for Tx {
     type Target = AnyConnection;
     fn deref(&self) -> &AnyConnection {
-        &self.conn
+        match &self.conn {
+            Some(conn) => conn,
+            None => unreachable!("a transaction lets go of its connection only when dropped"),
+        }
     }
 }
 
 impl DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut AnyConnection {
-        &mut self.conn
+        match &mut self.conn {
+            Some(conn) => conn,
+            None => unreachable!("a transaction lets go of its connection only when dropped"),
+        }
     }
 }
 
 impl Drop for Tx {
     fn drop(&mut self) {
-        if self.open {
-            Manager::start_rollback(&mut self.conn);
+        if !self.open {
+            return;
+        }
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        Manager::start_rollback(&mut conn);
+        // The ping sends the queued ROLLBACK and waits for the server's
+        // answer (on SQLite, for the connection's thread to have run it).
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if conn.ping().await.is_err() {
+                    drop(managed::Object::take(conn));
+                }
+            });
         }
     }
 }
