@@ -6,9 +6,10 @@
 //! a read a quarter of its throughput under load (issue 22, measured in
 //! `gateway/BENCHMARK.md`). Here a connection goes back as it is; what the
 //! test was for is kept otherwise:
-//! - a statement or transaction cut off midway leaves its connection usable:
-//!   sqlx drains what PostgreSQL still sends, and queues the rollback of a
-//!   transaction dropped open, before the connection's next statement;
+//! - a statement cut off midway leaves its connection usable: sqlx drains
+//!   what PostgreSQL still sends before the connection's next statement; a
+//!   transaction dropped open is rolled back at once, on a task of its own
+//!   (see [`Tx`]);
 //! - a connection whose statement failed on the connection itself (I/O, TLS,
 //!   protocol, a crashed SQLite worker) is closed instead of kept;
 //! - one that sat idle for [`IDLE_BEFORE_PING`] or more is tested when it is
