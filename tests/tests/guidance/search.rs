@@ -12,6 +12,7 @@ innolab_tests::on_both_backends!(
     search_covers_only_current_published_editions,
     search_filters_snippets_and_pages,
     search_bad_input_is_invalid,
+    imported_documents_read_and_search_as_published_ones,
 );
 
 async fn search_romanian_cedilla_and_comma_below_match(backend: Backend) {
@@ -428,4 +429,89 @@ async fn corpus_results(backend: Backend) -> Vec<(String, BTreeSet<(String, Stri
     }
     server.stop().await;
     out
+}
+
+/// The store's bulk path (what the benchmarks load their corpora with)
+/// leaves what create, submit and publish through the API leave: the same
+/// document, a current PUBLISHED edition, the same search postings.
+async fn imported_documents_read_and_search_as_published_ones(backend: Backend) {
+    use innolab_guidance::domain::{DocumentFields, DocumentType, LifecycleStage, Translation};
+    let (server, mut client) = start(&backend).await;
+    let title = "Ghid pentru instituţii";
+    let body = "Instituţiile publice şi şcolile pot testa idei noi.";
+    let mut doc = document("Through the API");
+    doc.topics = vec!["schools".into()];
+    let (through_api, edition) =
+        published(&mut client, doc, vec![translation("ro", title, body, true)]).await;
+    let db = innolab_kit::db::Database::connect_lazy(&server.db.settings).unwrap();
+    let store = innolab_guidance::store::Store::new(db.clone());
+    let fields = |title: &str| DocumentFields {
+        doc_type: Some(DocumentType::Guide),
+        title: title.into(),
+        license: "CC-BY-4.0".into(),
+        topics: vec!["schools".into()],
+        lifecycle_stages: vec![LifecycleStage::ALL[0]],
+        ..DocumentFields::default()
+    };
+    let texts = |language: &str, title: &str, body: &str| {
+        vec![Translation {
+            language_code: language.into(),
+            title: title.into(),
+            summary: String::new(),
+            body: body.into(),
+            original: true,
+        }]
+    };
+    let ids = store
+        .import_published(&[
+            (fields("Imported"), texts("ro", title, body)),
+            (
+                fields("Imported too"),
+                texts("sv", "Skolor", "Skolorna testar nya idéer."),
+            ),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    let imported = format!("documents/{}", ids[0]);
+
+    let read = client
+        .get_document(pb::GetDocumentRequest {
+            name: imported.clone(),
+        })
+        .await
+        .accepted("GetDocument");
+    assert_eq!(read.title, "Imported");
+    assert_eq!(read.topics, vec!["schools".to_string()]);
+    assert_eq!(read.current_edition, format!("{imported}/editions/1"));
+    assert!(read.issue_date.is_some() && read.modify_date.is_some());
+    let first = get_edition(&mut client, &read.current_edition).await;
+    assert_eq!(state(&first), pb::EditionState::Published);
+    assert!(first.publish_time.is_some());
+    assert_eq!(first.translations, edition.translations);
+
+    // Found as the API's document is, with the same score.
+    let found = search(&mut client, "instituțiile", "language = \"ro\"").await;
+    assert_eq!(
+        documents_of(&found),
+        BTreeSet::from([through_api.name.clone(), imported.clone()])
+    );
+    assert_eq!(found[0].score, found[1].score);
+    let found = search(&mut client, "skolor", "").await;
+    assert_eq!(
+        documents_of(&found),
+        BTreeSet::from([format!("documents/{}", ids[1])])
+    );
+    // Filters by facet see them too.
+    let listed = client
+        .list_documents(pb::ListDocumentsRequest {
+            filter: "topic = \"schools\"".into(),
+            page_size: 10,
+            ..Default::default()
+        })
+        .await
+        .accepted("ListDocuments");
+    assert_eq!(listed.documents.len(), 3);
+    db.close().await;
+    server.stop().await;
 }

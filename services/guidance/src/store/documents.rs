@@ -44,36 +44,11 @@ impl Store {
             now,
         )
         .await?;
-        sqlx::query(&format!(
-            "INSERT INTO documents ({COLUMNS}, search_text, request_id) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, 1, $13, $13, $14, $15)"
-        ))
-        .bind(&id)
-        .bind(fields.doc_type.map(DocumentType::as_str))
-        .bind(&fields.title)
-        .bind(&fields.description)
-        .bind(json(&fields.topics)?)
-        .bind(json(&fields.creators)?)
-        .bind(opt(&fields.publisher))
-        .bind(&fields.license)
-        .bind(json(&fields.related_initiatives)?)
-        .bind(json(&stage_names(&fields.lifecycle_stages))?)
-        .bind(date_text(fields.issue_date))
-        .bind(date_text(fields.modify_date))
-        .bind(now)
-        .bind(search_text(fields))
-        .bind(request_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| {
-            conflict(
-                e,
-                Error::AlreadyExists {
-                    resource: String::new(),
-                    message: "request_id was used concurrently".into(),
-                },
-            )
-        })?;
+        let raced = Error::AlreadyExists {
+            resource: String::new(),
+            message: "request_id was used concurrently".into(),
+        };
+        insert(&mut tx, &id, fields, request_id, None, now, raced).await?;
         write_facets(&mut tx, &id, fields).await?;
         let stored = get(&mut tx, &id).await?;
         tx.commit().await?;
@@ -193,6 +168,49 @@ impl Store {
     }
 }
 
+/// Inserts document `id` at revision 1. With `published` (today's date) its
+/// first edition is current and it is dated as publishing that edition
+/// dates it; without, it has no current edition. A second row with the
+/// same key (id or request id) is `on_conflict`.
+pub(super) async fn insert(
+    tx: &mut innolab_kit::db::Tx,
+    id: &str,
+    fields: &DocumentFields,
+    request_id: Option<&str>,
+    published: Option<&str>,
+    now: i64,
+    on_conflict: Error,
+) -> Result<(), Error> {
+    let issue_date = date_text(fields.issue_date).or(published.map(str::to_string));
+    let modify_date = published
+        .map(str::to_string)
+        .or(date_text(fields.modify_date));
+    sqlx::query(&format!(
+        "INSERT INTO documents ({COLUMNS}, search_text, request_id) VALUES \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14, $14, $15, $16)"
+    ))
+    .bind(id)
+    .bind(fields.doc_type.map(DocumentType::as_str))
+    .bind(&fields.title)
+    .bind(&fields.description)
+    .bind(json(&fields.topics)?)
+    .bind(json(&fields.creators)?)
+    .bind(opt(&fields.publisher))
+    .bind(&fields.license)
+    .bind(json(&fields.related_initiatives)?)
+    .bind(json(&stage_names(&fields.lifecycle_stages))?)
+    .bind(issue_date)
+    .bind(modify_date)
+    .bind(published.map(|_| 1i64))
+    .bind(now)
+    .bind(search_text(fields))
+    .bind(request_id)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| conflict(e, on_conflict))?;
+    Ok(())
+}
+
 /// Reads a document inside a transaction.
 pub(super) async fn get(tx: &mut innolab_kit::db::Tx, id: &str) -> Result<Document, Error> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM documents WHERE id = $1"))
@@ -203,7 +221,7 @@ pub(super) async fn get(tx: &mut innolab_kit::db::Tx, id: &str) -> Result<Docume
     document(&row)
 }
 
-async fn write_facets(
+pub(super) async fn write_facets(
     tx: &mut innolab_kit::db::Tx,
     id: &str,
     fields: &DocumentFields,

@@ -17,6 +17,7 @@ mod attachments;
 mod documents;
 mod editions;
 pub mod export;
+mod import;
 mod search;
 
 pub use attachments::{Upload, UploadStart};
