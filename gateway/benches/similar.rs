@@ -35,7 +35,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use innolab_guidance::domain::{DocumentFields, DocumentType, LifecycleStage, Translation};
 use innolab_kit::config::DatabaseSettings;
 use innolab_kit::db::Database;
 use innolab_proto::innolab::gateway::v1 as gw;
@@ -105,35 +104,6 @@ impl Drop for Process {
     }
 }
 
-/// Guidance document `i` of the corpus: title 6 and body 150 words of its
-/// language, drawn by Zipf's law, as the guidance benchmark makes them.
-fn document(
-    i: usize,
-    vocabularies: &[corpus::Vocabulary],
-    rng: &mut corpus::Rng,
-) -> (DocumentFields, Vec<Translation>) {
-    let language = i % corpus::LANGUAGES.len();
-    let words = &vocabularies[language];
-    let title: Vec<&str> = (0..6).map(|_| words.zipf(rng)).collect();
-    let body: Vec<&str> = (0..150).map(|_| words.zipf(rng)).collect();
-    let fields = DocumentFields {
-        doc_type: Some(DocumentType::ALL[i % DocumentType::ALL.len()]),
-        title: title.join(" "),
-        license: "CC-BY-4.0".into(),
-        topics: vec![format!("topic-{}", i % 20)],
-        lifecycle_stages: vec![LifecycleStage::ALL[i % LifecycleStage::ALL.len()]],
-        ..DocumentFields::default()
-    };
-    let translation = Translation {
-        language_code: corpus::LANGUAGES[language].0.into(),
-        title: title.join(" "),
-        summary: String::new(),
-        body: body.join(" "),
-        original: true,
-    };
-    (fields, vec![translation])
-}
-
 /// Loads `docs` documents into the guidance database of `settings`; the
 /// time it took.
 async fn load_guidance(settings: &DatabaseSettings, docs: usize) -> Duration {
@@ -151,7 +121,7 @@ async fn load_guidance(settings: &DatabaseSettings, docs: usize) -> Duration {
     while first < docs {
         let last = (first + DOCS_PER_BATCH).min(docs);
         let batch: Vec<_> = (first..last)
-            .map(|i| document(i, &vocabularies, &mut rng))
+            .map(|i| corpus::document(i as u64, &vocabularies, &mut rng))
             .collect();
         store.import_published(&batch).await.unwrap();
         if last % 10_000 < DOCS_PER_BATCH || last == docs {

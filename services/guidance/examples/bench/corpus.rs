@@ -1,4 +1,8 @@
-//! The benchmark's corpus: words per language and a deterministic generator.
+//! The benchmark's corpus: words per language, a deterministic generator
+//! and the documents made of them. The gateway's FindSimilar benchmark
+//! loads the same corpus.
+
+use innolab_guidance::domain::{DocumentFields, DocumentType, LifecycleStage, Translation};
 
 /// Each language's domain words, most common first.
 pub const LANGUAGES: [(&str, &[&str]); 6] = [
@@ -232,4 +236,36 @@ impl Vocabulary {
     pub fn uniform(&self, rng: &mut Rng) -> &str {
         &self.words[(rng.next() % self.words.len() as u64) as usize]
     }
+}
+
+/// Document `i` of the corpus, in language `i % 6`: a title of 6 and a body
+/// of 150 words drawn by Zipf's law from that language's vocabulary, with
+/// its one (original) translation.
+pub fn document(
+    i: u64,
+    vocabularies: &[Vocabulary],
+    rng: &mut Rng,
+) -> (DocumentFields, Vec<Translation>) {
+    let language = (i % LANGUAGES.len() as u64) as usize;
+    let words = &vocabularies[language];
+    let title: Vec<&str> = (0..6).map(|_| words.zipf(rng)).collect();
+    let body: Vec<&str> = (0..150).map(|_| words.zipf(rng)).collect();
+    let fields = DocumentFields {
+        doc_type: Some(DocumentType::ALL[(i % DocumentType::ALL.len() as u64) as usize]),
+        title: title.join(" "),
+        license: "CC-BY-4.0".into(),
+        topics: vec![format!("topic-{}", i % 20)],
+        lifecycle_stages: vec![
+            LifecycleStage::ALL[(i % LifecycleStage::ALL.len() as u64) as usize],
+        ],
+        ..DocumentFields::default()
+    };
+    let translation = Translation {
+        language_code: LANGUAGES[language].0.into(),
+        title: title.join(" "),
+        summary: String::new(),
+        body: body.join(" "),
+        original: true,
+    };
+    (fields, vec![translation])
 }
