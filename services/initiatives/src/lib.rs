@@ -70,12 +70,13 @@ const WORDS_LOOK_AGAIN: std::time::Duration = std::time::Duration::from_secs(30)
 /// pause. Until the migrations are done its table is missing, which is
 /// expected at start (logged at debug level for the first minute): it does
 /// not ask whether the schema is migrated, since that check creates sqlx's
-/// bookkeeping table and would race the migration itself.
+/// bookkeeping table and would race the migration itself. It ends when the
+/// service closes its database.
 async fn backfill_words(store: store::Store) {
     use std::time::Duration;
     let mut failures = 0u32;
     let mut indexed = false;
-    loop {
+    while !store.is_closed() {
         // An import of this process rings when it is over.
         if store.import_running() {
             let _ = tokio::time::timeout(WORDS_LOOK_AGAIN, store.words_pending()).await;

@@ -398,6 +398,12 @@ impl Database {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Whether [`Database::close`] was called: the service is stopping, and
+    /// its background tasks end.
+    pub fn is_closed(&self) -> bool {
+        self.pool.is_closed()
+    }
 }
 
 /// SQLite creates the file (`mode=rwc`) and its folder, so the default

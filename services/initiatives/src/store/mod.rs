@@ -122,6 +122,11 @@ impl Store {
         Importing(self.imports.clone())
     }
 
+    /// Whether the database was closed (the service is stopping).
+    pub fn is_closed(&self) -> bool {
+        self.db.is_closed()
+    }
+
     /// Whether an import of this process is under way.
     pub fn import_running(&self) -> bool {
         self.imports.load(std::sync::atomic::Ordering::SeqCst) > 0

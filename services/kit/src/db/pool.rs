@@ -152,6 +152,11 @@ impl Pool {
         Tx::begin(self.acquire().await?, Some(Cow::Borrowed(statement))).await
     }
 
+    /// Whether [`Pool::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
     /// Closes the pool: idle connections now (each told so: PostgreSQL gets
     /// a Terminate, SQLite's thread ends), the others as they come back.
     pub async fn close(&self) {
