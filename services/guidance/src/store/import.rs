@@ -17,7 +17,10 @@ impl Store {
     /// fraction of the statements and one transaction instead of four per
     /// document. The fields are taken as the API layer validates them;
     /// there is no request id to retry by: a failed batch stores nothing
-    /// and can be sent again. Returns the new documents' ids, in order.
+    /// and can be sent again. The batch holds the service's write lock
+    /// until it commits (500 documents: about a second on PostgreSQL, two on
+    /// SQLite, in the benchmark), so other writers wait for it. Returns the
+    /// new documents' ids, in order.
     pub async fn import_published(
         &self,
         documents: &[(DocumentFields, Vec<Translation>)],
