@@ -32,7 +32,7 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use innolab_kit::config::DatabaseSettings;
@@ -43,6 +43,7 @@ use innolab_proto::innolab::membership::v1 as mb;
 use tonic::transport::Channel;
 
 mod common;
+use common::{Process, free_addr, memory_peak_mib, percentile};
 
 // The initiatives scale benchmark's library and the guidance benchmark's
 // corpus, the same generators (not copies).
@@ -66,42 +67,8 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn free_addr() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().to_string()
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
-
-/// The peak resident memory of process `pid` (VmHWM), in MiB.
-fn memory_peak_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
-}
-
-/// The suite, stopped with SIGTERM when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
 }
 
 /// Loads `docs` documents into the guidance database of `settings`; the
@@ -349,18 +316,7 @@ async fn run_backend(name: &str, url: Option<&str>, dir: &Path, report: &mut Str
     for i in 0..20 {
         let org = members
             .clone()
-            .create_organization(mb::CreateOrganizationRequest {
-                organization: Some(mb::Organization {
-                    display_names: vec![mb::LocalizedText {
-                        language_code: "en".into(),
-                        text: format!("Organisation {i}"),
-                    }],
-                    kind: mb::OrganizationKind::Government as i32,
-                    country_code: library::COUNTRIES[i % library::COUNTRIES.len()].into(),
-                    ..Default::default()
-                }),
-                request_id: String::new(),
-            })
+            .create_organization(library::organization(i))
             .await
             .unwrap()
             .into_inner();
@@ -373,19 +329,10 @@ async fn run_backend(name: &str, url: Option<&str>, dir: &Path, report: &mut Str
         words_time.as_secs_f64()
     );
 
-    let names: Vec<String> =
-        ini::initiatives_service_client::InitiativesServiceClient::new(gateway_channel.clone())
-            .list_initiatives(ini::ListInitiativesRequest {
-                page_size: 500,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .initiatives
-            .into_iter()
-            .map(|i| i.name)
-            .collect();
+    let names = library::first_initiatives(
+        ini::initiatives_service_client::InitiativesServiceClient::new(gateway_channel.clone()),
+    )
+    .await;
     let mut client = Gateway::new(gateway_channel.clone());
     // Untimed first (other queries of the same kinds), then timed.
     for (_, requests) in queries(&names, n, n) {

@@ -42,7 +42,7 @@ use innolab_proto::innolab::membership::v1 as mb;
 use tonic::transport::Channel;
 
 mod common;
-use common::wait_ready;
+use common::{percentile, wait_ready};
 
 type Membership = mb::membership_service_client::MembershipServiceClient<Channel>;
 type Gateway = gw::gateway_service_client::GatewayServiceClient<Channel>;
@@ -53,11 +53,6 @@ async fn channel(addr: &str) -> Channel {
         .connect()
         .await
         .unwrap()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
 }
 
 /// VmHWM (peak) and VmRSS of a process, in MiB.

@@ -34,7 +34,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 
 use innolab_proto::innolab::gateway::v1 as gw;
 use innolab_proto::innolab::initiatives::v1 as ini;
@@ -45,21 +45,9 @@ use tonic::transport::Channel;
 mod common;
 mod load;
 
+use common::{Process, free_addr, memory_peak_mib};
+
 use load::{Measured, bare_server, framed, measure, measure_bare, pgbench};
-
-fn free_addr() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
-}
-
-fn memory_peak_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 /// CPU time (user and system) a process has used so far, in seconds.
 fn cpu_seconds(pid: u32) -> f64 {
@@ -92,18 +80,6 @@ fn cpu_per_call(
         .map(|(p, b)| (cpu_seconds(*p) - b) * 1e6 / calls as f64)
         .collect();
     (m, per_call)
-}
-
-/// A child process, stopped with SIGTERM when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
 }
 
 fn start(bin: &Path, name: &str, dir: &Path, env: &[(&str, String)]) -> Process {

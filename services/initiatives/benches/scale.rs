@@ -37,7 +37,7 @@ use tonic::transport::Channel;
 // A directory rather than `benches/corpus.rs`, which Cargo would take for a
 // benchmark of its own; the gateway's FindSimilar benchmark uses it too.
 mod corpus;
-use corpus::{COUNTRIES, WORDS, mix, row};
+use corpus::{WORDS, first_initiatives, mix, organization, row};
 
 const IMPORT_CHUNK: usize = 50_000;
 
@@ -169,18 +169,7 @@ async fn find_similar(
     client: &mut InitiativesServiceClient<Channel>,
     queries: usize,
 ) -> Vec<(&'static str, Vec<Duration>)> {
-    let names: Vec<String> = client
-        .list_initiatives(pb::ListInitiativesRequest {
-            page_size: 500,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .initiatives
-        .into_iter()
-        .map(|i| i.name)
-        .collect();
+    let names = first_initiatives(client.clone()).await;
     let queries = queries.clamp(20, 200);
     let mut kinds: Vec<(&'static str, Vec<pb::FindSimilarRequest>)> = vec![
         ("free text, 2-3 title words, ro or en", Vec::new()),
@@ -299,18 +288,7 @@ async fn run_backend(
     );
     let mut orgs = Vec::new();
     for i in 0..20 {
-        let request = mpb::CreateOrganizationRequest {
-            organization: Some(mpb::Organization {
-                display_names: vec![mpb::LocalizedText {
-                    language_code: "en".into(),
-                    text: format!("Organisation {i}"),
-                }],
-                kind: mpb::OrganizationKind::Government as i32,
-                country_code: COUNTRIES[i % COUNTRIES.len()].into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        };
+        let request = organization(i);
         let org = when_ready(|| {
             let mut c = members.clone();
             let r = request.clone();

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use innolab_proto::innolab::initiatives::v1 as pb;
+use innolab_proto::innolab::membership::v1 as mpb;
 
 /// Countries of the lead organisations, in turn.
 pub const COUNTRIES: &[&str] = &["RO", "FI", "SE", "DK", "NO", "EE", "PT", "FR", "DE", "IT"];
@@ -76,4 +77,39 @@ pub fn row(n: usize, orgs: &[String]) -> pb::Initiative {
         status: (mix(n, 13, 6) + 1) as i32,
         ..Default::default()
     }
+}
+
+/// Organisation `i` of the library (the benchmarks make 20).
+pub fn organization(i: usize) -> mpb::CreateOrganizationRequest {
+    mpb::CreateOrganizationRequest {
+        organization: Some(mpb::Organization {
+            display_names: vec![mpb::LocalizedText {
+                language_code: "en".into(),
+                text: format!("Organisation {i}"),
+            }],
+            kind: mpb::OrganizationKind::Government as i32,
+            country_code: COUNTRIES[i % COUNTRIES.len()].into(),
+            ..Default::default()
+        }),
+        request_id: String::new(),
+    }
+}
+
+/// The names of the first 500 initiatives, in id order (what queries by
+/// initiative pick from).
+pub async fn first_initiatives(
+    mut client: pb::initiatives_service_client::InitiativesServiceClient<tonic::transport::Channel>,
+) -> Vec<String> {
+    client
+        .list_initiatives(pb::ListInitiativesRequest {
+            page_size: 500,
+            ..Default::default()
+        })
+        .await
+        .expect("ListInitiatives")
+        .into_inner()
+        .initiatives
+        .into_iter()
+        .map(|i| i.name)
+        .collect()
 }
