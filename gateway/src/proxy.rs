@@ -31,18 +31,24 @@ pub trait Upstream: Send + Sync + 'static {
 /// service's endpoints), byte for byte.
 #[derive(Debug)]
 pub struct Forward<U> {
+    /// Shared by every call: a forwarded call clones one `Arc`, not the
+    /// limits and the balancer's queue (the router and `call` each clone
+    /// the service for every call).
+    shared: Arc<Shared>,
+    upstream: PhantomData<fn() -> U>,
+}
+
+#[derive(Debug)]
+struct Shared {
     limits: crate::security::limits::Limits,
     channel: Channel,
     local: Option<innolab_kit::server::InProcess>,
-    upstream: PhantomData<fn() -> U>,
 }
 
 impl<U> Clone for Forward<U> {
     fn clone(&self) -> Self {
         Forward {
-            limits: self.limits.clone(),
-            channel: self.channel.clone(),
-            local: self.local.clone(),
+            shared: self.shared.clone(),
             upstream: PhantomData,
         }
     }
@@ -58,9 +64,11 @@ impl<U: Upstream> Forward<U> {
         local: Option<innolab_kit::server::InProcess>,
     ) -> Self {
         Forward {
-            limits,
-            channel,
-            local,
+            shared: Arc::new(Shared {
+                limits,
+                channel,
+                local,
+            }),
             upstream: PhantomData,
         }
     }
@@ -112,7 +120,7 @@ impl<U: Upstream> Forward<U> {
             // Unary calls without a deadline get the default one, enforced
             // here (on expiry the stream to the service is reset, which
             // cancels its work); streams (a followed change feed) may last.
-            Ok(None) => (unary.then_some(self.limits.default_deadline), false),
+            Ok(None) => (unary.then_some(self.shared.limits.default_deadline), false),
             Err(status) => return status.into_http(),
         };
         let remaining = deadline.map(|d| d.saturating_sub(arrived.elapsed()));
@@ -125,7 +133,7 @@ impl<U: Upstream> Forward<U> {
                 request.headers_mut().insert("grpc-timeout", value);
             }
         }
-        let limit = self.limits.max_message_bytes;
+        let limit = self.shared.limits.max_message_bytes;
         let refused = Refused::default();
         let request = request.map(|body| {
             Body::new(MessageLimit {
@@ -137,8 +145,8 @@ impl<U: Upstream> Forward<U> {
                 refused: refused.clone(),
             })
         });
-        let local = self.local.as_ref().and_then(|slot| slot.get());
-        let channel = self.channel.clone();
+        let local = self.shared.local.as_ref().and_then(|slot| slot.get());
+        let shared = self.shared;
         let call = async move {
             match local {
                 // In the same process: the service's own stack, no socket,
@@ -173,6 +181,7 @@ impl<U: Upstream> Forward<U> {
                     });
                     let request =
                         Request::from_parts(parts, Body::new(http_body_util::Full::new(bytes)));
+                    let channel = shared.channel.clone();
                     match tower::ServiceExt::oneshot(channel.clone(), request).await {
                         // A read is free of side effects (NO_SIDE_EFFECTS in
                         // its proto): one whose connection broke (a replica
@@ -192,7 +201,7 @@ impl<U: Upstream> Forward<U> {
                         other => other.map(|r| r.map(Body::new)),
                     }
                 }
-                None => tower::ServiceExt::oneshot(channel, request)
+                None => tower::ServiceExt::oneshot(shared.channel.clone(), request)
                     .await
                     .map(|r| r.map(Body::new)),
             }

@@ -147,6 +147,27 @@ pub fn pgbench(url: &str, seconds: u32) -> Measured {
     }
 }
 
+/// Measures `path` at `addr` on a server of this program that counts its
+/// own OK answers: every request must be among them.
+pub fn measure_counted(
+    addr: &str,
+    path: &str,
+    body: &[u8],
+    requests: usize,
+    answered_ok: impl Fn() -> u64,
+) -> Measured {
+    let before = answered_ok();
+    let work = tempfile::tempdir().unwrap();
+    let m = h2load(&format!("http://{addr}{path}"), body, requests, work.path());
+    let ok = answered_ok() - before;
+    let sent = (requests + requests / 10) as u64;
+    assert!(
+        ok >= sent,
+        "{addr}{path}: {ok} of {sent} requests answered OK"
+    );
+    m
+}
+
 /// The bare server has no metrics: h2load's count of HTTP 200s, and one
 /// checked call, stand for its answers.
 pub fn measure_bare(addr: &str, requests: usize) -> Measured {

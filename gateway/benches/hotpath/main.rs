@@ -43,11 +43,12 @@ use tonic::transport::Channel;
 
 #[path = "../common/mod.rs"]
 mod common;
+mod floor;
 mod load;
 
 use common::{Process, free_addr, memory_peak_mib};
 
-use load::{Measured, bare_server, framed, measure, measure_bare, pgbench};
+use load::{Measured, bare_server, framed, measure, measure_bare, measure_counted, pgbench};
 
 /// CPU time (user and system) a process has used so far, in seconds.
 fn cpu_seconds(pid: u32) -> f64 {
@@ -384,6 +385,25 @@ async fn main() {
                 ));
             }
             let label = format!("{backend}, {topology}");
+            // The stack's floor, on the one-process suite's database while
+            // that suite idles: what a read with no layers reaches here.
+            if let (Some(url), "one process", Some(pg)) = (url, topology, ceiling_pg) {
+                let floor = floor::floor_server(url, "membership").await;
+                let m = measure_counted(&floor.addr, GET_ORGANIZATION, &get, requests, || {
+                    floor.answered_ok()
+                });
+                rows.push(Row {
+                    path: "GetOrganization, the stack's floor: tonic and 10 typed sqlx \
+                           connections, no layers, PostgreSQL"
+                        .into(),
+                    m,
+                    against: format!("{:.2}x pgbench", m.rate / pg.rate),
+                });
+                checks.push(format!(
+                    "| {label}: direct against the stack's floor (not a target: what the suite's layers, pool and `Any` driver keep) | {:.2}x | |",
+                    direct.rate / m.rate
+                ));
+            }
             rows.push(Row {
                 path: format!("GetOrganization direct, {label}"),
                 m: direct,

@@ -8,6 +8,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -31,8 +32,8 @@ const STRICT_AUDIT_WAIT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct Audited {
     inner: LocalService,
-    recorder: Option<Recorder>,
-    guard: crate::security::Guard,
+    /// The recorder and the guard, shared by every call rather than cloned.
+    shared: Arc<(Option<Recorder>, crate::security::Guard)>,
 }
 
 impl Audited {
@@ -45,8 +46,7 @@ impl Audited {
     ) -> Self {
         Audited {
             inner,
-            recorder,
-            guard,
+            shared: Arc::new((recorder, guard)),
         }
     }
 }
@@ -61,10 +61,11 @@ impl tower::Service<Request<Body>> for Audited {
     }
 
     fn call(&mut self, mut request: Request<Body>) -> Self::Future {
-        let this = self.clone();
+        let (inner, shared) = (self.inner.clone(), self.shared.clone());
         Box::pin(async move {
             let request_id = ensure_request_id(request.headers_mut());
-            let mut response = this.handle(request, &request_id).await;
+            let (recorder, guard) = &*shared;
+            let mut response = handle(inner, recorder, guard, request, &request_id).await;
             response.headers_mut().insert(REQUEST_ID, request_id);
             Ok(response)
         })
@@ -95,71 +96,73 @@ impl Outcome {
     }
 }
 
-impl Audited {
-    async fn handle(self, mut request: Request<Body>, request_id: &HeaderValue) -> Response<Body> {
-        let path = request.uri().path().to_string();
-        let recorder = match self.recorder.clone() {
-            Some(recorder) if !innolab_kit::meter::is_infrastructure(&path) => recorder,
-            _ => {
-                let Ok(response) = tower::ServiceExt::oneshot(self.inner, request).await;
-                return response;
-            }
-        };
-        let method = path.trim_start_matches('/').to_string();
-        let mut entry = Entry {
-            client_id: self
-                .guard
-                .client_hint(request.headers(), request.extensions()),
-            user_id: header_text(request.headers(), crate::security::USER_ID),
-            issue: header_text(request.headers(), crate::security::ISSUE),
-            method: method.clone(),
-            request_id: request_id.to_str().unwrap_or_default().to_string(),
-            ..Default::default()
-        };
-        let audited = super::is_audited(&method);
-        let request_seen = Shared::default();
-        if audited {
-            let seen = request_seen.clone();
-            request = request.map(|body| Body::new(Tap::new(body, seen)));
-        }
-        let Ok(response) = tower::ServiceExt::oneshot(self.inner, request).await;
-        let header_code = response
-            .headers()
-            .get("grpc-status")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let caller = response.extensions().get::<Admitted>().cloned();
-        let denied = caller.is_none() && matches!(header_code.as_deref(), Some("7" | "16"));
-        if let Some(Admitted(caller)) = caller {
-            entry.client_id = caller.client_id;
-        }
-        if !audited {
-            if denied {
-                entry.outcome = super::code_name(header_code.as_deref());
-                entry.request_sha256 = super::hex(&<sha2::Sha256 as sha2::Digest>::digest(b""));
-                entry.response_sha256 = entry.request_sha256.clone();
-                recorder.record(entry);
-            }
+async fn handle(
+    inner: LocalService,
+    recorder: &Option<Recorder>,
+    guard: &crate::security::Guard,
+    mut request: Request<Body>,
+    request_id: &HeaderValue,
+) -> Response<Body> {
+    let path = request.uri().path();
+    let recorder = match recorder {
+        Some(recorder) if !innolab_kit::meter::is_infrastructure(path) => recorder.clone(),
+        _ => {
+            let Ok(response) = tower::ServiceExt::oneshot(inner, request).await;
             return response;
         }
-        if recorder.strict() {
-            return strict_answer(response, entry, recorder, request_seen, header_code).await;
-        }
-        let response_seen = Shared::default();
-        let seen = response_seen.clone();
-        response.map(move |body| {
-            Body::new(Tap::new(body, seen).on_end(move |trailer_code| {
-                let request = request_seen.lock().map(|s| s.finish()).unwrap_or_default();
-                let response = response_seen.lock().map(|s| s.finish()).unwrap_or_default();
-                let outcome = Outcome {
-                    header_code,
-                    trailer_code,
-                };
-                outcome.complete(&mut entry, request, response);
-                recorder.record(entry);
-            }))
-        })
+    };
+    let method = path.trim_start_matches('/').to_string();
+    let mut entry = Entry {
+        client_id: guard.client_hint(request.headers(), request.extensions()),
+        user_id: header_text(request.headers(), crate::security::USER_ID),
+        issue: header_text(request.headers(), crate::security::ISSUE),
+        method: method.clone(),
+        request_id: request_id.to_str().unwrap_or_default().to_string(),
+        ..Default::default()
+    };
+    let audited = super::is_audited(&method);
+    let request_seen = Shared::default();
+    if audited {
+        let seen = request_seen.clone();
+        request = request.map(|body| Body::new(Tap::new(body, seen)));
     }
+    let Ok(response) = tower::ServiceExt::oneshot(inner, request).await;
+    let header_code = response
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let caller = response.extensions().get::<Admitted>().cloned();
+    let denied = caller.is_none() && matches!(header_code.as_deref(), Some("7" | "16"));
+    if let Some(Admitted(caller)) = caller {
+        entry.client_id = caller.client_id;
+    }
+    if !audited {
+        if denied {
+            entry.outcome = super::code_name(header_code.as_deref());
+            entry.request_sha256 = super::hex(&<sha2::Sha256 as sha2::Digest>::digest(b""));
+            entry.response_sha256 = entry.request_sha256.clone();
+            recorder.record(entry);
+        }
+        return response;
+    }
+    if recorder.strict() {
+        return strict_answer(response, entry, recorder, request_seen, header_code).await;
+    }
+    let response_seen = Shared::default();
+    let seen = response_seen.clone();
+    response.map(move |body| {
+        Body::new(Tap::new(body, seen).on_end(move |trailer_code| {
+            let request = request_seen.lock().map(|s| s.finish()).unwrap_or_default();
+            let response = response_seen.lock().map(|s| s.finish()).unwrap_or_default();
+            let outcome = Outcome {
+                header_code,
+                trailer_code,
+            };
+            outcome.complete(&mut entry, request, response);
+            recorder.record(entry);
+        }))
+    })
 }
 
 /// Strict mode: the write's answer is read whole (a write's answer is one

@@ -7,6 +7,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
@@ -30,8 +31,9 @@ pub struct Admitted(pub Caller);
 #[derive(Debug, Clone)]
 pub struct Admit {
     inner: LocalService,
-    guard: Guard,
-    owners: Owners,
+    /// The guard and the ownership clients, shared by every call (cloned
+    /// per call, they would copy the limits and two balancer queues).
+    shared: Arc<(Guard, Owners)>,
 }
 
 impl Admit {
@@ -40,8 +42,7 @@ impl Admit {
     pub fn new(inner: LocalService, guard: Guard, owners: Owners) -> Self {
         Admit {
             inner,
-            guard,
-            owners,
+            shared: Arc::new((guard, owners)),
         }
     }
 }
@@ -56,73 +57,75 @@ impl tower::Service<Request<Body>> for Admit {
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        let this = self.clone();
-        Box::pin(async move { Ok(this.handle(request).await) })
+        let (inner, shared) = (self.inner.clone(), self.shared.clone());
+        Box::pin(async move { Ok(handle(inner, &shared.0, &shared.1, request).await) })
     }
 }
 
-impl Admit {
-    async fn handle(self, mut request: Request<Body>) -> Response<Body> {
-        if innolab_kit::meter::is_infrastructure(request.uri().path()) {
-            let Ok(response) = tower::ServiceExt::oneshot(self.inner, request).await;
-            return response;
-        }
-        let method = request.uri().path().trim_start_matches('/').to_string();
-        let admitted = self
-            .guard
-            .admit(&method, request.headers(), request.extensions())
-            .and_then(|caller| {
-                let permit = self.guard.limits().admit(&caller.client_id)?;
-                Ok((caller, permit))
-            });
-        let (caller, permit) = match admitted {
-            Ok(admitted) => admitted,
-            Err(status) => return refused(&method, None, status),
+async fn handle(
+    inner: LocalService,
+    guard: &Guard,
+    owners: &Owners,
+    mut request: Request<Body>,
+) -> Response<Body> {
+    if innolab_kit::meter::is_infrastructure(request.uri().path()) {
+        let Ok(response) = tower::ServiceExt::oneshot(inner, request).await;
+        return response;
+    }
+    let method = request.uri().path().trim_start_matches('/').to_string();
+    let admitted = guard
+        .admit(&method, request.headers(), request.extensions())
+        .and_then(|caller| {
+            let permit = guard.limits().admit(&caller.client_id)?;
+            Ok((caller, permit))
+        });
+    let (caller, permit) = match admitted {
+        Ok(admitted) => admitted,
+        Err(status) => return refused(&method, None, status),
+    };
+    if caller.own_organization_only {
+        request = match owned(owners, &method, &caller, request).await {
+            Ok(request) => request,
+            Err(status) => return refused(&method, Some(&caller.client_id), status),
         };
-        if caller.own_organization_only {
-            request = match self.owned(&method, &caller, request).await {
-                Ok(request) => request,
-                Err(status) => return refused(&method, Some(&caller.client_id), status),
-            };
-        }
-        request.extensions_mut().insert(caller.clone());
-        let Ok(mut response) = tower::ServiceExt::oneshot(self.inner, request).await;
-        // The place is held until the call is answered (a stream's first
-        // message), not for a followed stream's whole life.
-        drop(permit);
-        response.extensions_mut().insert(Admitted(caller));
-        response
     }
+    request.extensions_mut().insert(caller.clone());
+    let Ok(mut response) = tower::ServiceExt::oneshot(inner, request).await;
+    // The place is held until the call is answered (a stream's first
+    // message), not for a followed stream's whole life.
+    drop(permit);
+    response.extensions_mut().insert(Admitted(caller));
+    response
+}
 
-    /// A member editor's call, read whole and let through only if what it
-    /// touches belongs to the editor's organisation.
-    async fn owned(
-        &self,
-        method: &str,
-        caller: &Caller,
-        request: Request<Body>,
-    ) -> Result<Request<Body>, Status> {
-        if method.starts_with(crate::GATEWAY_NAME) {
-            // The compositions read across organisations: no ownership rule.
-            return Err(Status::permission_denied(format!(
-                "a member editor may not call {method}"
-            )));
-        }
-        let (parts, body) = request.into_parts();
-        let bytes = http_body_util::Limited::new(body, OWNED_REQUEST_LIMIT)
-            .collect()
-            .await
-            .map_err(|e| Status::invalid_argument(format!("request: cannot read it: {e}")))?
-            .to_bytes();
-        let message = super::ownership::decode(method, &bytes)?;
-        self.owners
-            .check(method, &message, caller.organization.as_deref())
-            .await?;
-        Ok(Request::from_parts(
-            parts,
-            Body::new(http_body_util::Full::new(bytes)),
-        ))
+/// A member editor's call, read whole and let through only if what it
+/// touches belongs to the editor's organisation.
+async fn owned(
+    owners: &Owners,
+    method: &str,
+    caller: &Caller,
+    request: Request<Body>,
+) -> Result<Request<Body>, Status> {
+    if method.starts_with(crate::GATEWAY_NAME) {
+        // The compositions read across organisations: no ownership rule.
+        return Err(Status::permission_denied(format!(
+            "a member editor may not call {method}"
+        )));
     }
+    let (parts, body) = request.into_parts();
+    let bytes = http_body_util::Limited::new(body, OWNED_REQUEST_LIMIT)
+        .collect()
+        .await
+        .map_err(|e| Status::invalid_argument(format!("request: cannot read it: {e}")))?
+        .to_bytes();
+    let message = super::ownership::decode(method, &bytes)?;
+    owners
+        .check(method, &message, caller.organization.as_deref())
+        .await?;
+    Ok(Request::from_parts(
+        parts,
+        Body::new(http_body_util::Full::new(bytes)),
+    ))
 }
 
 fn refused(method: &str, client: Option<&str>, status: Status) -> Response<Body> {
