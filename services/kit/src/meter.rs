@@ -26,7 +26,7 @@ use std::time::Instant;
 use prost::Message as _;
 
 /// Which side of a call is measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Side {
     /// A call this process answers.
     Server,
@@ -156,10 +156,99 @@ pub struct Outcome(pub tonic::Code);
 #[derive(Debug)]
 pub struct Call {
     side: Side,
-    method: Method,
+    series: &'static Series,
     started: Instant,
     span: tracing::Span,
     done: bool,
+}
+
+/// The series of one method on one side: its handles are looked up in the
+/// recorder once, not on every call (a key built, hashed and found three
+/// times per call, on each side). Kept per method and side for the
+/// process's life: the methods are those of its contract, a bounded set.
+#[derive(Debug)]
+pub struct Series {
+    method: Method,
+    started: metrics::Counter,
+    seconds: metrics::Histogram,
+    /// `grpc_*_handled_total` by code, made at its first use.
+    handled: [OnceLock<metrics::Counter>; 17],
+}
+
+impl Series {
+    /// The series of `method` on `side`. Before the recorder is installed a
+    /// handle would count nothing for ever, so none is kept until then.
+    fn of(side: Side, method: Method) -> &'static Series {
+        type Known = RwLock<HashMap<(Side, usize, usize), &'static Series>>;
+        static KNOWN: OnceLock<Known> = OnceLock::new();
+        // Label values are interned (`register`), so their addresses name them.
+        let key = (
+            side,
+            method.service.as_ptr() as usize,
+            method.method.as_ptr() as usize,
+        );
+        if RECORDER.get().is_none() {
+            // No recorder (a test that never serves metrics): nothing to count.
+            static UNRECORDED: OnceLock<Series> = OnceLock::new();
+            return UNRECORDED.get_or_init(|| Series {
+                method: UNKNOWN,
+                started: metrics::Counter::noop(),
+                seconds: metrics::Histogram::noop(),
+                handled: std::array::from_fn(|_| OnceLock::from(metrics::Counter::noop())),
+            });
+        }
+        let known = KNOWN.get_or_init(Default::default);
+        if let Some(series) = known.read().ok().and_then(|k| k.get(&key).copied()) {
+            return series;
+        }
+        let mut known = known
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        known
+            .entry(key)
+            .or_insert_with(|| Box::leak(Box::new(Series::new(side, method))))
+    }
+
+    fn new(side: Side, m: Method) -> Series {
+        let (started, seconds) = match side {
+            Side::Server => ("grpc_server_started_total", "grpc_server_handling_seconds"),
+            Side::Client => ("grpc_client_started_total", "grpc_client_handling_seconds"),
+        };
+        Series {
+            method: m,
+            started: metrics::counter!(
+                started,
+                "grpc_service" => m.service,
+                "grpc_method" => m.method,
+                "grpc_type" => m.kind
+            ),
+            seconds: metrics::histogram!(
+                seconds,
+                "grpc_service" => m.service,
+                "grpc_method" => m.method,
+                "grpc_type" => m.kind
+            ),
+            handled: Default::default(),
+        }
+    }
+
+    fn handled(&self, side: Side, code: tonic::Code) -> &metrics::Counter {
+        let m = self.method;
+        let slot = usize::try_from(code as i32).unwrap_or(2).min(16);
+        self.handled[slot].get_or_init(|| {
+            let family = match side {
+                Side::Server => "grpc_server_handled_total",
+                Side::Client => "grpc_client_handled_total",
+            };
+            metrics::counter!(
+                family,
+                "grpc_service" => m.service,
+                "grpc_method" => m.method,
+                "grpc_type" => m.kind,
+                "grpc_code" => code_label(code)
+            )
+        })
+    }
 }
 
 impl Call {
@@ -167,20 +256,11 @@ impl Call {
     /// (or `Span::none()`), which gets the status at the end.
     pub fn start(side: Side, path: &str, span: tracing::Span) -> Call {
         let method = method(path);
-        let family = match side {
-            Side::Server => "grpc_server_started_total",
-            Side::Client => "grpc_client_started_total",
-        };
-        metrics::counter!(
-            family,
-            "grpc_service" => method.service,
-            "grpc_method" => method.method,
-            "grpc_type" => method.kind
-        )
-        .increment(1);
+        let series = Series::of(side, method);
+        series.started.increment(1);
         Call {
             side,
-            method,
+            series,
             started: Instant::now(),
             span,
             done: false,
@@ -192,26 +272,10 @@ impl Call {
         if std::mem::replace(&mut self.done, true) {
             return;
         }
-        let (handled, seconds) = match self.side {
-            Side::Server => ("grpc_server_handled_total", "grpc_server_handling_seconds"),
-            Side::Client => ("grpc_client_handled_total", "grpc_client_handling_seconds"),
-        };
-        let m = self.method;
-        metrics::counter!(
-            handled,
-            "grpc_service" => m.service,
-            "grpc_method" => m.method,
-            "grpc_type" => m.kind,
-            "grpc_code" => code_label(code)
-        )
-        .increment(1);
-        metrics::histogram!(
-            seconds,
-            "grpc_service" => m.service,
-            "grpc_method" => m.method,
-            "grpc_type" => m.kind
-        )
-        .record(self.started.elapsed().as_secs_f64());
+        self.series.handled(self.side, code).increment(1);
+        self.series
+            .seconds
+            .record(self.started.elapsed().as_secs_f64());
         self.span.record("rpc.grpc.status_code", code as i32);
         if is_error(self.side, code) {
             self.span.record("otel.status_code", "ERROR");
@@ -379,14 +443,16 @@ pub const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 ];
 
+/// The process's Prometheus recorder, once installed.
+static RECORDER: OnceLock<metrics_exporter_prometheus::PrometheusHandle> = OnceLock::new();
+
 /// Installs the Prometheus recorder for this process (once; later calls
 /// return the same handle), with HELP texts, histogram buckets and
 /// `innolab_build_info{service,version}`.
 pub fn install(
     service: &'static str,
 ) -> anyhow::Result<metrics_exporter_prometheus::PrometheusHandle> {
-    static HANDLE: OnceLock<metrics_exporter_prometheus::PrometheusHandle> = OnceLock::new();
-    if let Some(handle) = HANDLE.get() {
+    if let Some(handle) = RECORDER.get() {
         return Ok(handle.clone());
     }
     let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
@@ -395,7 +461,7 @@ pub fn install(
             BUCKETS,
         )?
         .install_recorder()?;
-    let _ = HANDLE.set(handle.clone());
+    let _ = RECORDER.set(handle.clone());
     describe();
     metrics_process::Collector::default().describe();
     metrics::gauge!(
