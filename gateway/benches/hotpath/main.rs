@@ -6,6 +6,8 @@
 //! - the gRPC ceiling: a bare tonic server answering Health/Check;
 //! - the database ceiling: `pgbench -S -M prepared` with 8 clients, when
 //!   `INNOLAB_BENCH_POSTGRES_URL` is set;
+//! - on PostgreSQL, the stack's floor: the same read from a tonic server
+//!   with no layers over typed sqlx connections (`floor.rs`);
 //! - `GetOrganization` of a stored organisation straight to the membership
 //!   service and through the gateway, in the one-process suite (`innolab`)
 //!   and with every service and the gateway in processes of their own (as on
